@@ -1,0 +1,72 @@
+/**
+ * Optimiser updates over flat parameter arrays: the reference definition that every engine follows.
+ * Per-parameter state (Adam's m and v, SGD's velocity) is kept per edge so rewiring can reset a
+ * single edge, and Adam's timestep can be reset (the thesis resets it after each rewiring round, §4.6).
+ */
+import type { OptimizerConfig } from "./types.js";
+import { UsageError } from "../util/errors.js";
+
+export function checkOptimizer(c: OptimizerConfig): void {
+  if (!(c.learningRate > 0) || !Number.isFinite(c.learningRate)) throw new UsageError(`invalid learning rate: ${c.learningRate} (must be a positive number)`);
+  if (c.kind === "adam") {
+    if (!(c.beta1 >= 0 && c.beta1 < 1)) throw new UsageError(`invalid Adam beta1: ${c.beta1} (must be in [0, 1))`);
+    if (!(c.beta2 >= 0 && c.beta2 < 1)) throw new UsageError(`invalid Adam beta2: ${c.beta2} (must be in [0, 1))`);
+    if (!(c.epsilon > 0)) throw new UsageError(`invalid Adam epsilon: ${c.epsilon} (must be positive)`);
+  } else if (!(c.momentum >= 0 && c.momentum < 1)) {
+    throw new UsageError(`invalid SGD momentum: ${c.momentum} (must be in [0, 1))`);
+  }
+}
+
+/** Optimiser state for one parameter array. */
+export class OptimizerState {
+  /** Adam: first moment; SGD: velocity. */
+  readonly first: Float32Array;
+  /** Adam: second moment; unused by SGD. */
+  readonly second: Float32Array;
+  constructor(size: number) {
+    this.first = new Float32Array(size);
+    this.second = new Float32Array(size);
+  }
+  reset(index: number): void {
+    this.first[index] = 0;
+    this.second[index] = 0;
+  }
+}
+
+/** Bias-correction factors of Adam at timestep t (t ≥ 1): lr·√(1−β2^t)/(1−β1^t) folded in later. */
+export function adamCorrections(c: OptimizerConfig & { kind: "adam" }, t: number): { c1: number; c2: number } {
+  return { c1: 1 / (1 - Math.pow(c.beta1, t)), c2: 1 / (1 - Math.pow(c.beta2, t)) };
+}
+
+/**
+ * One update of `params` from `grads` at timestep t (already incremented, t ≥ 1). `skip` marks
+ * entries that are not parameters (input biases) and stay untouched.
+ */
+export function applyUpdate(
+  c: OptimizerConfig,
+  t: number,
+  params: Float32Array,
+  grads: Float32Array,
+  state: OptimizerState,
+  from = 0,
+): void {
+  const m = state.first;
+  const v = state.second;
+  const lr = c.learningRate;
+  if (c.kind === "adam") {
+    const { beta1, beta2, epsilon } = c;
+    const { c1, c2 } = adamCorrections(c, t);
+    for (let p = from; p < params.length; p++) {
+      const g = grads[p]!;
+      const mp = (m[p] = beta1 * m[p]! + (1 - beta1) * g);
+      const vp = (v[p] = beta2 * v[p]! + (1 - beta2) * g * g);
+      params[p] = params[p]! - (lr * (mp * c1)) / (Math.sqrt(vp * c2) + epsilon);
+    }
+  } else {
+    const mu = c.momentum;
+    for (let p = from; p < params.length; p++) {
+      const vel = (m[p] = mu * m[p]! + grads[p]!);
+      params[p] = params[p]! - lr * vel;
+    }
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The reference engine: plain TypeScript, one thread, float32 storage, the oracle that every fast
+ * engine is tested against (kept forever, like llm.c's train_gpt2.c). It works on the network's own
+ * arrays, so push()/pull() only refresh its view of the graph.
+ */
+import type { Network } from "../../graph/network.js";
+import { ShapeError } from "../../util/errors.js";
+import { applyUpdate, checkOptimizer, OptimizerState } from "../optimizer.js";
+import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
+import { DEFAULT_ADAM } from "../types.js";
+import { allocateWorkspace, backward, forward, loss, outputsOf, type Workspace } from "./kernels.js";
+
+export class ReferenceEngine implements Engine {
+  readonly name = "reference" as const;
+  readonly threads = 1;
+  readonly network: Network;
+  readonly optimizer: OptimizerConfig;
+  private workspace: Workspace | undefined;
+  private readonly weightGradients: Float32Array;
+  private readonly biasGradients: Float32Array;
+  private readonly weightState: OptimizerState;
+  private readonly biasState: OptimizerState;
+  private t = 0;
+
+  constructor(network: Network, options: EngineOptions = {}) {
+    this.network = network;
+    this.optimizer = options.optimizer ?? DEFAULT_ADAM;
+    checkOptimizer(this.optimizer);
+    this.weightGradients = new Float32Array(network.weights.length);
+    this.biasGradients = new Float32Array(network.neurons);
+    this.weightState = new OptimizerState(network.weights.length);
+    this.biasState = new OptimizerState(network.neurons);
+  }
+
+  get timestep(): number {
+    return this.t;
+  }
+
+  private prepare(batch: Batch): Workspace {
+    checkBatch(this.network, batch);
+    if (!this.workspace || this.workspace.batch !== batch.size) this.workspace = allocateWorkspace(this.network, batch.size, "f32");
+    return this.workspace;
+  }
+
+  gradients(batch: Batch, options: GradientOptions = {}): GradientResult {
+    const ws = this.prepare(batch);
+    const net = this.network;
+    forward(net, net, batch, ws);
+    const { lossSum } = loss(net, batch, ws, true);
+    const activity = options.activity === true;
+    backward(net, net, batch, ws, this.weightGradients, this.biasGradients, activity);
+    const result: GradientResult = {
+      loss: lossSum / batch.size,
+      weightGradients: this.weightGradients.slice(),
+      biasGradients: this.biasGradients.slice(),
+    };
+    if (activity) {
+      const outputs = new Float32Array(net.neurons * batch.size);
+      outputsOf(net, batch, ws, outputs);
+      result.outputs = outputs;
+      result.errors = Float32Array.from(ws.delta);
+    }
+    return result;
+  }
+
+  evaluate(batch: Batch): EvaluationResult {
+    const ws = this.prepare(batch);
+    forward(this.network, this.network, batch, ws);
+    const { lossSum, correct } = loss(this.network, batch, ws, false);
+    return { lossSum, correct, count: batch.size };
+  }
+
+  predict(batch: Batch): Float32Array {
+    const ws = this.prepare(batch);
+    forward(this.network, this.network, batch, ws);
+    const { neurons: k, outputs: m } = this.network;
+    return Float32Array.from(ws.pre.subarray((k - m) * batch.size, k * batch.size));
+  }
+
+  step(batch: Batch): number {
+    const ws = this.prepare(batch);
+    const net = this.network;
+    forward(net, net, batch, ws);
+    const { lossSum } = loss(net, batch, ws, true);
+    backward(net, net, batch, ws, this.weightGradients, this.biasGradients, false);
+    this.t++;
+    applyUpdate(this.optimizer, this.t, net.weights, this.weightGradients, this.weightState);
+    applyUpdate(this.optimizer, this.t, net.biases, this.biasGradients, this.biasState, net.inputs);
+    return lossSum / batch.size;
+  }
+
+  resetTimestep(): void {
+    this.t = 0;
+  }
+
+  resetEdgeState(edge: number): void {
+    this.weightState.reset(edge);
+  }
+
+  pull(): void {}
+  push(): void {}
+  async dispose(): Promise<void> {}
+}
+
+/** Shape checks at the boundary, once per batch, never inside the loops. */
+export function checkBatch(net: Network, batch: Batch): void {
+  const B = batch.size;
+  const { inputs: n, outputs: m } = net;
+  if (!Number.isInteger(B) || B < 1) throw new ShapeError(`batch size must be a positive integer, got ${B}`);
+  if (batch.inputs.kind === "dense") {
+    if (batch.inputs.values.length !== n * B) throw new ShapeError(`dense inputs hold ${batch.inputs.values.length} values, expected inputs·batch = ${n}·${B} = ${n * B}`);
+  } else {
+    const { perSample, active } = batch.inputs;
+    if (active.length < perSample * B) throw new ShapeError(`one-hot inputs hold ${active.length} indices, expected perSample·batch = ${perSample * B}`);
+    for (let p = 0; p < perSample * B; p++) {
+      const i = active[p]!;
+      if (!(i >= 0 && i < n)) throw new ShapeError(`one-hot input index ${i} (sample ${Math.floor(p / perSample)}) is outside 0..${n - 1}`);
+    }
+  }
+  if (batch.targets.kind === "class") {
+    const c = batch.targets.classes;
+    if (c.length < B) throw new ShapeError(`targets hold ${c.length} classes, expected batch = ${B}`);
+    for (let b = 0; b < B; b++) if (!(c[b]! >= 0 && c[b]! < m)) throw new ShapeError(`target class ${c[b]} (sample ${b}) is outside 0..${m - 1}`);
+  } else if (batch.targets.values.length !== m * B) {
+    throw new ShapeError(`target values hold ${batch.targets.values.length} numbers, expected outputs·batch = ${m * B}`);
+  }
+}

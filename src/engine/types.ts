@@ -1,0 +1,100 @@
+/**
+ * The engine interface: what every engine (the plain-TypeScript reference oracle, the WebAssembly
+ * SIMD engine) implements. One batch at a time: forward, loss, backward in reverse evaluation order
+ * (Example 4.9), and an optimiser step.
+ *
+ * Legend: k neurons, n inputs, m outputs, d in-degree, B batch size. Per-sample buffers are
+ * neuron-major with the batch contiguous: value of neuron i for sample b is at [i·B + b].
+ */
+import type { Network } from "../graph/network.js";
+
+/** Inputs of a batch. One-hot inputs list the active input neurons, so engines never multiply by 0. */
+export type BatchInputs =
+  /** active[b·perSample + p] is an input neuron whose value is 1 for sample b; all others are 0. */
+  | { kind: "one-hot"; perSample: number; active: Int32Array }
+  /** values[i·B + b] is input neuron i for sample b (n·B, neuron-major). */
+  | { kind: "dense"; values: Float32Array };
+
+export type BatchTargets =
+  /** Softmax cross-entropy in bits (Example 3.6) against class indices in 0..m-1. */
+  | { kind: "class"; classes: Int32Array }
+  /** Squared error (Example 3.5) against values[o·B + b], o in 0..m-1. */
+  | { kind: "values"; values: Float32Array };
+
+export interface Batch {
+  size: number;
+  inputs: BatchInputs;
+  targets: BatchTargets;
+}
+
+export interface GradientOptions {
+  /** Also return per-sample outputs σ(a) and errors δ = ∂L/∂a of every neuron (rewiring reads them). */
+  activity?: boolean;
+}
+
+export interface GradientResult {
+  /** Mean loss per sample over the batch (bits for cross-entropy). */
+  loss: number;
+  /** ∂(mean loss)/∂w, parallel to network.weights ((k-n)·d). */
+  weightGradients: Float32Array;
+  /** ∂(mean loss)/∂b, length k (0 for inputs). */
+  biasGradients: Float32Array;
+  /** σ(a) for every neuron, k·B neuron-major (inputs: their value x). Only with `activity`. */
+  outputs?: Float32Array;
+  /** δ = ∂(mean loss)/∂a for every neuron, k·B neuron-major. Only with `activity`. */
+  errors?: Float32Array;
+}
+
+export interface EvaluationResult {
+  /** Sum of per-sample losses (bits for cross-entropy) over the batch. */
+  lossSum: number;
+  /** Samples whose arg-max output equals the target class (cross-entropy only; else 0). */
+  correct: number;
+  count: number;
+}
+
+export type OptimizerConfig =
+  /** Adam (Kingma & Ba 2014) with bias correction. */
+  | { kind: "adam"; learningRate: number; beta1: number; beta2: number; epsilon: number }
+  /** Plain SGD with optional (heavy-ball) momentum. */
+  | { kind: "sgd"; learningRate: number; momentum: number };
+
+export const DEFAULT_ADAM: OptimizerConfig = { kind: "adam", learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+
+export type EngineName = "reference" | "wasm";
+
+export interface EngineOptions {
+  optimizer?: OptimizerConfig;
+  /** Worker threads (wasm engine); the reference engine always uses 1. */
+  threads?: number;
+}
+
+/**
+ * An engine trains one network. Parameters may live inside the engine (e.g. in WebAssembly memory)
+ * between `pull()`/`push()`; the reference engine works on the network's arrays directly.
+ */
+export interface Engine {
+  readonly name: EngineName;
+  readonly threads: number;
+  readonly network: Network;
+  /** Forward + backward without updating parameters. */
+  gradients(batch: Batch, options?: GradientOptions): GradientResult;
+  /** Forward only. */
+  evaluate(batch: Batch): EvaluationResult;
+  /** Output-neuron activations (logits for cross-entropy), m·B neuron-major. */
+  predict(batch: Batch): Float32Array;
+  /** One training step (forward, loss, backward, optimiser update). Returns the mean loss. */
+  step(batch: Batch): number;
+  /** Adam's timestep t (number of updates since the last reset). */
+  readonly timestep: number;
+  /** Restart Adam's bias correction at t = 0 (the thesis does this after every rewiring round, §4.6). */
+  resetTimestep(): void;
+  /** Zero the optimiser state (m, v) of one edge: index into sources/weights. */
+  resetEdgeState(edge: number): void;
+  /** Write the engine's parameters into network.weights / network.biases. */
+  pull(): void;
+  /** Re-read network.sources / weights / biases / order after an edit (rewiring, loading). */
+  push(): void;
+  /** Free workers and memory. */
+  dispose(): Promise<void>;
+}

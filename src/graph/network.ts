@@ -1,0 +1,301 @@
+/**
+ * A sparse network (Def. 3.14, 3.20): an acyclic weighted directed graph of k neurons with biases.
+ *
+ * Legend: k = neurons, n = inputs (neurons 0..n-1), m = outputs (neurons k-m..k-1), d = in-degree.
+ * Every non-input neuron i has exactly d incoming edges, stored in row r = i - n of the fixed-size
+ * arrays `sources` and `weights` (both (k-n)·d, row-major). Inputs have no in-edges and no bias
+ * (Def. 3.20, "for simplicity"). Memory is O(k·d): nothing here is ever k².
+ *
+ * The class keeps an evaluation order (a topological order of the non-input neurons, §4.5) and the
+ * level of every neuron (the layers of Fig. 4.4: level 0 = inputs, level(i) = 1 + max level of its
+ * sources), from which depth (Def. 3.16) follows. Rewiring edits `sources`/`weights` in place and
+ * then repairs the order; `validate()` refuses anything that is not a valid network, naming the
+ * neuron and the edge.
+ */
+import { GraphError, ShapeError } from "../util/errors.js";
+import { Rng } from "../util/rng.js";
+
+/** What the inputs and outputs mean. Stored in the model file. */
+export type Task =
+  | { kind: "next-symbol"; alphabet: string; context: number }
+  | { kind: "classification"; classes: number; inputShape: number[] }
+  | { kind: "none" };
+
+export interface NetworkArrays {
+  neurons: number;
+  inputs: number;
+  outputs: number;
+  inDegree: number;
+  sources: Int32Array;
+  weights: Float32Array;
+  biases: Float32Array;
+  task?: Task;
+}
+
+export interface RandomNetworkOptions {
+  neurons: number;
+  inputs: number;
+  outputs: number;
+  inDegree: number;
+  task?: Task;
+}
+
+export class Network {
+  readonly neurons: number;
+  readonly inputs: number;
+  readonly outputs: number;
+  readonly inDegree: number;
+  /** (k-n)·d source neuron indices, row i-n for neuron i. */
+  readonly sources: Int32Array;
+  /** (k-n)·d edge weights, parallel to `sources`. */
+  readonly weights: Float32Array;
+  /** k biases; 0 for inputs. */
+  readonly biases: Float32Array;
+  task: Task;
+  /** Non-input neurons in a valid evaluation order (length k-n). */
+  order: Int32Array;
+  /** Level of every neuron (length k); inputs are level 0. */
+  levels: Int32Array;
+
+  private constructor(a: NetworkArrays) {
+    this.neurons = a.neurons;
+    this.inputs = a.inputs;
+    this.outputs = a.outputs;
+    this.inDegree = a.inDegree;
+    this.sources = a.sources;
+    this.weights = a.weights;
+    this.biases = a.biases;
+    this.task = a.task ?? { kind: "none" };
+    this.order = new Int32Array(0);
+    this.levels = new Int32Array(0);
+  }
+
+  /** Wrap arrays as a network after full validation (throws GraphError / ShapeError). */
+  static fromArrays(a: NetworkArrays): Network {
+    checkSizes(a);
+    const net = new Network(a);
+    net.validate();
+    return net;
+  }
+
+  /**
+   * Random initialisation of §4.6: neurons are added one by one (in index order), each connected to
+   * d distinct neurons drawn uniformly from those already in the graph, inputs included. Weights are
+   * He-scaled by fan-in, N(0, 2/d); biases 0.
+   */
+  static random(o: RandomNetworkOptions, rng: Rng): Network {
+    const { neurons: k, inputs: n, outputs: m, inDegree: d } = o;
+    checkSizes({ ...o, sources: new Int32Array((k - n) * d), weights: new Float32Array((k - n) * d), biases: new Float32Array(k) });
+    if (n < d) {
+      throw new ShapeError(`in-degree ${d} exceeds the ${n} inputs: the first non-input neuron cannot get ${d} distinct sources`, "use --in-degree at most the number of inputs");
+    }
+    const sources = new Int32Array((k - n) * d);
+    const weights = new Float32Array((k - n) * d);
+    const std = Math.sqrt(2 / d);
+    const chosen = new Set<number>();
+    const row = new Int32Array(d);
+    for (let i = n; i < k; i++) {
+      // Floyd's algorithm: d distinct values from [0, i) in O(d).
+      chosen.clear();
+      for (let j = i - d; j < i; j++) {
+        const t = rng.nextInt(j + 1);
+        chosen.add(chosen.has(t) ? j : t);
+      }
+      let e = 0;
+      for (const s of chosen) row[e++] = s;
+      row.sort(); // ascending sources: sequential reads in the forward pass
+      const base = (i - n) * d;
+      for (let e2 = 0; e2 < d; e2++) {
+        sources[base + e2] = row[e2]!;
+        weights[base + e2] = std * rng.nextNormal();
+      }
+    }
+    const net = new Network({ ...o, sources, weights, biases: new Float32Array(k) });
+    net.computeOrder();
+    return net;
+  }
+
+  get edges(): number {
+    return (this.neurons - this.inputs) * this.inDegree;
+  }
+
+  /** Trainable parameters: edge weights plus biases of non-input neurons. */
+  get parameters(): number {
+    return this.edges + (this.neurons - this.inputs);
+  }
+
+  /** Depth (Def. 3.16): the number of neurons on the longest path. */
+  get depth(): number {
+    let max = 0;
+    for (let i = 0; i < this.levels.length; i++) if (this.levels[i]! > max) max = this.levels[i]!;
+    return max + 1;
+  }
+
+  /** Number of neurons in each level, level 0 (the inputs) first (Fig. 4.4). */
+  levelSizes(): number[] {
+    const sizes = new Array<number>(this.depth).fill(0);
+    for (let i = 0; i < this.neurons; i++) sizes[this.levels[i]!]!++;
+    return sizes;
+  }
+
+  /** Offset of neuron i's first in-edge in `sources`/`weights` (i must be a non-input). */
+  rowOf(i: number): number {
+    return (i - this.inputs) * this.inDegree;
+  }
+
+  clone(): Network {
+    const c = new Network({
+      neurons: this.neurons,
+      inputs: this.inputs,
+      outputs: this.outputs,
+      inDegree: this.inDegree,
+      sources: this.sources.slice(),
+      weights: this.weights.slice(),
+      biases: this.biases.slice(),
+      task: structuredClone(this.task),
+    });
+    c.order = this.order.slice();
+    c.levels = this.levels.slice();
+    return c;
+  }
+
+  /**
+   * Check everything Def. 3.14/3.20 and the fixed-in-degree representation require; then recompute
+   * the evaluation order and levels. Throws GraphError naming the neuron and the edge.
+   */
+  validate(): void {
+    const { neurons: k, inputs: n, inDegree: d, sources, weights, biases } = this;
+    checkSizes(this);
+    const seen = new Int32Array(k).fill(-1);
+    for (let i = n; i < k; i++) {
+      const base = (i - n) * d;
+      if (!Number.isFinite(biases[i]!)) throw new GraphError(`neuron ${i}: bias is ${biases[i]}, not a finite number`);
+      for (let e = 0; e < d; e++) {
+        const s = sources[base + e]!;
+        if (!(s >= 0 && s < k)) throw new GraphError(`neuron ${i}: edge ${e} has source ${s}, outside 0..${k - 1}`);
+        if (s === i) throw new GraphError(`neuron ${i}: edge ${e} is a self-loop`);
+        if (seen[s] === i) throw new GraphError(`neuron ${i}: edge ${e} from ${s} duplicates an earlier edge from ${s}`);
+        seen[s] = i;
+        const w = weights[base + e]!;
+        if (!Number.isFinite(w)) throw new GraphError(`neuron ${i}: edge ${e} from ${s} has weight ${w}, not a finite number`);
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      if (biases[i] !== 0) throw new GraphError(`input neuron ${i}: bias is ${biases[i]}; inputs have no bias (Def. 3.20)`);
+    }
+    this.computeOrder();
+  }
+
+  /**
+   * Evaluation order by levels (Kahn's algorithm over the transposed graph, O(k·d)): neurons sorted
+   * by level, then by index. Detects cycles and names one.
+   */
+  computeOrder(): void {
+    const { neurons: k, inputs: n, inDegree: d, sources } = this;
+    const consumers = transpose(this);
+    const pending = new Int32Array(k); // in-edges from non-inputs not yet resolved
+    const levels = new Int32Array(k);
+    for (let i = n; i < k; i++) {
+      let c = 0;
+      let lvl = 0;
+      const base = (i - n) * d;
+      for (let e = 0; e < d; e++) {
+        if (sources[base + e]! >= n) c++;
+        else lvl = 1;
+      }
+      pending[i] = c;
+      levels[i] = lvl;
+    }
+    const queue = new Int32Array(k - n);
+    let head = 0;
+    let tail = 0;
+    for (let i = n; i < k; i++) if (pending[i] === 0) queue[tail++] = i;
+    while (head < tail) {
+      const j = queue[head++]!;
+      for (let p = consumers.start[j]!; p < consumers.start[j + 1]!; p++) {
+        const c = consumers.neuron[p]!;
+        if (levels[j]! + 1 > levels[c]!) levels[c] = levels[j]! + 1;
+        if (--pending[c] === 0) queue[tail++] = c;
+      }
+    }
+    if (tail < k - n) throw new GraphError(describeCycle(this, pending));
+    // Counting sort by level; stable in neuron index.
+    let maxLevel = 0;
+    for (let i = 0; i < k; i++) if (levels[i]! > maxLevel) maxLevel = levels[i]!;
+    const count = new Int32Array(maxLevel + 2);
+    for (let i = n; i < k; i++) count[levels[i]! + 1]!++;
+    for (let l = 1; l <= maxLevel + 1; l++) count[l]! += count[l - 1]!;
+    const order = new Int32Array(k - n);
+    for (let i = n; i < k; i++) order[count[levels[i]!]!++] = i;
+    this.order = order;
+    this.levels = levels;
+  }
+}
+
+/** The transposed graph in CSR form: consumers of neuron j are neuron[start[j] .. start[j+1]). */
+export interface Consumers {
+  start: Int32Array; // k+1
+  neuron: Int32Array; // edges: consumer neuron
+  edge: Int32Array; // edges: index into sources/weights of that edge
+}
+
+export function transpose(net: { neurons: number; inputs: number; inDegree: number; sources: Int32Array }): Consumers {
+  const { neurons: k, inputs: n, inDegree: d, sources } = net;
+  const start = new Int32Array(k + 1);
+  const total = (k - n) * d;
+  for (let p = 0; p < total; p++) {
+    const s = sources[p]!;
+    if (s >= 0 && s < k) start[s + 1]!++;
+  }
+  for (let j = 0; j < k; j++) start[j + 1]! += start[j]!;
+  const fill = start.slice(0, k);
+  const neuron = new Int32Array(start[k]!);
+  const edge = new Int32Array(start[k]!);
+  for (let p = 0; p < total; p++) {
+    const s = sources[p]!;
+    if (!(s >= 0 && s < k)) continue;
+    const q = fill[s]!++;
+    neuron[q] = n + Math.floor(p / d);
+    edge[q] = p;
+  }
+  return { start, neuron, edge };
+}
+
+function describeCycle(net: Network, pending: Int32Array): string {
+  const { inputs: n, inDegree: d, sources } = net;
+  // Every unresolved neuron has an unresolved source; walk sources until a neuron repeats.
+  let start = -1;
+  for (let i = n; i < net.neurons; i++) if (pending[i]! > 0) { start = i; break; }
+  const visitedAt = new Map<number, number>();
+  const path: number[] = [];
+  let cur = start;
+  while (!visitedAt.has(cur)) {
+    visitedAt.set(cur, path.length);
+    path.push(cur);
+    const base = (cur - n) * d;
+    let next = -1;
+    for (let e = 0; e < d; e++) {
+      const s = sources[base + e]!;
+      if (s >= n && pending[s]! > 0) { next = s; break; }
+    }
+    cur = next;
+  }
+  // path goes consumer → source; the cycle in edge direction is the reverse.
+  const cycle = path.slice(visitedAt.get(cur)!).reverse();
+  const target = cycle[cycle.length - 1]!;
+  const from = cycle[cycle.length - 2] ?? cycle[0]!;
+  return `neuron ${target}: edge from ${from} closes a cycle (${[...cycle, cycle[0]!].join(" → ")})`;
+}
+
+function checkSizes(a: NetworkArrays | Network): void {
+  const { neurons: k, inputs: n, outputs: m, inDegree: d } = a;
+  for (const [name, v] of [["neurons", k], ["inputs", n], ["outputs", m], ["in-degree", d]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new ShapeError(`${name} must be a positive integer, got ${v}`);
+  }
+  if (n + m > k) throw new ShapeError(`${k} neurons cannot hold ${n} inputs and ${m} outputs (need k >= n + m)`);
+  if (d > k - 1) throw new ShapeError(`in-degree ${d} is more than the ${k - 1} other neurons`);
+  const rows = (k - n) * d;
+  if (a.sources.length !== rows) throw new ShapeError(`sources has ${a.sources.length} entries, expected (k-n)·d = ${rows}`);
+  if (a.weights.length !== rows) throw new ShapeError(`weights has ${a.weights.length} entries, expected (k-n)·d = ${rows}`);
+  if (a.biases.length !== k) throw new ShapeError(`biases has ${a.biases.length} entries, expected k = ${k}`);
+}

@@ -1,0 +1,50 @@
+/** Shared test helpers: random graphs and batches, seeded, plus comparison with a readable report. */
+import { Network, type Task } from "../src/graph/network.js";
+import type { Batch } from "../src/engine/types.js";
+import { Rng } from "../src/util/rng.js";
+
+export function randomNetwork(seed: number, o: { neurons: number; inputs: number; outputs: number; inDegree: number; task?: Task }): Network {
+  const net = Network.random(o, new Rng(seed));
+  const rng = new Rng(seed + 1000);
+  // Non-zero biases so that ReLU kinks and dead neurons both occur.
+  for (let i = o.inputs; i < o.neurons; i++) net.biases[i] = 0.3 * rng.nextNormal();
+  return net;
+}
+
+/** A one-hot batch like text windows: perSample groups of `symbols` inputs, one active per group. */
+export function oneHotBatch(seed: number, size: number, perSample: number, symbols: number, outputs: number): Batch {
+  const rng = new Rng(seed);
+  const active = new Int32Array(size * perSample);
+  const classes = new Int32Array(size);
+  for (let b = 0; b < size; b++) {
+    for (let p = 0; p < perSample; p++) active[b * perSample + p] = p * symbols + rng.nextInt(symbols);
+    classes[b] = rng.nextInt(outputs);
+  }
+  return { size, inputs: { kind: "one-hot", perSample, active }, targets: { kind: "class", classes } };
+}
+
+export function denseBatch(seed: number, size: number, inputs: number, outputs: number, targets: "class" | "values"): Batch {
+  const rng = new Rng(seed);
+  const values = new Float32Array(inputs * size);
+  // Mixed signs: inputs pass through unchanged, so negative values must be handled too.
+  for (let p = 0; p < values.length; p++) values[p] = rng.nextNormal();
+  if (targets === "class") {
+    const classes = new Int32Array(size);
+    for (let b = 0; b < size; b++) classes[b] = rng.nextInt(outputs);
+    return { size, inputs: { kind: "dense", values }, targets: { kind: "class", classes } };
+  }
+  const y = new Float32Array(outputs * size);
+  for (let p = 0; p < y.length; p++) y[p] = rng.nextNormal();
+  return { size, inputs: { kind: "dense", values }, targets: { kind: "values", values: y } };
+}
+
+/** Largest |a − b| / (atol + rtol·|b|); ≤ 1 means within tolerance. Returns the worst index too. */
+export function worstMismatch(a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number): { ratio: number; index: number; a: number; b: number } {
+  let worst = { ratio: 0, index: -1, a: 0, b: 0 };
+  if (a.length !== b.length) throw new Error(`length mismatch: ${a.length} vs ${b.length}`);
+  for (let i = 0; i < a.length; i++) {
+    const r = Math.abs(a[i]! - b[i]!) / (atol + rtol * Math.abs(b[i]!));
+    if (!(r <= worst.ratio)) worst = { ratio: Number.isNaN(r) ? Infinity : r, index: i, a: a[i]!, b: b[i]! };
+  }
+  return worst;
+}
