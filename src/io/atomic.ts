@@ -1,0 +1,158 @@
+/**
+ * Atomic file replacement (Node only): write a temporary file in the target's folder, fsync it,
+ * rename it over the target, fsync the folder. rename(2) within one file system is atomic, so a
+ * reader (or a crash at any instant) sees either the complete old file or the complete new one,
+ * never a partial file. A process killed mid-save may leave its `.name.tmp-*` file behind; it never
+ * damages the target. Not a lock: two concurrent writers each win whole, the last rename last.
+ */
+import { randomBytes } from "node:crypto";
+import * as nodeFs from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { SparsewireError } from "../util/errors.js";
+
+/** The file-system calls the writer makes; injectable so tests can fail any step. */
+export interface AtomicFs {
+  openSync(path: string, flags: string, mode?: number): number;
+  writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  fsyncSync(fd: number): void;
+  closeSync(fd: number): void;
+  renameSync(oldPath: string, newPath: string): void;
+  unlinkSync(path: string): void;
+}
+
+const NODE_FS: AtomicFs = {
+  openSync: (path, flags, mode) => nodeFs.openSync(path, flags, mode),
+  writeSync: (fd, buffer, offset, length) => nodeFs.writeSync(fd, buffer, offset, length),
+  fsyncSync: (fd) => nodeFs.fsyncSync(fd),
+  closeSync: (fd) => nodeFs.closeSync(fd),
+  renameSync: (from, to) => nodeFs.renameSync(from, to),
+  unlinkSync: (path) => nodeFs.unlinkSync(path),
+};
+
+/** Writes in 1 MiB pieces: bounded system calls, and short writes are continued. */
+const CHUNK = 1 << 20;
+
+/** Folder fsync is not possible everywhere (Windows, some network file systems): skip those. */
+const DIR_SYNC_UNSUPPORTED = new Set(["EISDIR", "EPERM", "EACCES", "EINVAL", "ENOTSUP", "EBADF"]);
+
+/** Prefix of the temporary files, e.g. `.model.json.tmp-1234-9f8e7d6c`. */
+export function tempPrefix(path: string): string {
+  return `.${basename(path)}.tmp-`;
+}
+
+/**
+ * Replaces `path` with `data` atomically. On any failure the temporary file is removed, the old
+ * file (if any) is left untouched, and a SparsewireError with code "io" says which step failed.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | string, fs: AtomicFs = NODE_FS): void {
+  const target = resolve(path);
+  const folder = dirname(target);
+  const temp = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString("hex")}`);
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+
+  let fd: number | undefined;
+  try {
+    try {
+      fd = fs.openSync(temp, "wx", 0o666); // "wx": never reuse someone else's file
+    } catch (e) {
+      throw ioError(e, openProblem(e, path, folder));
+    }
+    try {
+      for (let offset = 0; offset < bytes.length; ) {
+        const written = fs.writeSync(fd, bytes, offset, Math.min(CHUNK, bytes.length - offset));
+        if (!(written > 0)) throw new Error(`write returned ${written}`);
+        offset += written;
+      }
+      fs.fsyncSync(fd);
+    } catch (e) {
+      throw ioError(e, `cannot save ${path}: writing the temporary file failed (${describe(e)}); the previous file is unchanged`);
+    }
+    const closing = fd;
+    fd = undefined;
+    try {
+      fs.closeSync(closing);
+    } catch (e) {
+      throw ioError(e, `cannot save ${path}: closing the temporary file failed (${describe(e)}); the previous file is unchanged`);
+    }
+    try {
+      fs.renameSync(temp, target);
+    } catch (e) {
+      const code = errorCode(e);
+      const why = code === "EISDIR" || code === "ENOTEMPTY" || code === "EEXIST" ? `${path} is a folder` : describe(e);
+      throw ioError(e, `cannot save ${path}: replacing it failed (${why}); the previous file is unchanged`);
+    }
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // Already failing; the original error is the one to report.
+      }
+    }
+    try {
+      fs.unlinkSync(temp);
+    } catch {
+      // Not created, or already renamed: nothing to clean.
+    }
+    throw e;
+  }
+  syncFolder(folder, fs, path);
+}
+
+/** Makes the rename itself durable. Best effort where the platform cannot fsync a folder. */
+function syncFolder(folder: string, fs: AtomicFs, path: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(folder, "r");
+    fs.fsyncSync(fd);
+  } catch (e) {
+    const code = errorCode(e);
+    if (code === undefined || !DIR_SYNC_UNSUPPORTED.has(code)) {
+      throw ioError(e, `saved ${path}, but syncing its folder ${folder} failed (${describe(e)}): the new file may not survive a power loss`);
+    }
+  } finally {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // A failed close of a read-only folder handle loses nothing.
+      }
+    }
+  }
+}
+
+function openProblem(e: unknown, path: string, folder: string): string {
+  switch (errorCode(e)) {
+    case "ENOENT":
+      return `cannot save ${path}: folder ${folder} does not exist`;
+    case "ENOTDIR":
+      return `cannot save ${path}: ${folder} is not a folder`;
+    case "EACCES":
+    case "EPERM":
+      return `cannot save ${path}: no permission to create files in ${folder}`;
+    case "EROFS":
+      return `cannot save ${path}: ${folder} is on a read-only file system`;
+    default:
+      return `cannot save ${path}: creating a temporary file in ${folder} failed (${describe(e)})`;
+  }
+}
+
+function errorCode(e: unknown): string | undefined {
+  if (typeof e === "object" && e !== null && "code" in e && typeof e.code === "string") return e.code;
+  return undefined;
+}
+
+function describe(e: unknown): string {
+  const code = errorCode(e);
+  if (code === "ENOSPC") return "the disk is full";
+  if (code === "EDQUOT") return "disk quota exceeded";
+  const message = e instanceof Error ? e.message : String(e);
+  return code !== undefined && !message.startsWith(code) ? `${code}: ${message}` : message;
+}
+
+function ioError(cause: unknown, message: string): SparsewireError {
+  if (cause instanceof SparsewireError) return cause;
+  const error = new SparsewireError("io", message);
+  error.cause = cause;
+  return error;
+}

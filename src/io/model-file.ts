@@ -1,0 +1,70 @@
+/**
+ * Model files on disk (Node only): the format follows the extension (`.json` or `.safetensors`),
+ * saving is atomic (atomic.ts), and every failure is one line naming the path. The formats
+ * themselves live in the browser-safe json-format.ts and safetensors.ts.
+ */
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import type { Network } from "../graph/network.js";
+import { SparsewireError, UsageError } from "../util/errors.js";
+import { writeFileAtomic } from "./atomic.js";
+import { modelFromJson, networkToJson } from "./json-format.js";
+import { modelFromSafetensors, networkToSafetensors } from "./safetensors.js";
+import { fileError, type LoadedModel, type ModelExtra } from "./schema.js";
+
+export type ModelFormat = "json" | "safetensors";
+
+/** The format a path's extension asks for (case-insensitive); UsageError for anything else. */
+export function modelFormatOf(path: string): ModelFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === ".json") return "json";
+  if (ext === ".safetensors") return "safetensors";
+  if (ext === "") throw new UsageError(`model file ${path} has no extension: use .json or .safetensors`);
+  throw new UsageError(`unknown model file extension '${extname(path)}': use .json or .safetensors`);
+}
+
+/** The bytes (or text) of a model file in the given format. */
+export function encodeModel(net: Network, format: ModelFormat, extra?: ModelExtra): Uint8Array | string {
+  return format === "json" ? networkToJson(net, extra) : networkToSafetensors(net, extra);
+}
+
+/** Saves atomically: an interrupted save leaves the previous file intact. */
+export function saveNetwork(path: string, net: Network, extra?: ModelExtra): void {
+  const format = modelFormatOf(path);
+  writeFileAtomic(path, encodeModel(net, format, extra));
+}
+
+export function loadNetwork(path: string): Network {
+  return loadModel(path).network;
+}
+
+/** Loads a model file and the "training" metadata it carries, if any. */
+export function loadModel(path: string): LoadedModel {
+  const format = modelFormatOf(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw readError(e, path);
+  }
+  if (format === "safetensors") return modelFromSafetensors(bytes, path);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw fileError(path, "not valid UTF-8 text, so not a JSON model file");
+  }
+  return modelFromJson(text, path);
+}
+
+function readError(e: unknown, path: string): SparsewireError {
+  const code = typeof e === "object" && e !== null && "code" in e ? e.code : undefined;
+  const message =
+    code === "ENOENT" ? `model file not found: ${path}`
+    : code === "EISDIR" ? `${path} is a folder, not a model file`
+    : code === "EACCES" || code === "EPERM" ? `no permission to read model file ${path}`
+    : `cannot read model file ${path} (${e instanceof Error ? e.message : String(e)})`;
+  const error = new SparsewireError("io", message);
+  error.cause = e;
+  return error;
+}
