@@ -1,0 +1,184 @@
+/** `sparsewire train`: train a sparse network on character prediction (§4.6). */
+import { openSync, writeSync, closeSync } from "node:fs";
+import { Network } from "../../graph/network.js";
+import { splitCorpus } from "../../data/windows.js";
+import type { OptimizerConfig } from "../../engine/types.js";
+import { loadNetwork, saveNetwork } from "../../io/model-file.js";
+import { checkTextNetwork, contextOf, evaluateText, textShape, textTask } from "../../train/text.js";
+import { trainText } from "../../train/trainer.js";
+import { uniformBits } from "../../train/metrics.js";
+import { ShapeError, UsageError } from "../../util/errors.js";
+import { Rng } from "../../util/rng.js";
+import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
+import { ENGINE_FLAGS, engineFromFlags, loadText, printJson, round } from "../common.js";
+import { formatDuration, ProgressBar } from "../progress.js";
+
+export const trainSpec: CommandSpec = {
+  name: "train",
+  summary: "train a sparse, non-layered network to predict the next character",
+  usage: "sparsewire train [--text PATH] [--neurons K] [--in-degree D] [--steps N] [--save PATH] [--json]",
+  flags: [
+    { name: "text", type: "string", value: "PATH", help: "training text, plain or gzip (default: the bundled 2 M-character text8 excerpt)" },
+    { name: "neurons", type: "int", default: 1700, min: 2, value: "K", help: "total neurons, inputs and outputs included" },
+    { name: "in-degree", type: "int", default: 29, min: 1, value: "D", help: "incoming edges per non-input neuron" },
+    { name: "context", type: "int", default: 20, min: 1, max: 4096, value: "C", help: "symbols of context (27·C input neurons)" },
+    { name: "batch", type: "int", default: 512, min: 1, max: 1 << 20, value: "B", help: "windows per training step" },
+    { name: "steps", type: "int", min: 1, value: "N", help: "training steps (default: 2000, or unlimited with --minutes)" },
+    { name: "minutes", type: "number", min: 0, value: "M", help: "stop after this much training time" },
+    { name: "lr", type: "number", default: 0.01, min: 0, value: "RATE", help: "learning rate" },
+    { name: "optimizer", type: "string", default: "adam", choices: ["adam", "sgd"], help: "adam (Kingma & Ba, bias-corrected) or sgd" },
+    { name: "momentum", type: "number", default: 0.9, min: 0, max: 0.999999, help: "SGD momentum" },
+    { name: "seed", type: "int", default: 1, min: 0, max: 0xffffffff, value: "S", help: "random seed (same seed and settings, same result)" },
+    { name: "split", type: "string", default: "0.9,0.05,0.05", value: "T,V,E", help: "contiguous train/validation/test fractions" },
+    { name: "eval-every", type: "int", default: 500, min: 0, value: "N", help: "validate (and checkpoint) every N steps; 0 = only at the end" },
+    { name: "eval-windows", type: "int", default: 20000, min: 1, value: "N", help: "validation windows read by the periodic check (the final one reads all)" },
+    { name: "init", type: "string", value: "PATH", help: "start from a saved model instead of a random network" },
+    { name: "save", type: "string", value: "PATH", help: "save the model (.json or .safetensors), atomically, at every check and at the end" },
+    { name: "log", type: "string", value: "PATH", help: "write JSON lines: one per validation check" },
+    ...ENGINE_FLAGS,
+    { name: "json", type: "boolean", help: "print one JSON object with the results as the last line of stdout" },
+    { name: "quiet", type: "boolean", help: "no progress output" },
+  ],
+  examples: [
+    "sparsewire train --steps 3000 --save model.safetensors",
+    "sparsewire train --text enwik8 --neurons 1700 --in-degree 58 --minutes 30 --log run.jsonl --json",
+  ],
+};
+
+export async function trainCommand(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help")) {
+    process.stdout.write(formatHelp(trainSpec) + "\n");
+    return 0;
+  }
+  const flags = parseFlags(trainSpec, argv);
+  const json = flags.boolean("json");
+  const quiet = flags.boolean("quiet");
+  const seed = flags.number("seed");
+  const batch = flags.number("batch");
+  const minutes = flags.optionalNumber("minutes");
+  const steps = flags.optionalNumber("steps") ?? (minutes !== undefined ? Infinity : 2000);
+  const fractions = flags.requireString("split").split(",").map(Number);
+  const optimizer: OptimizerConfig =
+    flags.string("optimizer") === "sgd"
+      ? { kind: "sgd", learningRate: flags.number("lr"), momentum: flags.number("momentum") }
+      : { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  const rng = new Rng(seed);
+
+  let network: Network;
+  let context: number;
+  const init = flags.string("init");
+  if (init !== undefined) {
+    network = loadNetwork(init);
+    context = contextOf(network);
+    if (argv.some((a) => a.startsWith("--context")) && flags.number("context") !== context) {
+      throw new UsageError(`--context ${flags.number("context")} differs from the context ${context} of ${init}`);
+    }
+    checkTextNetwork(network, context);
+  } else {
+    context = flags.number("context");
+    const { inputs, outputs } = textShape(context);
+    const neurons = flags.number("neurons");
+    if (neurons < inputs + outputs + 0) {
+      throw new ShapeError(`--neurons ${neurons} is too small: context ${context} needs ${inputs} inputs + ${outputs} outputs = ${inputs + outputs} neurons at least`);
+    }
+    network = Network.random({ neurons, inputs, outputs, inDegree: flags.number("in-degree"), task: textTask(context) }, rng.fork());
+  }
+  const samplingRng = rng.fork();
+
+  const text = await loadText(flags.string("text"));
+  const [train, valid, test] = splitCorpus(text.symbols, fractions, context);
+  if (!train || !valid || !test) throw new UsageError(`--split needs three fractions (train, validation, test), got "${flags.string("split")}"`);
+
+  const engine = await engineFromFlags(flags, network, optimizer);
+  const savePath = flags.string("save");
+  const logPath = flags.string("log");
+  const logFd = logPath !== undefined ? openSync(logPath, "w") : undefined;
+  const progress = new ProgressBar(process.stderr, !quiet && process.stderr.isTTY === true);
+  const say = (line: string) => {
+    if (!quiet && !json) progress.log(line);
+  };
+  say(
+    `sparsewire: ${network.neurons} neurons (${network.inputs} inputs, ${network.outputs} outputs), in-degree ${network.inDegree}, ${network.edges.toLocaleString("en")} edges, depth ${network.depth}; ` +
+      `${text.bundled ? "bundled text8 excerpt" : text.path}: ${text.symbols.length.toLocaleString("en")} symbols; engine ${engine.name} × ${engine.threads} thread${engine.threads > 1 ? "s" : ""}`,
+  );
+  const meta = () => ({ training: { seed, steps: engine.timestep, engine: engine.name, lr: optimizer.learningRate, batch, text: text.bundled ? "bundled" : text.path } });
+  const started = performance.now();
+  try {
+    const result = await trainText(engine, train.symbols, valid.symbols, {
+      context,
+      batch,
+      steps,
+      ...(minutes !== undefined ? { maxSeconds: minutes * 60 } : {}),
+      evalEvery: flags.number("eval-every"),
+      evalWindows: flags.number("eval-windows"),
+      rng: samplingRng,
+      onStep: (s) => {
+        const fraction = Number.isFinite(steps) ? s.step / steps : minutes ? s.seconds / (minutes * 60) : NaN;
+        const rate = s.step / Math.max(s.seconds, 1e-9);
+        const eta = Number.isFinite(steps) ? (steps - s.step) / rate : minutes ? minutes * 60 - s.seconds : NaN;
+        progress.update(fraction, `step ${s.step}${Number.isFinite(steps) ? `/${steps}` : ""} · loss ${s.smoothedLoss.toFixed(3)} bits/char · ${rate.toFixed(1)} steps/s · ETA ${formatDuration(eta)}`);
+      },
+      onEvaluation: (e) => {
+        if (logFd !== undefined) {
+          writeSync(logFd, JSON.stringify({ step: e.step, seconds: round(e.seconds, 3), trainBitsPerChar: round(e.trainBitsPerSymbol, 5), validBitsPerChar: round(e.valid.bitsPerSymbol, 5), validWindows: e.valid.windows, validAccuracy: round(e.valid.accuracy, 5), final: e.final }) + "\n");
+        }
+        if (!e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(3)} bits/char, validation ${e.valid.bitsPerSymbol.toFixed(3)} bits/char (${e.valid.windows} windows)`);
+        if (savePath !== undefined) {
+          engine.pull();
+          saveNetwork(savePath, network, meta());
+        }
+      },
+    });
+    progress.done();
+    const testEval = evaluateText(engine, test.symbols, context, batch);
+    const seconds = (performance.now() - started) / 1000;
+    const summary = {
+      steps: result.steps,
+      trainBitsPerChar: round(result.trainBitsPerSymbol, 5),
+      validBitsPerChar: round(result.valid.bitsPerSymbol, 5),
+      testBitsPerChar: round(testEval.bitsPerSymbol, 5),
+      validAccuracy: round(result.valid.accuracy, 5),
+      testAccuracy: round(testEval.accuracy, 5),
+      uniformBitsPerChar: round(uniformBits(27), 5),
+      neurons: network.neurons,
+      inputs: network.inputs,
+      outputs: network.outputs,
+      inDegree: network.inDegree,
+      edges: network.edges,
+      depth: network.depth,
+      context,
+      batch,
+      lr: optimizer.learningRate,
+      optimizer: optimizer.kind,
+      seed,
+      engine: engine.name,
+      threads: engine.threads,
+      seconds: round(seconds, 3),
+      trainSeconds: round(result.seconds, 3),
+      stepsPerSecond: round(result.steps / result.seconds, 2),
+      edgeSamplesPerSecond: Math.round((network.edges * batch * result.steps) / result.seconds),
+      text: text.bundled ? "bundled:text8-excerpt (first 2,000,000 chars of text8)" : text.path,
+      symbols: text.symbols.length,
+      windows: { train: train.symbols.length - context, valid: result.valid.windows, test: testEval.windows },
+      finalLoss: result.losses.length ? result.losses[result.losses.length - 1] : null,
+      ...(savePath !== undefined ? { saved: savePath } : {}),
+    };
+    if (json) printJson(summary);
+    else {
+      process.stdout.write(
+        [
+          `trained ${result.steps} steps in ${formatDuration(result.seconds)} (${summary.stepsPerSecond} steps/s, ${(summary.edgeSamplesPerSecond / 1e9).toFixed(2)} G edge-samples/s)`,
+          `train      ${summary.trainBitsPerChar.toFixed(3)} bits/char (mean batch loss of the last ≤ 256 steps)`,
+          `validation ${summary.validBitsPerChar.toFixed(3)} bits/char over ${result.valid.windows.toLocaleString("en")} windows (accuracy ${(100 * summary.validAccuracy).toFixed(1)} %)`,
+          `test       ${summary.testBitsPerChar.toFixed(3)} bits/char over ${testEval.windows.toLocaleString("en")} windows (uniform guess: ${summary.uniformBitsPerChar.toFixed(2)})`,
+          ...(savePath !== undefined ? [`saved      ${savePath}`] : []),
+        ].join("\n") + "\n",
+      );
+    }
+    return 0;
+  } finally {
+    progress.done();
+    if (logFd !== undefined) closeSync(logFd);
+    await engine.dispose();
+  }
+}

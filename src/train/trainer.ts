@@ -1,0 +1,112 @@
+/**
+ * The training loop for text (§4.6): sample windows, step the engine, validate now and then, stop on
+ * a step or time budget, and refuse to continue on a non-finite loss. Browser-safe: files, progress
+ * bars and printing are the caller's business, reached through the callbacks.
+ */
+import type { Engine } from "../engine/types.js";
+import { NumericError } from "../util/errors.js";
+import type { Rng } from "../util/rng.js";
+import { evaluateText, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
+
+export interface TextTrainingOptions {
+  context: number;
+  batch: number;
+  /** Stop after this many steps (Infinity: only the time budget stops training). */
+  steps: number;
+  /** Stop after this many seconds of training (checked every step). */
+  maxSeconds?: number;
+  /** Validate every this many steps (0: only at the end). */
+  evalEvery: number;
+  /** Periodic validation reads the first this many validation windows; the final one reads all. */
+  evalWindows: number;
+  /** Sampling randomness (the network's initialisation is done by the caller). */
+  rng: Rng;
+  /**
+   * A batch loss above this many bits per symbol counts as divergence and stops training (default:
+   * 100× the uniform guess log₂ m, far above anything a training run passes through).
+   */
+  divergenceBits?: number;
+  /** Current time in seconds; injectable for tests. */
+  now?: () => number;
+  onStep?: (info: StepInfo) => void;
+  onEvaluation?: (info: EvaluationInfo) => void | Promise<void>;
+}
+
+export interface StepInfo {
+  step: number;
+  /** Mean loss of this step's batch, bits per symbol. */
+  loss: number;
+  /** Exponential moving average of the batch loss (for display). */
+  smoothedLoss: number;
+  seconds: number;
+  totalSteps: number;
+}
+
+export interface EvaluationInfo {
+  step: number;
+  seconds: number;
+  /** Mean batch loss since the previous evaluation, bits per symbol. */
+  trainBitsPerSymbol: number;
+  valid: TextEvaluation;
+  final: boolean;
+}
+
+export interface TextTrainingResult {
+  steps: number;
+  seconds: number;
+  /** Mean batch loss of the last ≤ 256 steps, bits per symbol. */
+  trainBitsPerSymbol: number;
+  valid: TextEvaluation;
+  /** Loss of every step, bits per symbol (float32 values). */
+  losses: Float32Array;
+}
+
+export async function trainText(engine: Engine, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions): Promise<TextTrainingResult> {
+  const now = o.now ?? (() => performance.now() / 1000);
+  const sampler = makeSampler(train, o.context, o.rng);
+  const holder = new TextBatch(o.batch, o.context);
+  const started = now();
+  const maxSeconds = o.maxSeconds ?? Infinity;
+  const divergenceBits = o.divergenceBits ?? 100 * Math.log2(engine.network.outputs);
+  const losses: number[] = [];
+  let intervalSum = 0;
+  let intervalSteps = 0;
+  let lastInterval = NaN;
+  let smoothed = NaN;
+  let step = 0;
+  while (step < o.steps && now() - started < maxSeconds) {
+    const loss = engine.step(holder.sample(sampler));
+    step++;
+    if (!Number.isFinite(loss)) {
+      throw new NumericError(
+        `training loss became ${loss} at step ${step} (batch of ${o.batch} windows); the last saved checkpoint is kept`,
+        "lower the learning rate (--lr) or check the data",
+      );
+    }
+    if (loss > divergenceBits) {
+      throw new NumericError(
+        `training diverged: loss ${loss.toPrecision(3)} bits/symbol at step ${step} is over ${divergenceBits.toFixed(0)} (100× a uniform guess); the last saved checkpoint is kept`,
+        "lower the learning rate (--lr)",
+      );
+    }
+    losses.push(loss);
+    intervalSum += loss;
+    intervalSteps++;
+    smoothed = Number.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
+    o.onStep?.({ step, loss, smoothedLoss: smoothed, seconds: now() - started, totalSteps: o.steps });
+    if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
+      lastInterval = intervalSum / intervalSteps;
+      const v = evaluateText(engine, valid, o.context, o.batch, o.evalWindows);
+      await o.onEvaluation?.({ step, seconds: now() - started, trainBitsPerSymbol: lastInterval, valid: v, final: false });
+      intervalSum = 0;
+      intervalSteps = 0;
+    }
+  }
+  // Training loss = mean batch loss of the last ≤ 256 steps: recent enough to compare with validation.
+  const tail = losses.slice(-256);
+  const trainBits = tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : lastInterval;
+  const seconds = now() - started;
+  const v = evaluateText(engine, valid, o.context, o.batch);
+  await o.onEvaluation?.({ step, seconds, trainBitsPerSymbol: trainBits, valid: v, final: true });
+  return { steps: step, seconds, trainBitsPerSymbol: trainBits, valid: v, losses: Float32Array.from(losses) };
+}
