@@ -1,0 +1,678 @@
+/**
+ * sparsewire WebAssembly SIMD kernels: the whole training step of a fixed-in-degree sparse DAG
+ * (Def. 3.20 forward, softmax cross-entropy in bits / squared error, backward in reverse evaluation
+ * order as in Example 4.9, Adam or SGD) for one thread's share of the batch. The plain TypeScript
+ * reference engine (src/engine/reference) is the definition; this file is only allowed to be faster.
+ *
+ * No allocation, no runtime: all memory is laid out by the TypeScript side (src/engine/wasm/layout.ts)
+ * and described by a context block ("ctx", i32/f32 fields at the byte offsets below, mirrored there).
+ * Several instances (one per thread) can share one memory; they share nothing else.
+ *
+ * Legend: K neurons, N inputs, M outputs, D in-degree, H = K − N rows, E = H·D edges, B batch,
+ * T tile width (samples per tile, a multiple of 16), S = 16 samples per strip (four f32x4 vectors).
+ *
+ * Internal numbering ("pos"): inputs keep 0..N−1; the non-input neuron at place r of the evaluation
+ * order gets pos N + r, so the forward pass walks rows 0..H−1 and writes its activations sequentially.
+ * Edges exist in two orders:
+ *   row order f = r·D + j   (forward gather): rowSrc[f] source pos, rowW[f] weight; per row the edges
+ *                           from non-inputs come first (rowHidden[r] of them), then those from inputs.
+ *   canonical order q       (the transposed graph, CSR by source pos: consumers of pos s are
+ *                           q in cStart[s]..cStart[s+1), consumer pos cPos[q], ascending): wT[q] weight,
+ *                           Adam moments mW/vW[q], per-thread gradients g[q], fwdIndex[q] = its f.
+ * Backward PULLS over the canonical order: each neuron sums w·δ over its consumers and accumulates
+ * the gradients of its out-edges sequentially — no scatter, no atomics. Edges from inputs are the
+ * first cStart[N] canonical slots; with one-hot inputs they are applied per sample (an input is 1 for
+ * few samples) instead of as dense rows.
+ *
+ * Per-thread tile buffers, row-major by pos with row stride T: out[pos][T] = σ(a) (inputs: x),
+ * delta[pos][T] = δ = ∂(mean loss)/∂a, logit[o][T] pre-activations of outputs, dlog[o][T] their
+ * direct loss gradient. One tile of all neurons stays in L2 (K·T·8 bytes).
+ */
+
+// ---- context block: byte offsets (mirrored in src/engine/wasm/layout.ts; checked at load) ----
+export const LAYOUT_VERSION: i32 = 3;
+export const CTX_K: i32 = 0;
+export const CTX_N: i32 = 4;
+export const CTX_M: i32 = 8;
+export const CTX_D: i32 = 12;
+export const CTX_H: i32 = 16;
+export const CTX_E: i32 = 20;
+export const CTX_T: i32 = 24;
+export const CTX_B: i32 = 28;
+export const CTX_INPUT_KIND: i32 = 32; // 0 one-hot, 1 dense
+export const CTX_PER_SAMPLE: i32 = 36;
+export const CTX_TARGET_KIND: i32 = 40; // 0 class, 1 values
+export const CTX_MODE: i32 = 44; // MODE_*
+export const CTX_ACTIVITY: i32 = 48; // 1: copy σ and δ of every neuron to actOut/actErr
+export const CTX_THREADS: i32 = 52; // threads taking part in this command
+export const CTX_ROW_SRC: i32 = 56;
+export const CTX_ROW_W: i32 = 60;
+export const CTX_ROW_HIDDEN: i32 = 64;
+export const CTX_BIAS: i32 = 68;
+export const CTX_OUT_INDEX: i32 = 72;
+export const CTX_C_START: i32 = 76;
+export const CTX_C_POS: i32 = 80;
+export const CTX_W_T: i32 = 84;
+export const CTX_FWD_INDEX: i32 = 88;
+export const CTX_M_W: i32 = 92;
+export const CTX_V_W: i32 = 96;
+export const CTX_M_B: i32 = 100;
+export const CTX_V_B: i32 = 104;
+export const CTX_INPUTS: i32 = 108; // one-hot: i32 active[B·perSample]; dense: f32 x[N·B]
+export const CTX_TARGETS: i32 = 112; // class: i32 classes[B]; values: f32 y[M·B]
+export const CTX_ACT_OUT: i32 = 116; // f32 [K·B] by pos
+export const CTX_ACT_ERR: i32 = 120; // f32 [K·B] by pos
+export const CTX_LOGITS_OUT: i32 = 124; // f32 [M·B]
+export const CTX_THREAD_BLOCKS: i32 = 128; // THREAD_STRIDE bytes per thread
+export const CTX_OPTIMIZER: i32 = 132; // 0 Adam, 1 SGD
+export const CTX_LR: i32 = 136; // f32: Adam: lr·c1 (bias correction of m folded in); SGD: lr
+export const CTX_BETA1: i32 = 140; // f32 (SGD: momentum)
+export const CTX_BETA2: i32 = 144; // f32
+export const CTX_EPS: i32 = 148; // f32
+export const CTX_C2: i32 = 152; // f32: 1/(1 − β2^t)
+export const CTX_SIZE: i32 = 256;
+
+// per-thread block
+export const TH_OUT: i32 = 0;
+export const TH_DELTA: i32 = 4;
+export const TH_LOGIT: i32 = 8;
+export const TH_DLOG: i32 = 12;
+export const TH_G: i32 = 16; // f32 [E] canonical order
+export const TH_GB: i32 = 20; // f32 [H] by row
+export const TH_CORRECT: i32 = 24; // i32
+export const TH_LOSS: i32 = 32; // f64
+export const THREAD_STRIDE: i32 = 64;
+
+export const MODE_TRAIN: i32 = 0; // forward, loss, backward; phase 2 = optimiser update
+export const MODE_GRADIENTS: i32 = 1; // forward, loss, backward; phase 2 = reduce gradients into thread 0
+export const MODE_EVALUATE: i32 = 2; // forward, loss (sum and arg-max hits)
+export const MODE_PREDICT: i32 = 3; // forward, logits to logitsOut
+
+const LN2: f64 = 0.6931471805599453;
+
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// ---- small helpers ----
+
+@inline function i32At(base: usize, field: i32): i32 {
+  return load<i32>(base + <usize>field);
+}
+@inline function ptrAt(base: usize, field: i32): usize {
+  return load<usize>(base + <usize>field);
+}
+@inline function f32At(base: usize, field: i32): f32 {
+  return load<f32>(base + <usize>field);
+}
+
+/** Sum of the four lanes. */
+@inline function hsum(v: v128): f32 {
+  const a = f32x4.add(v, f32x4.shuffle(v, v, 2, 3, 0, 1));
+  return f32x4.extract_lane(f32x4.add(a, f32x4.shuffle(a, a, 1, 0, 3, 2)), 0);
+}
+
+/** [hsum(a), hsum(b), hsum(c), hsum(d)] with six shuffles and three adds. */
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = f32x4.add(f32x4.shuffle(a, b, 0, 4, 2, 6), f32x4.shuffle(a, b, 1, 5, 3, 7));
+  const cd = f32x4.add(f32x4.shuffle(c, d, 0, 4, 2, 6), f32x4.shuffle(c, d, 1, 5, 3, 7));
+  return f32x4.add(f32x4.shuffle(ab, cd, 0, 1, 4, 5), f32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** max(0, a) lane-wise (σ = ReLU). */
+@inline function relu(a: v128): v128 {
+  return f32x4.max(a, f32x4.splat(0));
+}
+
+/**
+ * e^x for x ≤ 0 lane-wise (softmax of max-shifted logits): x·log2(e) = n + f with f in [−½, ½],
+ * 2^f by its Taylor series to degree 7 (relative error < 1e-8 before rounding), 2^n via the exponent
+ * bits. Lanes below −87 (e^x < 2^−126) give 0.
+ */
+@inline function exp4(x: v128): v128 {
+  const t = f32x4.mul(x, f32x4.splat(1.4426950408889634));
+  const n = f32x4.nearest(t);
+  const f = f32x4.mul(f32x4.sub(t, n), f32x4.splat(0.6931471805599453)); // f·ln2 in [−0.347, 0.347]
+  let p = f32x4.splat(1.0 / 5040.0);
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0 / 720.0));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0 / 120.0));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0 / 24.0));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0 / 6.0));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(0.5));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0));
+  p = f32x4.add(f32x4.mul(p, f), f32x4.splat(1.0));
+  const ni = i32x4.trunc_sat_f32x4_s(f32x4.max(n, f32x4.splat(-126)));
+  const scale = i32x4.shl(i32x4.add(ni, i32x4.splat(127)), 23);
+  const r = f32x4.mul(p, scale);
+  return v128.and(r, f32x4.ge(x, f32x4.splat(-87.0)));
+}
+
+// ---- forward ----
+
+/** Forward pass of one tile: samples b0..b0+tw of the batch; strips·16 lanes (pads beyond tw). */
+function forwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): void {
+  const N = i32At(ctx, CTX_N);
+  const D = i32At(ctx, CTX_D);
+  const H = i32At(ctx, CTX_H);
+  const T = i32At(ctx, CTX_T);
+  const B = i32At(ctx, CTX_B);
+  const oneHot = i32At(ctx, CTX_INPUT_KIND) == 0;
+  const rowBytes = <usize>T << 2;
+  const laneBytes = <usize>strips << 6;
+  const out = ptrAt(th, TH_OUT);
+  const logit = ptrAt(th, TH_LOGIT);
+  const rowSrc = ptrAt(ctx, CTX_ROW_SRC);
+  const rowW = ptrAt(ctx, CTX_ROW_W);
+  const rowHidden = ptrAt(ctx, CTX_ROW_HIDDEN);
+  const bias = ptrAt(ctx, CTX_BIAS);
+  const outIndex = ptrAt(ctx, CTX_OUT_INDEX);
+  const inputs = ptrAt(ctx, CTX_INPUTS);
+
+  if (!oneHot) {
+    // Dense inputs pass unchanged (no σ): copy x rows, zero the pad lanes.
+    const used = <usize>tw << 2;
+    for (let i = 0; i < N; i++) {
+      const dst = out + <usize>i * rowBytes;
+      memory.copy(dst, inputs + ((<usize>i * <usize>B + <usize>b0) << 2), used);
+      if (laneBytes > used) memory.fill(dst + used, 0, laneBytes - used);
+    }
+  } else {
+    // One-hot inputs: every non-input row starts at its bias; then each sample adds the weight of
+    // every out-edge of each of its active inputs (a sample has perSample of them; most inputs are 0).
+    for (let r = 0; r < H; r++) {
+      const bv = v128.splat<f32>(load<f32>(bias + (<usize>r << 2)));
+      const dst = out + <usize>(N + r) * rowBytes;
+      for (let s: usize = 0; s < laneBytes; s += 64) {
+        v128.store(dst + s, bv);
+        v128.store(dst + s, bv, 16);
+        v128.store(dst + s, bv, 32);
+        v128.store(dst + s, bv, 48);
+      }
+    }
+    const P = i32At(ctx, CTX_PER_SAMPLE);
+    const cStart = ptrAt(ctx, CTX_C_START);
+    const cPos = ptrAt(ctx, CTX_C_POS);
+    const wT = ptrAt(ctx, CTX_W_T);
+    for (let lb = 0; lb < tw; lb++) {
+      const lane = out + (<usize>lb << 2);
+      const act = inputs + (<usize>(b0 + lb) * <usize>P << 2);
+      for (let p = 0; p < P; p++) {
+        const i = load<i32>(act + (<usize>p << 2));
+        const q1 = load<i32>(cStart + (<usize>i << 2), 4);
+        for (let q = load<i32>(cStart + (<usize>i << 2)); q < q1; q++) {
+          const at = lane + <usize>load<i32>(cPos + (<usize>q << 2)) * rowBytes;
+          store<f32>(at, load<f32>(at) + load<f32>(wT + (<usize>q << 2)));
+        }
+      }
+    }
+    if (i32At(ctx, CTX_ACTIVITY) != 0) {
+      // Materialise the 0/1 input rows: activity reports σ of inputs and the dense input pull needs them.
+      memory.fill(out, 0, <usize>N * rowBytes);
+      for (let lb = 0; lb < tw; lb++) {
+        const act = inputs + (<usize>(b0 + lb) * <usize>P << 2);
+        for (let p = 0; p < P; p++) {
+          store<f32>(out + <usize>load<i32>(act + (<usize>p << 2)) * rowBytes + (<usize>lb << 2), 1.0);
+        }
+      }
+    }
+  }
+
+  // Rows in evaluation order: a = (bias or one-hot partial sum) + Σ_e w_e·out[src_e].
+  for (let r = 0; r < H; r++) {
+    const count = oneHot ? load<i32>(rowHidden + (<usize>r << 2)) : D;
+    const edgeSrc = rowSrc + (<usize>r * <usize>D << 2);
+    const edgeW = rowW + (<usize>r * <usize>D << 2);
+    const dst = out + <usize>(N + r) * rowBytes;
+    const o = load<i32>(outIndex + (<usize>r << 2));
+    const bv = v128.splat<f32>(load<f32>(bias + (<usize>r << 2)));
+    for (let s: usize = 0; s < laneBytes; s += 64) {
+      let a0: v128, a1: v128, a2: v128, a3: v128;
+      if (oneHot) {
+        a0 = v128.load(dst + s);
+        a1 = v128.load(dst + s, 16);
+        a2 = v128.load(dst + s, 32);
+        a3 = v128.load(dst + s, 48);
+      } else {
+        a0 = bv; a1 = bv; a2 = bv; a3 = bv;
+      }
+      let b0v = f32x4.splat(0), b1v = f32x4.splat(0), b2v = f32x4.splat(0), b3v = f32x4.splat(0);
+      let e = 0;
+      for (; e + 1 < count; e += 2) {
+        const src0 = out + <usize>load<i32>(edgeSrc + (<usize>e << 2)) * rowBytes + s;
+        const src1 = out + <usize>load<i32>(edgeSrc + (<usize>e << 2), 4) * rowBytes + s;
+        const w0 = v128.load_splat<f32>(edgeW + (<usize>e << 2));
+        const w1 = v128.load_splat<f32>(edgeW + (<usize>e << 2), 4);
+        a0 = f32x4.add(a0, f32x4.mul(w0, v128.load(src0)));
+        a1 = f32x4.add(a1, f32x4.mul(w0, v128.load(src0, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(w0, v128.load(src0, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(w0, v128.load(src0, 48)));
+        b0v = f32x4.add(b0v, f32x4.mul(w1, v128.load(src1)));
+        b1v = f32x4.add(b1v, f32x4.mul(w1, v128.load(src1, 16)));
+        b2v = f32x4.add(b2v, f32x4.mul(w1, v128.load(src1, 32)));
+        b3v = f32x4.add(b3v, f32x4.mul(w1, v128.load(src1, 48)));
+      }
+      if (e < count) {
+        const src0 = out + <usize>load<i32>(edgeSrc + (<usize>e << 2)) * rowBytes + s;
+        const w0 = v128.load_splat<f32>(edgeW + (<usize>e << 2));
+        a0 = f32x4.add(a0, f32x4.mul(w0, v128.load(src0)));
+        a1 = f32x4.add(a1, f32x4.mul(w0, v128.load(src0, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(w0, v128.load(src0, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(w0, v128.load(src0, 48)));
+      }
+      a0 = f32x4.add(a0, b0v);
+      a1 = f32x4.add(a1, b1v);
+      a2 = f32x4.add(a2, b2v);
+      a3 = f32x4.add(a3, b3v);
+      if (o >= 0) {
+        // Outputs: the loss reads the pre-activation; later neurons read σ(a) like any other.
+        const lg = logit + <usize>o * rowBytes + s;
+        v128.store(lg, a0);
+        v128.store(lg, a1, 16);
+        v128.store(lg, a2, 32);
+        v128.store(lg, a3, 48);
+      }
+      v128.store(dst + s, relu(a0));
+      v128.store(dst + s, relu(a1), 16);
+      v128.store(dst + s, relu(a2), 32);
+      v128.store(dst + s, relu(a3), 48);
+    }
+  }
+}
+
+// ---- loss ----
+
+/**
+ * Loss of one tile's outputs: adds the per-sample losses to the thread's lossSum and arg-max hits to
+ * its correct count; with `gradient`, writes dlog = ∂(mean loss)/∂a_o (zero in pad lanes).
+ */
+function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient: bool): void {
+  const M = i32At(ctx, CTX_M);
+  const T = i32At(ctx, CTX_T);
+  const B = i32At(ctx, CTX_B);
+  const rowBytes = <usize>T << 2;
+  const logit = ptrAt(th, TH_LOGIT);
+  const dlog = ptrAt(th, TH_DLOG);
+  const targets = ptrAt(ctx, CTX_TARGETS);
+  let lossSum = load<f64>(th + <usize>TH_LOSS);
+  let correct = i32At(th, TH_CORRECT);
+  const lanes = strips << 4;
+  if (i32At(ctx, CTX_TARGET_KIND) == 0) {
+    // Softmax cross-entropy in bits, max-shifted (Example 3.6); four samples per vector.
+    const unit = <f32>(1.0 / (LN2 * <f64>B)); // ∂(mean bits)/∂a per unit of probability
+    const unitV = f32x4.splat(unit);
+    for (let v = 0; v < lanes; v += 4) {
+      const col = <usize>v << 2;
+      let mx = v128.load(logit + col);
+      let arg = i32x4.splat(0);
+      for (let o = 1; o < M; o++) {
+        const l = v128.load(logit + <usize>o * rowBytes + col);
+        const gt = f32x4.gt(l, mx); // strict: the first maximum wins, like the reference
+        mx = v128.bitselect(l, mx, gt);
+        arg = v128.bitselect(i32x4.splat(o), arg, gt);
+      }
+      let sum = f32x4.splat(0);
+      for (let o = 0; o < M; o++) {
+        const at = <usize>o * rowBytes + col;
+        const e = exp4(f32x4.sub(v128.load(logit + at), mx));
+        v128.store(dlog + at, e);
+        sum = f32x4.add(sum, e);
+      }
+      const scale = f32x4.div(unitV, sum);
+      for (let j = 0; j < 4; j++) {
+        const lb = v + j;
+        if (lb >= tw) {
+          // pad lane: no loss, no gradient
+          if (gradient) for (let o = 0; o < M; o++) store<f32>(dlog + <usize>o * rowBytes + (<usize>lb << 2), 0);
+          continue;
+        }
+        const t = load<i32>(targets + (<usize>(b0 + lb) << 2));
+        let s: f32, m: f32, at: f32, a: i32;
+        // lane j of the vectors (lane index must be a constant)
+        if (j == 0) { s = f32x4.extract_lane(sum, 0); m = f32x4.extract_lane(mx, 0); a = i32x4.extract_lane(arg, 0); }
+        else if (j == 1) { s = f32x4.extract_lane(sum, 1); m = f32x4.extract_lane(mx, 1); a = i32x4.extract_lane(arg, 1); }
+        else if (j == 2) { s = f32x4.extract_lane(sum, 2); m = f32x4.extract_lane(mx, 2); a = i32x4.extract_lane(arg, 2); }
+        else { s = f32x4.extract_lane(sum, 3); m = f32x4.extract_lane(mx, 3); a = i32x4.extract_lane(arg, 3); }
+        at = load<f32>(logit + <usize>t * rowBytes + (<usize>lb << 2));
+        lossSum += (Math.log(<f64>s) - (<f64>at - <f64>m)) / LN2;
+        if (a == t) correct++;
+      }
+      if (gradient) {
+        // δ_o = (p_o − [o = t]) / (ln2·B) with p_o = e_o / Σ e
+        for (let o = 0; o < M; o++) {
+          const at = dlog + <usize>o * rowBytes + col;
+          v128.store(at, f32x4.mul(v128.load(at), scale));
+        }
+        for (let j = 0; j < 4; j++) {
+          const lb = v + j;
+          if (lb >= tw) break;
+          const t = load<i32>(targets + (<usize>(b0 + lb) << 2));
+          const tp = dlog + <usize>t * rowBytes + (<usize>lb << 2);
+          store<f32>(tp, load<f32>(tp) - unit);
+        }
+      }
+    }
+  } else {
+    // Squared error Σ_o (a_o − y_o)² per sample (Example 3.5), in f64 like the reference.
+    for (let o = 0; o < M; o++) {
+      const lrow = logit + <usize>o * rowBytes;
+      const drow = dlog + <usize>o * rowBytes;
+      const y = targets + ((<usize>o * <usize>B + <usize>b0) << 2);
+      for (let lb = 0; lb < tw; lb++) {
+        const diff = <f64>load<f32>(lrow + (<usize>lb << 2)) - <f64>load<f32>(y + (<usize>lb << 2));
+        lossSum += diff * diff;
+        if (gradient) store<f32>(drow + (<usize>lb << 2), <f32>((2 * diff) / <f64>B));
+      }
+      if (gradient) for (let lb = tw; lb < lanes; lb++) store<f32>(drow + (<usize>lb << 2), 0);
+    }
+  }
+  store<f64>(th + <usize>TH_LOSS, lossSum);
+  store<i32>(th + <usize>TH_CORRECT, correct);
+}
+
+// ---- backward ----
+
+/**
+ * Pull for one neuron (pos) over one tile: δ_pos = mask·Σ_consumers w·δ_c (+ direct output term),
+ * and g[q] += Σ_lanes out_pos·δ_c for every out-edge q. `kind`: 0 non-input (ReLU mask, bias
+ * gradient, output term), 1 input (inputs pass unchanged: no mask; δ stored for activity only).
+ */
+@inline function pullNeuron(
+  out: usize, delta: usize, g: usize, wT: usize, cPos: usize, rowBytes: usize, laneBytes: usize,
+  pos: i32, q0: i32, q1: i32, isInput: bool, directRow: usize,
+): f32 {
+  const ovRow = out + <usize>pos * rowBytes;
+  const dRow = delta + <usize>pos * rowBytes;
+  let gbAcc = f32x4.splat(0);
+  for (let s: usize = 0; s < laneBytes; s += 64) {
+    const ov0 = v128.load(ovRow + s);
+    const ov1 = v128.load(ovRow + s, 16);
+    const ov2 = v128.load(ovRow + s, 32);
+    const ov3 = v128.load(ovRow + s, 48);
+    let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0), d3 = f32x4.splat(0);
+    let q = q0;
+    for (; q + 3 < q1; q += 4) {
+      const qa = <usize>q << 2;
+      const za = delta + <usize>load<i32>(cPos + qa) * rowBytes + s;
+      const zb = delta + <usize>load<i32>(cPos + qa, 4) * rowBytes + s;
+      const zc = delta + <usize>load<i32>(cPos + qa, 8) * rowBytes + s;
+      const zd = delta + <usize>load<i32>(cPos + qa, 12) * rowBytes + s;
+      const wa = v128.load_splat<f32>(wT + qa);
+      const wb = v128.load_splat<f32>(wT + qa, 4);
+      const wc = v128.load_splat<f32>(wT + qa, 8);
+      const wd = v128.load_splat<f32>(wT + qa, 12);
+      let x0 = v128.load(za), x1 = v128.load(za, 16), x2 = v128.load(za, 32), x3 = v128.load(za, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wa, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wa, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wa, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wa, x3));
+      const ga = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      x0 = v128.load(zb); x1 = v128.load(zb, 16); x2 = v128.load(zb, 32); x3 = v128.load(zb, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wb, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wb, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wb, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wb, x3));
+      const gb = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      x0 = v128.load(zc); x1 = v128.load(zc, 16); x2 = v128.load(zc, 32); x3 = v128.load(zc, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wc, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wc, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wc, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wc, x3));
+      const gc = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      x0 = v128.load(zd); x1 = v128.load(zd, 16); x2 = v128.load(zd, 32); x3 = v128.load(zd, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wd, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wd, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wd, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wd, x3));
+      const gd = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      const gp = g + qa;
+      v128.store(gp, f32x4.add(v128.load(gp), hsum4(ga, gb, gc, gd)));
+    }
+    for (; q < q1; q++) {
+      const qa = <usize>q << 2;
+      const za = delta + <usize>load<i32>(cPos + qa) * rowBytes + s;
+      const wa = v128.load_splat<f32>(wT + qa);
+      const x0 = v128.load(za), x1 = v128.load(za, 16), x2 = v128.load(za, 32), x3 = v128.load(za, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wa, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wa, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wa, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wa, x3));
+      const ga = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      store<f32>(g + qa, load<f32>(g + qa) + hsum(ga));
+    }
+    if (!isInput) {
+      // σ'(a) = [a > 0] = [σ(a) > 0]; outputs add their direct loss gradient.
+      const zero = f32x4.splat(0);
+      d0 = v128.and(d0, f32x4.gt(ov0, zero));
+      d1 = v128.and(d1, f32x4.gt(ov1, zero));
+      d2 = v128.and(d2, f32x4.gt(ov2, zero));
+      d3 = v128.and(d3, f32x4.gt(ov3, zero));
+      if (directRow != 0) {
+        d0 = f32x4.add(d0, v128.load(directRow + s));
+        d1 = f32x4.add(d1, v128.load(directRow + s, 16));
+        d2 = f32x4.add(d2, v128.load(directRow + s, 32));
+        d3 = f32x4.add(d3, v128.load(directRow + s, 48));
+      }
+      gbAcc = f32x4.add(gbAcc, f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3)));
+    }
+    v128.store(dRow + s, d0);
+    v128.store(dRow + s, d1, 16);
+    v128.store(dRow + s, d2, 32);
+    v128.store(dRow + s, d3, 48);
+  }
+  return hsum(gbAcc);
+}
+
+/** Backward pass of one tile in reverse evaluation order (Example 4.9), pulling over consumers. */
+function backwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): void {
+  const N = i32At(ctx, CTX_N);
+  const H = i32At(ctx, CTX_H);
+  const T = i32At(ctx, CTX_T);
+  const P = i32At(ctx, CTX_PER_SAMPLE);
+  const oneHot = i32At(ctx, CTX_INPUT_KIND) == 0;
+  const activity = i32At(ctx, CTX_ACTIVITY) != 0;
+  const rowBytes = <usize>T << 2;
+  const laneBytes = <usize>strips << 6;
+  const out = ptrAt(th, TH_OUT);
+  const delta = ptrAt(th, TH_DELTA);
+  const dlog = ptrAt(th, TH_DLOG);
+  const g = ptrAt(th, TH_G);
+  const gbias = ptrAt(th, TH_GB);
+  const cStart = ptrAt(ctx, CTX_C_START);
+  const cPos = ptrAt(ctx, CTX_C_POS);
+  const wT = ptrAt(ctx, CTX_W_T);
+  const outIndex = ptrAt(ctx, CTX_OUT_INDEX);
+  for (let r = H - 1; r >= 0; r--) {
+    const pos = N + r;
+    const o = load<i32>(outIndex + (<usize>r << 2));
+    const direct: usize = o >= 0 ? dlog + <usize>o * rowBytes : 0;
+    const q0 = load<i32>(cStart + (<usize>pos << 2));
+    const q1 = load<i32>(cStart + (<usize>pos << 2), 4);
+    const gb = pullNeuron(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, q0, q1, false, direct);
+    const at = gbias + (<usize>r << 2);
+    store<f32>(at, load<f32>(at) + gb);
+  }
+  if (oneHot && !activity) {
+    // Edges from one-hot inputs: σ = 1 exactly where active, so g[q] sums δ of the consumer over
+    // the samples in which the input is active; per sample, the out-edges of its active inputs.
+    const inputs = ptrAt(ctx, CTX_INPUTS);
+    for (let lb = 0; lb < tw; lb++) {
+      const lane = delta + (<usize>lb << 2);
+      const act = inputs + (<usize>(b0 + lb) * <usize>P << 2);
+      for (let p = 0; p < P; p++) {
+        const i = load<i32>(act + (<usize>p << 2));
+        const q1 = load<i32>(cStart + (<usize>i << 2), 4);
+        for (let q = load<i32>(cStart + (<usize>i << 2)); q < q1; q++) {
+          const gp = g + (<usize>q << 2);
+          store<f32>(gp, load<f32>(gp) + load<f32>(lane + <usize>load<i32>(cPos + (<usize>q << 2)) * rowBytes));
+        }
+      }
+    }
+  } else {
+    // Dense input rows (or materialised one-hot rows for activity): the same pull, without σ'.
+    for (let i = 0; i < N; i++) {
+      const q0 = load<i32>(cStart + (<usize>i << 2));
+      const q1 = load<i32>(cStart + (<usize>i << 2), 4);
+      pullNeuron(out, delta, g, wT, cPos, rowBytes, laneBytes, i, q0, q1, true, 0);
+    }
+  }
+}
+
+// ---- driver: phase 1 (this thread's tiles), phase 2 (this thread's share of the parameters) ----
+
+/** First and last+1 tile of thread t out of `threads` (contiguous, fixed: same split every step). */
+@inline function tileRange(tiles: i32, t: i32, threads: i32, first: bool): i32 {
+  return <i32>((<i64>tiles * <i64>(first ? t : t + 1)) / <i64>threads);
+}
+
+export function runPhase1(ctx: usize, t: i32): void {
+  const K = i32At(ctx, CTX_K);
+  const M = i32At(ctx, CTX_M);
+  const E = i32At(ctx, CTX_E);
+  const H = i32At(ctx, CTX_H);
+  const T = i32At(ctx, CTX_T);
+  const B = i32At(ctx, CTX_B);
+  const mode = i32At(ctx, CTX_MODE);
+  const threads = i32At(ctx, CTX_THREADS);
+  const activity = i32At(ctx, CTX_ACTIVITY) != 0;
+  const th = ptrAt(ctx, CTX_THREAD_BLOCKS) + <usize>t * <usize>THREAD_STRIDE;
+  const backward = mode == MODE_TRAIN || mode == MODE_GRADIENTS;
+  store<f64>(th + <usize>TH_LOSS, 0);
+  store<i32>(th + <usize>TH_CORRECT, 0);
+  if (backward) {
+    memory.fill(ptrAt(th, TH_G), 0, <usize>E << 2);
+    memory.fill(ptrAt(th, TH_GB), 0, <usize>H << 2);
+  }
+  const tiles = (B + T - 1) / T;
+  const first = tileRange(tiles, t, threads, true);
+  const last = tileRange(tiles, t, threads, false);
+  const rowBytes = <usize>T << 2;
+  for (let tile = first; tile < last; tile++) {
+    const b0 = tile * T;
+    const tw = min(T, B - b0);
+    const strips = (tw + 15) >> 4;
+    forwardTile(ctx, th, b0, tw, strips);
+    if (mode == MODE_PREDICT) {
+      const dst = ptrAt(ctx, CTX_LOGITS_OUT);
+      const logit = ptrAt(th, TH_LOGIT);
+      for (let o = 0; o < M; o++) {
+        memory.copy(dst + ((<usize>o * <usize>B + <usize>b0) << 2), logit + <usize>o * rowBytes, <usize>tw << 2);
+      }
+      continue;
+    }
+    lossTile(ctx, th, b0, tw, strips, backward);
+    if (!backward) continue;
+    backwardTile(ctx, th, b0, tw, strips);
+    if (activity) {
+      const actOut = ptrAt(ctx, CTX_ACT_OUT);
+      const actErr = ptrAt(ctx, CTX_ACT_ERR);
+      const out = ptrAt(th, TH_OUT);
+      const delta = ptrAt(th, TH_DELTA);
+      for (let pos = 0; pos < K; pos++) {
+        const at = (<usize>pos * <usize>B + <usize>b0) << 2;
+        memory.copy(actOut + at, out + <usize>pos * rowBytes, <usize>tw << 2);
+        memory.copy(actErr + at, delta + <usize>pos * rowBytes, <usize>tw << 2);
+      }
+    }
+  }
+}
+
+/** Parameter range of thread t: edges in multiples of 4 (whole vectors), rows split evenly. */
+@inline function share(count: i32, t: i32, threads: i32, align: i32): i32 {
+  if (t >= threads) return count;
+  const x = <i32>((<i64>count * <i64>t) / <i64>threads);
+  return min(count, (x + align - 1) / align * align);
+}
+
+export function runPhase2(ctx: usize, t: i32): void {
+  const E = i32At(ctx, CTX_E);
+  const H = i32At(ctx, CTX_H);
+  const threads = i32At(ctx, CTX_THREADS);
+  const mode = i32At(ctx, CTX_MODE);
+  const blocks = ptrAt(ctx, CTX_THREAD_BLOCKS);
+  const q0 = share(E, t, threads, 4);
+  const q1 = share(E, t + 1, threads, 4);
+  const r0 = share(H, t, threads, 1);
+  const r1 = share(H, t + 1, threads, 1);
+  if (mode == MODE_GRADIENTS) {
+    // Sum the threads' gradients into thread 0's buffers, in thread order (deterministic).
+    const g0 = ptrAt(blocks, TH_G);
+    const gb0 = ptrAt(blocks, TH_GB);
+    for (let p = 1; p < threads; p++) {
+      const th = blocks + <usize>p * <usize>THREAD_STRIDE;
+      const gp = ptrAt(th, TH_G);
+      const gbp = ptrAt(th, TH_GB);
+      for (let q = q0; q < q1; q++) store<f32>(g0 + (<usize>q << 2), load<f32>(g0 + (<usize>q << 2)) + load<f32>(gp + (<usize>q << 2)));
+      for (let r = r0; r < r1; r++) store<f32>(gb0 + (<usize>r << 2), load<f32>(gb0 + (<usize>r << 2)) + load<f32>(gbp + (<usize>r << 2)));
+    }
+    return;
+  }
+  if (mode != MODE_TRAIN) return;
+  update(ctx, blocks, threads, TH_G, ptrAt(ctx, CTX_W_T), ptrAt(ctx, CTX_M_W), ptrAt(ctx, CTX_V_W), q0, q1, ptrAt(ctx, CTX_FWD_INDEX), ptrAt(ctx, CTX_ROW_W));
+  update(ctx, blocks, threads, TH_GB, ptrAt(ctx, CTX_BIAS), ptrAt(ctx, CTX_M_B), ptrAt(ctx, CTX_V_B), r0, r1, 0, 0);
+}
+
+/**
+ * Optimiser update of params[i0..i1) from the sum over threads of their gradient buffers (field
+ * `gField` of each thread block), in thread order. Adam: m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
+ * p ← p − lr·c1·m / (√(c2·v) + ε). SGD: m ← μ·m + g, p ← p − lr·m. With `fwdIndex`, also writes
+ * the new weight to its row-order copy rowW[fwdIndex[i]].
+ */
+function update(
+  ctx: usize, blocks: usize, threads: i32, gField: i32, params: usize, first: usize, second: usize,
+  i0: i32, i1: i32, fwdIndex: usize, rowW: usize,
+): void {
+  const adam = i32At(ctx, CTX_OPTIMIZER) == 0;
+  const lr = f32At(ctx, CTX_LR);
+  const beta1 = f32At(ctx, CTX_BETA1);
+  const beta2 = f32At(ctx, CTX_BETA2);
+  const eps = f32At(ctx, CTX_EPS);
+  const c2 = f32At(ctx, CTX_C2);
+  const g0 = ptrAt(blocks, gField);
+  let i = i0;
+  if (adam) {
+    const b1 = f32x4.splat(beta1), b1c = f32x4.splat(1 - beta1);
+    const b2 = f32x4.splat(beta2), b2c = f32x4.splat(1 - beta2);
+    const lrv = f32x4.splat(lr), epsv = f32x4.splat(eps), c2v = f32x4.splat(c2);
+    for (; i + 3 < i1; i += 4) {
+      const at = <usize>i << 2;
+      let gv = v128.load(g0 + at);
+      for (let p = 1; p < threads; p++) gv = f32x4.add(gv, v128.load(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at));
+      const m = f32x4.add(f32x4.mul(b1, v128.load(first + at)), f32x4.mul(b1c, gv));
+      const v = f32x4.add(f32x4.mul(b2, v128.load(second + at)), f32x4.mul(b2c, f32x4.mul(gv, gv)));
+      v128.store(first + at, m);
+      v128.store(second + at, v);
+      const w = f32x4.sub(v128.load(params + at), f32x4.div(f32x4.mul(lrv, m), f32x4.add(f32x4.sqrt(f32x4.mul(v, c2v)), epsv)));
+      v128.store(params + at, w);
+      if (fwdIndex != 0) {
+        v128.store_lane<f32>(rowW + (<usize>load<i32>(fwdIndex + at) << 2), w, 0);
+        v128.store_lane<f32>(rowW + (<usize>load<i32>(fwdIndex + at, 4) << 2), w, 1);
+        v128.store_lane<f32>(rowW + (<usize>load<i32>(fwdIndex + at, 8) << 2), w, 2);
+        v128.store_lane<f32>(rowW + (<usize>load<i32>(fwdIndex + at, 12) << 2), w, 3);
+      }
+    }
+    for (; i < i1; i++) {
+      const at = <usize>i << 2;
+      let gs = load<f32>(g0 + at);
+      for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
+      const m = beta1 * load<f32>(first + at) + (1 - beta1) * gs;
+      const v = beta2 * load<f32>(second + at) + (1 - beta2) * (gs * gs);
+      store<f32>(first + at, m);
+      store<f32>(second + at, v);
+      const w = load<f32>(params + at) - (lr * m) / (Mathf.sqrt(v * c2) + eps);
+      store<f32>(params + at, w);
+      if (fwdIndex != 0) store<f32>(rowW + (<usize>load<i32>(fwdIndex + at) << 2), w);
+    }
+  } else {
+    const mu = beta1;
+    for (; i < i1; i++) {
+      const at = <usize>i << 2;
+      let gs = load<f32>(g0 + at);
+      for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
+      const m = mu * load<f32>(first + at) + gs;
+      store<f32>(first + at, m);
+      const w = load<f32>(params + at) - lr * m;
+      store<f32>(params + at, w);
+      if (fwdIndex != 0) store<f32>(rowW + (<usize>load<i32>(fwdIndex + at) << 2), w);
+    }
+  }
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+// Builds the WebAssembly kernels (assembly/index.ts) with the AssemblyScript compiler from npm, twice:
+//   dist/wasm/sparsewire.wasm          plain imported memory: one thread, works everywhere (no SharedArrayBuffer)
+//   dist/wasm/sparsewire-threads.wasm  shared imported memory (threads feature): workers share one memory
+// Both need WebAssembly SIMD (v128). Nothing here downloads anything; `npm ci` installs assemblyscript.
+// usage: node scripts/build-wasm.mjs [--wat]   (--wat also writes the text format next to each binary)
+import asc from "assemblyscript/asc";
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const outDir = path.join(root, "dist", "wasm");
+const wat = process.argv.includes("--wat");
+await mkdir(outDir, { recursive: true });
+
+// 65536 pages = 4 GiB, the wasm32 limit; the memory starts small and grows with the network and batch.
+const common = [
+  path.join(root, "assembly", "index.ts"),
+  "--config", path.join(root, "assembly", "asconfig.json"),
+  "--target", "release",
+  "--runtime", "stub",
+  "--importMemory",
+  "--maximumMemory", "65536",
+  "--enable", "simd",
+  "--noAssert",
+];
+const builds = [
+  { name: "sparsewire", flags: [] },
+  { name: "sparsewire-threads", flags: ["--sharedMemory", "--enable", "threads"] },
+];
+for (const b of builds) {
+  const outFile = path.join(outDir, `${b.name}.wasm`);
+  const args = [...common, ...b.flags, "--outFile", outFile];
+  if (wat) args.push("--textFile", path.join(outDir, `${b.name}.wat`));
+  const { error, stderr } = await asc.main(args, { stdout: process.stdout, stderr: process.stderr });
+  if (error) {
+    console.error(`build-wasm: ${b.name} failed: ${error.message}`);
+    console.error(stderr.toString());
+    process.exit(1);
+  }
+  console.log(`build-wasm: wrote ${path.relative(root, outFile)}`);
+}

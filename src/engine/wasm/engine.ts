@@ -1,0 +1,605 @@
+/**
+ * The WebAssembly SIMD engine: the Engine interface (types.ts) over the kernels in assembly/index.ts,
+ * on all cores. Same numbers as the reference engine (src/engine/reference) up to float32 rounding;
+ * the reference stays the definition.
+ *
+ * How it is fast (measurements in the issue-3 report): neurons are renumbered in evaluation order;
+ * the batch is cut into tiles of T samples (default 64) so that one tile's activations of all
+ * neurons stay in L2; backward pulls over the transposed graph; edges from one-hot inputs are applied
+ * per active sample instead of as rows of zeros; the batch's tiles are split across threads that
+ * share one memory, each with private gradient buffers summed in thread order (same seed and thread
+ * count → same bits), then the optimiser update is split by parameter range.
+ *
+ * Files: the kernels are dist/wasm/sparsewire.wasm (one thread, plain memory) and
+ * dist/wasm/sparsewire-threads.wasm (shared memory), found relative to this module's URL:
+ * `new URL("../../../wasm/<file>", import.meta.url)` (Node reads it with fs, browsers fetch it).
+ *
+ * Memory (wasm32, at most 4 GiB), per edge: 28 bytes of graph and optimiser state + 4 per thread of
+ * gradients (+ 4 on the JS side for the edge map); per thread K·T·8 bytes of tile buffers; per batch
+ * the inputs and targets, and 2·K·B·4 bytes only when per-sample activity is requested.
+ */
+import type { Network } from "../../graph/network.js";
+import { GraphError, SparsewireError, UsageError } from "../../util/errors.js";
+import { checkOptimizer } from "../optimizer.js";
+import { checkBatch } from "../reference/engine.js";
+import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
+import { DEFAULT_ADAM } from "../types.js";
+import { currentPlatform, type Platform, type WorkerHandle } from "./platform.js";
+import { CONTROL_BYTES, Pool, type Kernels } from "./pool.js";
+
+/** Tuning knobs for benchmarks and tests; defaults are what the measurements chose. */
+export interface WasmTuning {
+  /** Samples per tile, a multiple of 16 (default 64). */
+  tile?: number;
+}
+
+export const DEFAULT_TILE = 64;
+
+const SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type: () → v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b, // body: i32.const 0; i32x4.splat; end
+]);
+
+/** Whether this runtime runs WebAssembly with 128-bit SIMD (validates a tiny v128 module). */
+export function wasmSupported(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+/** Names of the layout constants the kernels export (byte offsets of context and thread fields). */
+const LAYOUT_NAMES = [
+  "LAYOUT_VERSION", "CTX_K", "CTX_N", "CTX_M", "CTX_D", "CTX_H", "CTX_E", "CTX_T", "CTX_B", "CTX_INPUT_KIND",
+  "CTX_PER_SAMPLE", "CTX_TARGET_KIND", "CTX_MODE", "CTX_ACTIVITY", "CTX_THREADS", "CTX_ROW_SRC", "CTX_ROW_W",
+  "CTX_ROW_HIDDEN", "CTX_BIAS", "CTX_OUT_INDEX", "CTX_C_START", "CTX_C_POS", "CTX_W_T", "CTX_FWD_INDEX",
+  "CTX_M_W", "CTX_V_W", "CTX_M_B", "CTX_V_B", "CTX_INPUTS", "CTX_TARGETS", "CTX_ACT_OUT", "CTX_ACT_ERR",
+  "CTX_LOGITS_OUT", "CTX_THREAD_BLOCKS", "CTX_OPTIMIZER", "CTX_LR", "CTX_BETA1", "CTX_BETA2", "CTX_EPS", "CTX_C2",
+  "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
+  "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT",
+] as const;
+type Layout = Record<(typeof LAYOUT_NAMES)[number], number>;
+const EXPECTED_LAYOUT_VERSION = 3;
+
+interface Exports extends Kernels {
+  heapBase(): number;
+}
+
+function readLayout(exports: WebAssembly.Exports): Layout {
+  const layout = {} as Layout;
+  for (const name of LAYOUT_NAMES) {
+    const g = exports[name];
+    if (!(g instanceof WebAssembly.Global)) throw new SparsewireError("engine", `the WebAssembly kernels lack export ${name}`, "rebuild with `npm run build`");
+    layout[name] = g.value as number;
+  }
+  if (layout.LAYOUT_VERSION !== EXPECTED_LAYOUT_VERSION) {
+    throw new SparsewireError("engine", `the WebAssembly kernels have layout version ${layout.LAYOUT_VERSION}, this engine expects ${EXPECTED_LAYOUT_VERSION}`, "rebuild with `npm run build`");
+  }
+  return layout;
+}
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
+const align64 = (x: number) => Math.ceil(x / 64) * 64;
+
+interface ThreadBuffers {
+  block: number;
+  out: number;
+  delta: number;
+  logit: number;
+  dlog: number;
+  g: number;
+  gb: number;
+}
+
+interface BatchRegion {
+  inputs: number;
+  targets: number;
+  logitsOut: number;
+  actOut: number;
+  actErr: number;
+}
+
+/**
+ * Creates a wasm engine for `network`. Threads: `options.threads` (default: all cores); more than one
+ * needs shared memory (always in Node; in browsers only when cross-origin isolated, otherwise one
+ * thread with a console warning).
+ */
+export async function createWasmEngine(network: Network, options: EngineOptions = {}, tuning: WasmTuning = {}): Promise<Engine & WasmEngineExtras> {
+  if (!wasmSupported()) throw new SparsewireError("engine", "this runtime has no WebAssembly SIMD, so the wasm engine cannot run", "use the reference engine");
+  const optimizer = options.optimizer ?? DEFAULT_ADAM;
+  checkOptimizer(optimizer);
+  const tile = tuning.tile ?? DEFAULT_TILE;
+  if (!Number.isInteger(tile) || tile < 16 || tile % 16 !== 0 || tile > 4096) throw new UsageError(`invalid tile ${tile}: must be a multiple of 16 between 16 and 4096`);
+  const platform = await currentPlatform();
+  let threads = options.threads ?? platform.hardwareThreads();
+  if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`invalid thread count ${threads}: must be a positive integer`);
+  if (threads > 1) {
+    const shared = platform.sharedMemory();
+    if (!shared.ok) {
+      console.warn(`sparsewire: the wasm engine runs on one thread instead of ${threads}: ${shared.reason}`);
+      threads = 1;
+    }
+  }
+  const module = await platform.loadModule(threads > 1 ? "sparsewire-threads.wasm" : "sparsewire.wasm");
+  const engine = new WasmEngine(network, optimizer, threads, tile, module, platform);
+  await engine.start();
+  return engine;
+}
+
+/** Extras beyond the Engine interface (benchmarks, reports). */
+export interface WasmEngineExtras {
+  /** Samples per tile. */
+  readonly tile: number;
+  /** Bytes held: WebAssembly memory plus the engine's JS-side maps. */
+  memoryBytes(): number;
+}
+
+class WasmEngine implements Engine, WasmEngineExtras {
+  readonly name = "wasm" as const;
+  readonly threads: number;
+  readonly network: Network;
+  readonly optimizer: OptimizerConfig;
+  readonly tile: number;
+  private readonly module: WebAssembly.Module;
+  private readonly platform: Platform;
+  private memory!: WebAssembly.Memory;
+  private exports!: Exports;
+  private L!: Layout;
+  private pool!: Pool;
+  private workers: WorkerHandle[] = [];
+  private disposed = false;
+  private t = 0;
+  // sizes
+  private readonly K: number;
+  private readonly N: number;
+  private readonly M: number;
+  private readonly D: number;
+  private readonly H: number;
+  private readonly E: number;
+  // static layout (byte offsets)
+  private ctx = 0;
+  private control = 0;
+  private rowSrc = 0;
+  private rowW = 0;
+  private rowHidden = 0;
+  private bias = 0;
+  private outIndex = 0;
+  private cStart = 0;
+  private cPos = 0;
+  private wT = 0;
+  private fwdIndex = 0;
+  private mW = 0;
+  private vW = 0;
+  private mB = 0;
+  private vB = 0;
+  private perThread: ThreadBuffers[] = [];
+  private batchBase = 0;
+  /** pos of every network neuron (inputs keep their index; order[r] → N + r). */
+  private posOf: Int32Array;
+  /** Canonical slot q of every network edge (row i−n, slot e). */
+  private qOfEdge: Int32Array;
+  private built = false;
+
+  constructor(network: Network, optimizer: OptimizerConfig, threads: number, tile: number, module: WebAssembly.Module, platform: Platform) {
+    this.network = network;
+    this.optimizer = optimizer;
+    this.threads = threads;
+    this.tile = tile;
+    this.module = module;
+    this.platform = platform;
+    this.K = network.neurons;
+    this.N = network.inputs;
+    this.M = network.outputs;
+    this.D = network.inDegree;
+    this.H = this.K - this.N;
+    this.E = this.H * this.D;
+    this.posOf = new Int32Array(this.K);
+    this.qOfEdge = new Int32Array(this.E);
+  }
+
+  /** Lays out memory, instantiates the kernels, copies the network in, starts the workers. */
+  async start(): Promise<void> {
+    const { K, N, M, H, E, tile: T, threads } = this;
+    // Probe instance on a scratch memory to learn the static data size and the layout constants.
+    const shared = threads > 1;
+    const scratch = new WebAssembly.Memory(shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1, maximum: MAX_PAGES });
+    const probe = new WebAssembly.Instance(this.module, { env: { memory: scratch, abort } });
+    const L = readLayout(probe.exports);
+    let top = align64((probe.exports as unknown as Exports).heapBase());
+    const take = (bytes: number) => {
+      const at = top;
+      top = align64(top + bytes);
+      return at;
+    };
+    this.ctx = take(L.CTX_SIZE);
+    this.control = take(CONTROL_BYTES);
+    const blocks = take(L.THREAD_STRIDE * threads);
+    this.rowSrc = take(4 * E);
+    this.rowW = take(4 * E);
+    this.rowHidden = take(4 * H);
+    this.bias = take(4 * H);
+    this.outIndex = take(4 * H);
+    this.cStart = take(4 * (K + 1));
+    this.cPos = take(4 * E);
+    this.wT = take(4 * E + 16);
+    this.fwdIndex = take(4 * E + 16);
+    this.mW = take(4 * E + 16);
+    this.vW = take(4 * E + 16);
+    this.mB = take(4 * H + 16);
+    this.vB = take(4 * H + 16);
+    for (let p = 0; p < threads; p++) {
+      this.perThread.push({
+        block: blocks + p * L.THREAD_STRIDE,
+        out: take(4 * K * T),
+        delta: take(4 * K * T),
+        logit: take(4 * M * T),
+        dlog: take(4 * M * T),
+        g: take(4 * E + 16),
+        gb: take(4 * H + 16),
+      });
+    }
+    this.batchBase = top;
+    if (top > MAX_PAGES * PAGE) {
+      throw new SparsewireError("engine", `the network needs ${(top / 2 ** 30).toFixed(2)} GiB of WebAssembly memory, more than the 4 GiB of wasm32`, "use fewer threads or a smaller tile");
+    }
+    const pages = Math.ceil(top / PAGE) + 1;
+    this.memory = new WebAssembly.Memory(shared ? { initial: pages, maximum: MAX_PAGES, shared: true } : { initial: pages, maximum: MAX_PAGES });
+    const instance = new WebAssembly.Instance(this.module, { env: { memory: this.memory, abort } });
+    this.exports = instance.exports as unknown as Exports;
+    this.L = L;
+
+    // Context block: sizes and pointers that never change.
+    this.setI32(L.CTX_K, K);
+    this.setI32(L.CTX_N, N);
+    this.setI32(L.CTX_M, M);
+    this.setI32(L.CTX_D, this.D);
+    this.setI32(L.CTX_H, H);
+    this.setI32(L.CTX_E, E);
+    this.setI32(L.CTX_T, T);
+    this.setI32(L.CTX_ROW_SRC, this.rowSrc);
+    this.setI32(L.CTX_ROW_W, this.rowW);
+    this.setI32(L.CTX_ROW_HIDDEN, this.rowHidden);
+    this.setI32(L.CTX_BIAS, this.bias);
+    this.setI32(L.CTX_OUT_INDEX, this.outIndex);
+    this.setI32(L.CTX_C_START, this.cStart);
+    this.setI32(L.CTX_C_POS, this.cPos);
+    this.setI32(L.CTX_W_T, this.wT);
+    this.setI32(L.CTX_FWD_INDEX, this.fwdIndex);
+    this.setI32(L.CTX_M_W, this.mW);
+    this.setI32(L.CTX_V_W, this.vW);
+    this.setI32(L.CTX_M_B, this.mB);
+    this.setI32(L.CTX_V_B, this.vB);
+    this.setI32(L.CTX_THREAD_BLOCKS, blocks);
+    const o = this.optimizer;
+    this.setI32(L.CTX_OPTIMIZER, o.kind === "adam" ? 0 : 1);
+    for (const b of this.perThread) {
+      const v = new Int32Array(this.memory.buffer, b.block, L.THREAD_STRIDE / 4);
+      v[L.TH_OUT / 4] = b.out;
+      v[L.TH_DELTA / 4] = b.delta;
+      v[L.TH_LOGIT / 4] = b.logit;
+      v[L.TH_DLOG / 4] = b.dlog;
+      v[L.TH_G / 4] = b.g;
+      v[L.TH_GB / 4] = b.gb;
+    }
+    this.push();
+
+    this.pool = new Pool(this.exports, this.memory, this.control, this.ctx, threads, this.platform.mainThreadCanBlock);
+    try {
+      for (let p = 1; p < threads; p++) {
+        this.workers.push(await this.platform.spawnWorker({ module: this.module, memory: this.memory, ctx: this.ctx, control: this.control, thread: p }));
+      }
+    } catch (e) {
+      await this.dispose();
+      throw e;
+    }
+  }
+
+  get timestep(): number {
+    return this.t;
+  }
+
+  // ---- memory helpers (views are made fresh: the buffer changes when memory grows) ----
+
+  private setI32(field: number, value: number): void {
+    new Int32Array(this.memory.buffer, this.ctx + field, 1)[0] = value;
+  }
+  private setF32(field: number, value: number): void {
+    new Float32Array(this.memory.buffer, this.ctx + field, 1)[0] = value;
+  }
+  private i32(at: number, length: number): Int32Array {
+    return new Int32Array(this.memory.buffer, at, length);
+  }
+  private f32(at: number, length: number): Float32Array {
+    return new Float32Array(this.memory.buffer, at, length);
+  }
+  private ensureMemory(bytes: number): void {
+    if (bytes > MAX_PAGES * PAGE) {
+      throw new SparsewireError("engine", `this batch needs ${(bytes / 2 ** 30).toFixed(2)} GiB of WebAssembly memory, more than the 4 GiB of wasm32`, "use a smaller batch (or no per-sample activity)");
+    }
+    const have = this.memory.buffer.byteLength;
+    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+  }
+
+  memoryBytes(): number {
+    return this.memory.buffer.byteLength + this.posOf.byteLength + this.qOfEdge.byteLength;
+  }
+
+  // ---- graph and parameters in/out ----
+
+  push(): void {
+    this.checkAlive();
+    const net = this.network;
+    const { K, N, M, D, H, E } = this;
+    const order = net.order;
+    if (order.length !== H) throw new GraphError(`network order has ${order.length} neurons, expected ${H} non-inputs`, "call network.computeOrder() after editing edges");
+    // Old optimiser state, by network edge / neuron, so that it survives renumbering.
+    let oldM: Float32Array | undefined, oldV: Float32Array | undefined, oldMB: Float32Array | undefined, oldVB: Float32Array | undefined;
+    let oldQ: Int32Array | undefined, oldPos: Int32Array | undefined;
+    if (this.built) {
+      oldM = this.f32(this.mW, E).slice();
+      oldV = this.f32(this.vW, E).slice();
+      oldMB = this.f32(this.mB, H).slice();
+      oldVB = this.f32(this.vB, H).slice();
+      oldQ = this.qOfEdge.slice();
+      oldPos = this.posOf.slice();
+    }
+    const posOf = this.posOf;
+    for (let i = 0; i < N; i++) posOf[i] = i;
+    posOf.fill(-1, N);
+    for (let r = 0; r < H; r++) {
+      const j = order[r]!;
+      if (!(j >= N && j < K) || posOf[j] !== -1) throw new GraphError(`network order is not a permutation of the non-input neurons (entry ${r} is ${j})`, "call network.computeOrder() after editing edges");
+      posOf[j] = N + r;
+    }
+    const sources = net.sources;
+    const weights = net.weights;
+    const rowSrc = this.i32(this.rowSrc, E);
+    const rowW = this.f32(this.rowW, E);
+    const rowHidden = this.i32(this.rowHidden, H);
+    const bias = this.f32(this.bias, H);
+    const outIndex = this.i32(this.outIndex, H);
+    const rowNet = new Int32Array(E); // network edge of each row-order slot
+    for (let r = 0; r < H; r++) {
+      const j = order[r]!;
+      const base = (j - N) * D;
+      const pos = N + r;
+      let f = r * D;
+      for (let e = 0; e < D; e++) {
+        const s = sources[base + e]!;
+        if (s < N) continue;
+        const sp = posOf[s]!;
+        if (!(sp >= N && sp < pos)) {
+          throw new GraphError(`neuron ${j}: edge ${e} from ${s} reads a neuron that is not earlier in the evaluation order`, "call network.computeOrder() after editing edges");
+        }
+        rowSrc[f] = sp;
+        rowW[f] = weights[base + e]!;
+        rowNet[f++] = base + e;
+      }
+      rowHidden[r] = f - r * D;
+      for (let e = 0; e < D; e++) {
+        const s = sources[base + e]!;
+        if (s >= N) continue;
+        if (!(s >= 0)) throw new GraphError(`neuron ${j}: edge ${e} has source ${s}`);
+        rowSrc[f] = s;
+        rowW[f] = weights[base + e]!;
+        rowNet[f++] = base + e;
+      }
+      bias[r] = net.biases[j]!;
+      outIndex[r] = j >= K - M ? j - (K - M) : -1;
+    }
+    // Transposed graph: consumers of each source pos, ascending (rows are visited in pos order).
+    const cStart = this.i32(this.cStart, K + 1);
+    cStart.fill(0);
+    for (let f = 0; f < E; f++) cStart[rowSrc[f]! + 1]!++;
+    for (let s = 0; s < K; s++) cStart[s + 1]! += cStart[s]!;
+    const fill = cStart.slice(0, K);
+    const cPos = this.i32(this.cPos, E);
+    const fwdIndex = this.i32(this.fwdIndex, E);
+    const wT = this.f32(this.wT, E);
+    const qOfEdge = this.qOfEdge;
+    for (let f = 0; f < E; f++) {
+      const q = fill[rowSrc[f]!]!++;
+      cPos[q] = N + ((f / D) | 0);
+      fwdIndex[q] = f;
+      wT[q] = rowW[f]!;
+      qOfEdge[rowNet[f]!] = q;
+    }
+    // Optimiser state follows its edge slot and its neuron.
+    const mW = this.f32(this.mW, E);
+    const vW = this.f32(this.vW, E);
+    const mB = this.f32(this.mB, H);
+    const vB = this.f32(this.vB, H);
+    if (oldM && oldV && oldMB && oldVB && oldQ && oldPos) {
+      for (let e = 0; e < E; e++) {
+        const q = qOfEdge[e]!;
+        const p = oldQ[e]!;
+        mW[q] = oldM[p]!;
+        vW[q] = oldV[p]!;
+      }
+      for (let j = N; j < K; j++) {
+        mB[posOf[j]! - N] = oldMB[oldPos[j]! - N]!;
+        vB[posOf[j]! - N] = oldVB[oldPos[j]! - N]!;
+      }
+    } else {
+      mW.fill(0);
+      vW.fill(0);
+      mB.fill(0);
+      vB.fill(0);
+    }
+    this.built = true;
+  }
+
+  pull(): void {
+    this.checkAlive();
+    const { K, N, E } = this;
+    const wT = this.f32(this.wT, E);
+    const weights = this.network.weights;
+    const qOfEdge = this.qOfEdge;
+    for (let e = 0; e < E; e++) weights[e] = wT[qOfEdge[e]!]!;
+    const bias = this.f32(this.bias, this.H);
+    for (let j = N; j < K; j++) this.network.biases[j] = bias[this.posOf[j]! - N]!;
+  }
+
+  resetTimestep(): void {
+    this.t = 0;
+  }
+
+  resetEdgeState(edge: number): void {
+    this.checkAlive();
+    if (!(Number.isInteger(edge) && edge >= 0 && edge < this.E)) throw new UsageError(`edge ${edge} is outside 0..${this.E - 1}`);
+    const q = this.qOfEdge[edge]!;
+    this.f32(this.mW, this.E)[q] = 0;
+    this.f32(this.vW, this.E)[q] = 0;
+  }
+
+  // ---- batches ----
+
+  /** Copies the batch in, sets the per-call context, returns the number of threads taking part. */
+  private prepare(batch: Batch, mode: number, activity: boolean): number {
+    this.checkAlive();
+    checkBatch(this.network, batch);
+    const L = this.L;
+    const { K, N, M, tile: T } = this;
+    const B = batch.size;
+    const oneHot = batch.inputs.kind === "one-hot";
+    const perSample = batch.inputs.kind === "one-hot" ? batch.inputs.perSample : 0;
+    const inputBytes = oneHot ? 4 * B * perSample : 4 * N * B;
+    const classTargets = batch.targets.kind === "class";
+    const targetBytes = classTargets ? 4 * B : 4 * M * B;
+    let top = this.batchBase;
+    const take = (bytes: number) => {
+      const at = top;
+      top = align64(top + bytes);
+      return at;
+    };
+    const region: BatchRegion = {
+      inputs: take(inputBytes),
+      targets: take(targetBytes),
+      logitsOut: mode === L.MODE_PREDICT ? take(4 * M * B) : 0,
+      actOut: activity ? take(4 * K * B) : 0,
+      actErr: activity ? take(4 * K * B) : 0,
+    };
+    this.ensureMemory(top);
+    if (batch.inputs.kind === "one-hot") this.i32(region.inputs, B * perSample).set(batch.inputs.active.subarray(0, B * perSample));
+    else this.f32(region.inputs, N * B).set(batch.inputs.values);
+    if (mode !== L.MODE_PREDICT) {
+      if (batch.targets.kind === "class") this.i32(region.targets, B).set(batch.targets.classes.subarray(0, B));
+      else this.f32(region.targets, M * B).set(batch.targets.values);
+    }
+    const active = Math.min(this.threads, Math.ceil(B / T));
+    this.setI32(L.CTX_B, B);
+    this.setI32(L.CTX_INPUT_KIND, oneHot ? 0 : 1);
+    this.setI32(L.CTX_PER_SAMPLE, perSample);
+    this.setI32(L.CTX_TARGET_KIND, classTargets ? 0 : 1);
+    this.setI32(L.CTX_MODE, mode);
+    this.setI32(L.CTX_ACTIVITY, activity ? 1 : 0);
+    this.setI32(L.CTX_THREADS, active);
+    this.setI32(L.CTX_INPUTS, region.inputs);
+    this.setI32(L.CTX_TARGETS, region.targets);
+    this.setI32(L.CTX_ACT_OUT, region.actOut);
+    this.setI32(L.CTX_ACT_ERR, region.actErr);
+    this.setI32(L.CTX_LOGITS_OUT, region.logitsOut);
+    this.region = region;
+    return active;
+  }
+  private region: BatchRegion | undefined;
+
+  /** Sum of the active threads' loss sums and arg-max hits, in thread order. */
+  private totals(active: number): { lossSum: number; correct: number } {
+    const L = this.L;
+    let lossSum = 0;
+    let correct = 0;
+    for (let p = 0; p < active; p++) {
+      const block = this.perThread[p]!.block;
+      lossSum += new Float64Array(this.memory.buffer, block + L.TH_LOSS, 1)[0]!;
+      correct += new Int32Array(this.memory.buffer, block + L.TH_CORRECT, 1)[0]!;
+    }
+    return { lossSum, correct };
+  }
+
+  gradients(batch: Batch, options: GradientOptions = {}): GradientResult {
+    const activity = options.activity === true;
+    const active = this.prepare(batch, this.L.MODE_GRADIENTS, activity);
+    this.pool.run(2, active);
+    const { K, N, E, H } = this;
+    const B = batch.size;
+    const g = this.f32(this.perThread[0]!.g, E);
+    const gb = this.f32(this.perThread[0]!.gb, H);
+    const weightGradients = new Float32Array(E);
+    const qOfEdge = this.qOfEdge;
+    for (let e = 0; e < E; e++) weightGradients[e] = g[qOfEdge[e]!]!;
+    const biasGradients = new Float32Array(K);
+    for (let j = N; j < K; j++) biasGradients[j] = gb[this.posOf[j]! - N]!;
+    const result: GradientResult = { loss: this.totals(active).lossSum / B, weightGradients, biasGradients };
+    if (activity) {
+      const region = this.region!;
+      const outputs = new Float32Array(K * B);
+      const errors = new Float32Array(K * B);
+      const actOut = this.f32(region.actOut, K * B);
+      const actErr = this.f32(region.actErr, K * B);
+      for (let j = 0; j < K; j++) {
+        const from = this.posOf[j]! * B;
+        outputs.set(actOut.subarray(from, from + B), j * B);
+        errors.set(actErr.subarray(from, from + B), j * B);
+      }
+      result.outputs = outputs;
+      result.errors = errors;
+    }
+    return result;
+  }
+
+  evaluate(batch: Batch): EvaluationResult {
+    const active = this.prepare(batch, this.L.MODE_EVALUATE, false);
+    this.pool.run(1, active);
+    const { lossSum, correct } = this.totals(active);
+    return { lossSum, correct: batch.targets.kind === "class" ? correct : 0, count: batch.size };
+  }
+
+  predict(batch: Batch): Float32Array {
+    const active = this.prepare(batch, this.L.MODE_PREDICT, false);
+    this.pool.run(1, active);
+    return this.f32(this.region!.logitsOut, this.M * batch.size).slice();
+  }
+
+  step(batch: Batch): number {
+    const L = this.L;
+    const active = this.prepare(batch, L.MODE_TRAIN, false);
+    this.t++;
+    const o = this.optimizer;
+    if (o.kind === "adam") {
+      const c1 = 1 / (1 - Math.pow(o.beta1, this.t));
+      const c2 = 1 / (1 - Math.pow(o.beta2, this.t));
+      this.setF32(L.CTX_LR, o.learningRate * c1);
+      this.setF32(L.CTX_BETA1, o.beta1);
+      this.setF32(L.CTX_BETA2, o.beta2);
+      this.setF32(L.CTX_EPS, o.epsilon);
+      this.setF32(L.CTX_C2, c2);
+    } else {
+      this.setF32(L.CTX_LR, o.learningRate);
+      this.setF32(L.CTX_BETA1, o.momentum);
+    }
+    this.pool.run(2, active);
+    return this.totals(active).lossSum / batch.size;
+  }
+
+  private checkAlive(): void {
+    if (this.disposed) throw new UsageError("this wasm engine has been disposed");
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.pool && this.workers.length > 0) this.pool.exit();
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function abort(): never {
+  throw new Error("wasm abort");
+}
