@@ -1,0 +1,5 @@
+/** The Node entry: the browser-safe API plus files (corpora, MNIST, model files) and atomic writes. */
+export * from "./index.js";
+export { readTextCorpus, bundledCorpusPath, readIdx, loadMnist, BUNDLED_CORPUS_FILE, BUNDLED_CORPUS_SYMBOLS, type TextCorpus, type MnistSet } from "./data/files.js";
+export { saveNetwork, loadNetwork, loadModel, modelFormatOf, type ModelFormat } from "./io/model-file.js";
+export { writeFileAtomic } from "./io/atomic.js";
