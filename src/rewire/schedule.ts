@@ -1,0 +1,103 @@
+/**
+ * Rewiring = prune criterion × growth criterion × schedule (issue 4). This file holds the
+ * configuration and the schedule: when a round happens and how many edges it may rewire. The thesis's
+ * method (§4.6), SET (Mocanu et al. 2018) and RigL (Evci et al. 2020) are presets of one mechanism.
+ *
+ * Fixed in-degree couples pruning and growth: an edge removed from neuron j frees a slot of j, so the
+ * new edge always enters j. A round therefore picks (target, slot) pairs to free and, for each, the
+ * best admissible new source of that target under the growth criterion.
+ */
+import { UsageError } from "../util/errors.js";
+
+export type PruneCriterion = "first-order" | "magnitude" | "obd";
+export type GrowthCriterion = "correlation" | "gradient" | "random";
+export type NewWeightRule = "optimal" | "zero" | "random";
+/**
+ * How many edges a round rewires:
+ * - threshold: the thesis's §4.6 rule: every neuron j with some admissible |corr(i, j)| above the
+ *   threshold swaps its lowest-utility in-edge for the best such i;
+ * - fraction: the lowest-utility `fraction` of all edges are freed and regrown (SET, RigL);
+ * - per-pair: §4.3 strategy (b): candidate pairs ranked by score, each accepted pair rewires its
+ *   target's lowest-utility edge, up to `fraction` of edges.
+ */
+export type CountRule = { kind: "threshold"; threshold: number } | { kind: "fraction" } | { kind: "per-pair" };
+export type FractionSchedule = { kind: "constant" } | { kind: "cosine" } | { kind: "stop"; at: number };
+
+export interface RewireConfig {
+  /** Steps between rounds (thesis: 2048; RigL: 100). */
+  every: number;
+  /** Share of edges a round may rewire at full strength (before the schedule scales it). */
+  fraction: number;
+  schedule: FractionSchedule;
+  /** Steps during which a new edge cannot be pruned (§4.6's open question). */
+  grace: number;
+  pruneBy: PruneCriterion;
+  growBy: GrowthCriterion;
+  count: CountRule;
+  newWeights: NewWeightRule;
+  /** Reset Adam's timestep after a round, as the thesis did (§4.6). */
+  resetTimestep: boolean;
+  /** Only swap when the candidate's estimated gain |⟨σ(a_i), δ_j⟩|·step exceeds the removed utility. */
+  requireGain: boolean;
+  /** Batches over which utility and correlation are estimated. */
+  batches: number;
+  search: "exact" | "approximate";
+}
+
+export type PresetName = "none" | "thesis" | "set" | "rigl";
+
+export const PRESETS: Record<Exclude<PresetName, "none">, RewireConfig> = {
+  thesis: {
+    every: 2048, fraction: 0.01, schedule: { kind: "constant" }, grace: 0,
+    pruneBy: "first-order", growBy: "correlation", count: { kind: "threshold", threshold: 0.3 },
+    newWeights: "optimal", resetTimestep: true, requireGain: false, batches: 1, search: "exact",
+  },
+  // SET: magnitude pruning, random regrowth, ζ = 0.3 per round, new weights random.
+  set: {
+    every: 2048, fraction: 0.3, schedule: { kind: "constant" }, grace: 0,
+    pruneBy: "magnitude", growBy: "random", count: { kind: "fraction" },
+    newWeights: "random", resetTimestep: false, requireGain: false, batches: 1, search: "exact",
+  },
+  // RigL: magnitude pruning, gradient growth, zero init, fraction 0.3 cosine-decayed, stops at 75 %.
+  rigl: {
+    every: 100, fraction: 0.3, schedule: { kind: "cosine" }, grace: 0,
+    pruneBy: "magnitude", growBy: "gradient", count: { kind: "fraction" },
+    newWeights: "zero", resetTimestep: false, requireGain: false, batches: 1, search: "exact",
+  },
+};
+
+/** RigL's cosine decay ends at 75 % of training (Evci et al. 2020, T_end = 0.75·T). */
+export const COSINE_END = 0.75;
+
+/** Is there a round after this step (1-based), given the total steps (Infinity if unknown)? */
+export function isRewireStep(config: RewireConfig, step: number, totalSteps: number): boolean {
+  if (config.every <= 0 || step % config.every !== 0 || step >= totalSteps) return false;
+  return scheduledFraction(config, step, totalSteps) > 0;
+}
+
+/** The fraction of edges a round at `step` may rewire. */
+export function scheduledFraction(config: RewireConfig, step: number, totalSteps: number): number {
+  const s = config.schedule;
+  const progress = Number.isFinite(totalSteps) ? step / totalSteps : 0;
+  if (s.kind === "constant") return config.fraction;
+  if (s.kind === "stop") return progress < s.at ? config.fraction : 0;
+  if (progress >= COSINE_END) return 0;
+  return (config.fraction / 2) * (1 + Math.cos((Math.PI * progress) / COSINE_END));
+}
+
+export function checkRewireConfig(c: RewireConfig): void {
+  if (!Number.isInteger(c.every) || c.every < 1) throw new UsageError(`--rewire-every must be a positive integer, got ${c.every}`);
+  if (!(c.fraction > 0 && c.fraction <= 1)) throw new UsageError(`--rewire-fraction must be in (0, 1], got ${c.fraction}`);
+  if (c.schedule.kind === "stop" && !(c.schedule.at > 0 && c.schedule.at <= 1)) throw new UsageError(`--rewire-schedule stop:F needs F in (0, 1], got ${c.schedule.at}`);
+  if (!Number.isInteger(c.grace) || c.grace < 0) throw new UsageError(`--rewire-grace must be a non-negative integer, got ${c.grace}`);
+  if (c.count.kind === "threshold" && !(c.count.threshold >= 0 && c.count.threshold <= 1)) throw new UsageError(`--rewire-threshold must be in [0, 1], got ${c.count.threshold}`);
+  if (!Number.isInteger(c.batches) || c.batches < 1) throw new UsageError(`--rewire-batches must be a positive integer, got ${c.batches}`);
+}
+
+/** Parse `constant`, `cosine` or `stop:F`. */
+export function parseSchedule(text: string): FractionSchedule {
+  if (text === "constant" || text === "cosine") return { kind: text };
+  const m = /^stop:([0-9.]+)$/.exec(text);
+  if (m) return { kind: "stop", at: Number(m[1]) };
+  throw new UsageError(`--rewire-schedule must be constant, cosine or stop:F (e.g. stop:0.75), got "${text}"`);
+}
