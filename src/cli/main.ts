@@ -8,11 +8,13 @@ import { SparsewireError } from "../util/errors.js";
 import { evalCommand } from "./commands/eval.js";
 import { infoCommand } from "./commands/info.js";
 import { trainCommand } from "./commands/train.js";
+import { utilityCommand } from "./commands/utility.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; summary: string }> = {
   train: { run: trainCommand, summary: "train a sparse network on character prediction" },
   eval: { run: evalCommand, summary: "bits per symbol of a saved model on a text (and gradients)" },
   info: { run: infoCommand, summary: "describe a model file" },
+  utility: { run: utilityCommand, summary: "per-edge utility: first-order, magnitude, OBD or true (§4.1)" },
 };
 
 function usage(): string {
