@@ -1,0 +1,266 @@
+/**
+ * `npm run bench`: how fast one full training step is (forward, softmax cross-entropy, backward,
+ * Adam) for the thesis network (1,700 neurons = 540 one-hot inputs + 27 outputs, batch 512,
+ * d = 15, 29, 58) and for 17,000 and 170,000 neurons at d = 29, in ms per step and edge-samples per
+ * second (edges × batch / step time). Contenders, all measured in this run: the reference engine,
+ * the wasm engine on 1 thread and on all threads, and when installed the C measuring stick
+ * (../shared/limit/run.sh) and PyTorch's gather-per-level step (bench/torch_step.py). Prints a
+ * table with ratios, or with --json one JSON object per row. See bench/README.md.
+ *
+ * It is a measurement, not a test: nothing here fails on a slow number.
+ */
+import { availableParallelism, freemem } from "node:os";
+import { performance } from "node:perf_hooks";
+import { formatHelp, parseFlags, type CommandSpec } from "../src/cli/args.js";
+import { bundledCorpusPath, readTextCorpus } from "../src/data/files.js";
+import { DEFAULT_CONTEXT, splitCorpus } from "../src/data/windows.js";
+import { textShape } from "../src/train/text.js";
+import { SparsewireError, UsageError } from "../src/util/errors.js";
+import { makeWorkload, measureInProcess, type Contender, type TimingPlan } from "./engines.js";
+import { cLimitAvailable, runCLimit, runTorch, torchAvailable, TorchGraphs, type TorchPlan } from "./external.js";
+import { Watchdog } from "./watchdog.js";
+import { machine, ratioLines, ratioRows, scalingRows, tableHeader, targetLines, tableRow, type EngineLabel, type Row } from "./report.js";
+
+const ALL_ENGINES: readonly EngineLabel[] = ["reference", "wasm", "c-limit", "pytorch"];
+const FULL_SIZES = "1700:15,1700:29,1700:58,17000:29,170000:29";
+const QUICK_SIZES = "1700:29";
+
+const SPEC: CommandSpec = {
+  name: "bench",
+  summary: "ms per training step and edge-samples per second of every engine, with ratios",
+  usage: "npm run bench -- [flags]",
+  flags: [
+    { name: "json", type: "boolean", help: "one JSON object per row on stdout (notes go to stderr)" },
+    { name: "quick", type: "boolean", help: `smoke test: sizes ${QUICK_SIZES}, fewer and shorter repeats` },
+    { name: "sizes", type: "string", value: "K:D,…", help: `neurons:in-degree pairs (default: ${FULL_SIZES})` },
+    { name: "engines", type: "string", value: "LIST", help: `comma-separated subset of ${ALL_ENGINES.join(",")} (default: all that are installed)` },
+    { name: "steps", type: "int", min: 1, help: "training steps per timed repeat (default: enough for about 0.4 s)" },
+    { name: "repeats", type: "int", min: 1, help: "timed repeats per engine, interleaved (default: 7; --quick: 3)" },
+    { name: "threads", type: "int", min: 1, help: "the 'all threads' count for wasm and PyTorch (default: all cores)" },
+    { name: "batch", type: "int", min: 1, default: 512, help: "samples per training step (the C probe runs only at 512)" },
+    { name: "seed", type: "int", min: 0, default: 1, help: "seed of the networks and batches" },
+    { name: "max-step-seconds", type: "number", min: 0, default: 30, help: "skip an engine at a size where its step would take longer (predicted from the previous size)" },
+  ],
+  examples: ["npm run bench", "npm run bench -- --quick", "npm run bench -- --json --sizes 1700:29,17000:29 --engines reference,wasm"],
+};
+
+interface Size {
+  neurons: number;
+  inDegree: number;
+}
+
+function parseSizes(text: string, inputs: number, outputs: number): Size[] {
+  return text.split(",").map((part) => {
+    const m = /^\s*(\d+):(\d+)\s*$/.exec(part);
+    if (!m) throw new UsageError(`--sizes: "${part}" is not NEURONS:IN_DEGREE, e.g. 1700:29`);
+    const neurons = Number(m[1]);
+    const inDegree = Number(m[2]);
+    if (neurons <= inputs + outputs) throw new UsageError(`--sizes: ${neurons} neurons leave no room beside ${inputs} inputs and ${outputs} outputs`);
+    if (inDegree < 1 || inDegree > inputs) throw new UsageError(`--sizes: in-degree ${inDegree} must be between 1 and the ${inputs} inputs`);
+    return { neurons, inDegree };
+  });
+}
+
+function parseEngines(text: string): Set<EngineLabel> {
+  const out = new Set<EngineLabel>();
+  for (const raw of text.split(",")) {
+    const name = raw.trim();
+    const engine = ALL_ENGINES.find((e) => e === name);
+    if (!engine) throw new UsageError(`--engines: unknown engine "${name}"; use ${ALL_ENGINES.join(", ")}`);
+    out.add(engine);
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(formatHelp(SPEC).replace(/^sparsewire bench/, "npm run bench"));
+    return;
+  }
+  const flags = parseFlags(SPEC, argv);
+  const json = flags.boolean("json");
+  const quick = flags.boolean("quick");
+  const context = DEFAULT_CONTEXT;
+  const { inputs, outputs } = textShape(context);
+  const sizes = parseSizes(flags.string("sizes") ?? (quick ? QUICK_SIZES : FULL_SIZES), inputs, outputs);
+  const wanted = parseEngines(flags.string("engines") ?? ALL_ENGINES.join(","));
+  const allThreads = flags.optionalNumber("threads") ?? availableParallelism();
+  const batchSize = flags.number("batch");
+  const seed = flags.number("seed");
+  const maxStepMs = flags.number("max-step-seconds") * 1000;
+  const steps = flags.optionalNumber("steps");
+  const repeats = flags.optionalNumber("repeats") ?? (quick ? 3 : 7);
+  const plan: TimingPlan = {
+    repeatMs: quick ? 150 : 400,
+    repeats,
+    steps,
+    warmupMs: quick ? 200 : 500,
+    cellBudgetMs: quick ? 3000 : 12000,
+    stuckSeconds: 300,
+  };
+
+  const started = performance.now();
+  const host = machine();
+  const out = (text: string) => {
+    if (!json) console.log(text);
+  };
+  const note = (text: string) => {
+    if (json) console.error(`note: ${text}`);
+    else console.log(`  note: ${text}`);
+  };
+  const progress = (text: string) => {
+    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
+  };
+
+  out(`sparsewire bench · ${host.cpu} · ${host.cores} cores · node ${host.node} · ${host.platform} · load average ${host.loadAverage.join(" ")}`);
+  out(`full training step (forward, softmax cross-entropy, backward, Adam) · batch ${batchSize} · ${inputs} one-hot inputs (context ${context}) + ${outputs} outputs · real text`);
+  out(`median of up to ${repeats} interleaved repeats · ratios are throughputs (edge-samples/s of A over B: above 1, A is faster) · * = PyTorch's faster thread count`);
+
+  // What can run here.
+  const contenders: Contender[] = [];
+  if (wanted.has("reference")) contenders.push({ engine: "reference", threads: 1 });
+  if (wanted.has("wasm")) {
+    contenders.push({ engine: "wasm", threads: 1 });
+    if (allThreads > 1) contenders.push({ engine: "wasm", threads: allThreads });
+  }
+  let useC = wanted.has("c-limit");
+  if (useC) {
+    const c = cLimitAvailable();
+    if (!c.ok) note(`c-limit skipped: ${c.reason}`);
+    else if (batchSize !== 512) note(`c-limit skipped: it runs batch 512 only, this run uses ${batchSize}`);
+    useC = c.ok && batchSize === 512;
+  }
+  let useTorch = wanted.has("pytorch");
+  if (useTorch) {
+    const t = torchAvailable();
+    if (!t.ok) note(`pytorch skipped: ${t.reason}`);
+    useTorch = t.ok;
+  }
+  const torchThreads = [...new Set([1, allThreads])];
+
+  const corpus = await readTextCorpus(bundledCorpusPath());
+  const train = splitCorpus(corpus.symbols, undefined, context)[0]!.symbols;
+  const graphs = useTorch ? new TorchGraphs() : undefined;
+  const watchdog = new Watchdog();
+  const all: Row[] = [];
+  /** ms per edge-sample of every engine/threads at the last size it ran: predicts the next size. */
+  const perEdgeSample = new Map<string, number>();
+  const predictedMs = (key: string, edges: number) => {
+    const x = perEdgeSample.get(key);
+    return x === undefined ? undefined : x * edges * batchSize * 2; // ×2: the data leaves the caches
+  };
+  out("");
+  out(tableHeader());
+  try {
+    for (const size of sizes) {
+      const label = `${size.neurons.toLocaleString("en-US")} neurons, d = ${size.inDegree}`;
+      const work = makeWorkload(train, size.neurons, size.inDegree, batchSize, context, seed);
+      const edges = work.network.edges;
+      const rows: Row[] = [];
+      const notes: string[] = [];
+      const sizeNote = (text: string) => notes.push(`${label}: ${text}`);
+      const tooSlow = (key: string, what: string): boolean => {
+        const ms = predictedMs(key, edges);
+        if (ms !== undefined && ms > maxStepMs) {
+          sizeNote(`${what} skipped: about ${(ms / 1000).toFixed(0)} s per step predicted from the previous size (--max-step-seconds ${maxStepMs / 1000})`);
+          return true;
+        }
+        return false;
+      };
+
+      // The C probe before and after the in-process engines (the better run counts): a noisy
+      // neighbour during one of them does not decide the wasm/C ratio.
+      const cRuns: Row[][] = [];
+      const runC = () => {
+        progress(`${label}: c-limit…`);
+        const t0 = performance.now();
+        try {
+          cRuns.push(runCLimit(size.neurons, size.inDegree, inputs, 20 * 60_000));
+        } catch (e) {
+          sizeNote(`c-limit failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+        return performance.now() - t0;
+      };
+      let cMs = 0;
+      if (useC) cMs = runC();
+
+      const here = contenders.filter((c) => !tooSlow(`${c.engine}:${c.threads}`, `${c.engine} (${c.threads} thread${c.threads > 1 ? "s" : ""})`));
+      if (here.length > 0) {
+        progress(`${label}: ${here.map((c) => `${c.engine} ${c.threads}T`).join(", ")}…`);
+        rows.push(...(await measureInProcess(work, here, plan, watchdog, sizeNote)));
+      }
+      if (useC && cRuns.length === 1 && cMs < 15_000 && !quick) runC();
+      for (const threads of new Set(cRuns.flat().map((r) => r.threads))) {
+        const best = cRuns
+          .flat()
+          .filter((r) => r.threads === threads)
+          .reduce((b, r) => (r.msPerStep < b.msPerStep ? r : b));
+        best.runs = cRuns.length;
+        rows.push(best);
+      }
+
+      if (graphs && !tooSlow("pytorch", "pytorch")) {
+        // Its autograd keeps the gathered [L, d, B] activations of every level (B·E floats) and more:
+        // peak RSS was 2.5 GB for B·E·4 = 0.98 GB at 17,000 neurons.
+        const need = 2.6 * batchSize * edges * 4 + 300 * 2 ** 20;
+        if (need > 0.6 * freemem()) {
+          sizeNote(`pytorch skipped: its gather formulation needs about ${(need / 2 ** 30).toFixed(1)} GiB, more than 60 % of the ${(freemem() / 2 ** 30).toFixed(1)} GiB free`);
+        } else {
+          progress(`${label}: pytorch…`);
+          const slow = (predictedMs("pytorch", edges) ?? 0) > 1000;
+          const torchPlan: TorchPlan = {
+            threads: torchThreads,
+            repeats: quick ? 2 : slow ? 3 : 5,
+            warmup: slow ? 1 : 2,
+            targetSeconds: quick ? 0.15 : 0.4,
+            steps,
+            timeoutMs: 30 * 60_000,
+          };
+          const name = `net_${size.neurons}_${size.inDegree}`;
+          try {
+            rows.push(...runTorch(graphs.write(name, work), edges, torchPlan));
+          } catch (e) {
+            sizeNote(`pytorch failed: ${e instanceof Error ? e.message : String(e)}`);
+          } finally {
+            graphs.remove(name);
+          }
+        }
+      }
+      progress("");
+
+      const measured = new Map<string, number>();
+      for (const r of rows) {
+        const key = r.engine === "pytorch" ? "pytorch" : `${r.engine}:${r.threads}`;
+        const perEdge = r.msPerStep / (r.edges * r.batch);
+        measured.set(key, Math.min(perEdge, measured.get(key) ?? Infinity));
+      }
+      for (const [key, perEdge] of measured) perEdgeSample.set(key, perEdge);
+      all.push(...rows);
+      ratioRows(rows);
+      scalingRows(all);
+      if (json) {
+        for (const r of rows) console.log(JSON.stringify({ ...r, machine: { cpu: host.cpu, cores: host.cores, node: host.node } }));
+        for (const n of notes) note(n);
+      } else {
+        for (const r of rows) out(tableRow(r));
+        for (const line of ratioLines(rows)) out(line);
+        for (const n of notes) note(n);
+        out("");
+      }
+    }
+  } finally {
+    graphs?.dispose();
+    await watchdog.stop();
+  }
+  for (const line of targetLines(all)) out(line);
+  const after = machine();
+  out(`${((performance.now() - started) / 1000).toFixed(0)} s in all · load average at the end ${after.loadAverage.join(" ")}`);
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  if (e instanceof SparsewireError) {
+    console.error(`bench: ${e.message}`);
+    console.error(e.code === "usage" ? "hint: npm run bench -- --help" : e.hint ? `hint: ${e.hint}` : "");
+  } else console.error(e);
+  process.exitCode = 1;
+});
