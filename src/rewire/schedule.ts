@@ -11,7 +11,8 @@ import { UsageError } from "../util/errors.js";
 
 export type PruneCriterion = "first-order" | "magnitude" | "obd";
 export type GrowthCriterion = "correlation" | "gradient" | "random";
-export type NewWeightRule = "optimal" | "zero" | "random";
+import type { NewWeightRule } from "./new-weights.js";
+export type { NewWeightRule };
 /**
  * How many edges a round rewires:
  * - threshold: the thesis's §4.6 rule: every neuron j with some admissible |corr(i, j)| above the
@@ -47,8 +48,9 @@ export interface RewireConfig {
 export type PresetName = "none" | "thesis" | "set" | "rigl";
 
 export const PRESETS: Record<Exclude<PresetName, "none">, RewireConfig> = {
+  // The thesis's §4.6 rule has no cap of its own (the threshold sets the count); fraction 1 = no cap.
   thesis: {
-    every: 2048, fraction: 0.01, schedule: { kind: "constant" }, grace: 0,
+    every: 2048, fraction: 1, schedule: { kind: "constant" }, grace: 0,
     pruneBy: "first-order", growBy: "correlation", count: { kind: "threshold", threshold: 0.3 },
     newWeights: "optimal", resetTimestep: true, requireGain: false, batches: 1, search: "exact",
   },

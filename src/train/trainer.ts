@@ -3,7 +3,7 @@
  * a step or time budget, and refuse to continue on a non-finite loss. Browser-safe: files, progress
  * bars and printing are the caller's business, reached through the callbacks.
  */
-import type { Engine } from "../engine/types.js";
+import type { Batch, Engine } from "../engine/types.js";
 import { NumericError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { evaluateText, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
@@ -29,6 +29,12 @@ export interface TextTrainingOptions {
   /** Current time in seconds; injectable for tests. */
   now?: () => number;
   onStep?: (info: StepInfo) => void;
+  /**
+   * Called after every step; may edit the network (rewiring). `draw(count)` gives `count` fresh
+   * training batches from a sampler of its own, so the training batches are the same with or
+   * without the hook. Time spent here is reported separately (`hookSeconds`).
+   */
+  afterStep?: (step: number, totalSteps: number, draw: (count: number) => Batch[]) => void;
   onEvaluation?: (info: EvaluationInfo) => void | Promise<void>;
 }
 
@@ -57,13 +63,23 @@ export interface TextTrainingResult {
   /** Mean batch loss of the last ≤ 256 steps, bits per symbol. */
   trainBitsPerSymbol: number;
   valid: TextEvaluation;
+  /** Wall time spent in `afterStep` (rewiring), seconds. */
+  hookSeconds: number;
   /** Loss of every step, bits per symbol (float32 values). */
   losses: Float32Array;
 }
 
 export async function trainText(engine: Engine, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions): Promise<TextTrainingResult> {
   const now = o.now ?? (() => performance.now() / 1000);
-  const sampler = makeSampler(train, o.context, o.rng);
+  const sampler = makeSampler(train, o.context, o.rng.fork());
+  // Always forked, used or not, so that runs with and without a hook see the same training batches.
+  const hookSampler = makeSampler(train, o.context, o.rng.fork());
+  const hookHolders: TextBatch[] = [];
+  const draw = (count: number): Batch[] => {
+    while (hookHolders.length < count) hookHolders.push(new TextBatch(o.batch, o.context));
+    return hookHolders.slice(0, count).map((h) => h.sample(hookSampler));
+  };
+  let hookSeconds = 0;
   const holder = new TextBatch(o.batch, o.context);
   const started = now();
   const maxSeconds = o.maxSeconds ?? Infinity;
@@ -93,6 +109,11 @@ export async function trainText(engine: Engine, train: Uint8Array, valid: Uint8A
     intervalSum += loss;
     intervalSteps++;
     smoothed = Number.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
+    if (o.afterStep) {
+      const t0 = now();
+      o.afterStep(step, o.steps, draw);
+      hookSeconds += now() - t0;
+    }
     o.onStep?.({ step, loss, smoothedLoss: smoothed, seconds: now() - started, totalSteps: o.steps });
     if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
       lastInterval = intervalSum / intervalSteps;
@@ -108,5 +129,5 @@ export async function trainText(engine: Engine, train: Uint8Array, valid: Uint8A
   const seconds = now() - started;
   const v = evaluateText(engine, valid, o.context, o.batch);
   await o.onEvaluation?.({ step, seconds, trainBitsPerSymbol: trainBits, valid: v, final: true });
-  return { steps: step, seconds, trainBitsPerSymbol: trainBits, valid: v, losses: Float32Array.from(losses) };
+  return { steps: step, seconds, trainBitsPerSymbol: trainBits, valid: v, hookSeconds, losses: Float32Array.from(losses) };
 }

@@ -12,6 +12,9 @@ import { Rng } from "../../util/rng.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { ENGINE_FLAGS, engineFromFlags, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
+import { REWIRE_FLAGS, rewireConfigFromFlags } from "../rewire-flags.js";
+import { Rewirer, type RoundReport } from "../../rewire/rewire.js";
+import { isRewireStep } from "../../rewire/schedule.js";
 
 export const trainSpec: CommandSpec = {
   name: "train",
@@ -35,6 +38,7 @@ export const trainSpec: CommandSpec = {
     { name: "init", type: "string", value: "PATH", help: "start from a saved model instead of a random network" },
     { name: "save", type: "string", value: "PATH", help: "save the model (.json or .safetensors), atomically, at every check and at the end" },
     { name: "log", type: "string", value: "PATH", help: "write JSON lines: one per validation check" },
+    ...REWIRE_FLAGS,
     ...ENGINE_FLAGS,
     { name: "json", type: "boolean", help: "print one JSON object with the results as the last line of stdout" },
     { name: "quiet", type: "boolean", help: "no progress output" },
@@ -44,6 +48,8 @@ export const trainSpec: CommandSpec = {
     "sparsewire train --text enwik8 --neurons 1700 --in-degree 58 --minutes 30 --log run.jsonl --json",
   ],
 };
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 export async function trainCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help")) {
@@ -62,6 +68,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     flags.string("optimizer") === "sgd"
       ? { kind: "sgd", learningRate: flags.number("lr"), momentum: flags.number("momentum") }
       : { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  const rewireConfig = rewireConfigFromFlags(flags, argv);
   const rng = new Rng(seed);
 
   let network: Network;
@@ -84,6 +91,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     network = Network.random({ neurons, inputs, outputs, inDegree: flags.number("in-degree"), task: textTask(context) }, rng.fork());
   }
   const samplingRng = rng.fork();
+  const rewireRng = rng.fork();
 
   const text = await loadText(flags.string("text"));
   const [train, valid, test] = splitCorpus(text.symbols, fractions, context);
@@ -103,6 +111,13 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   );
   const meta = () => ({ training: { seed, steps: engine.timestep, engine: engine.name, lr: optimizer.learningRate, batch, text: text.bundled ? "bundled" : text.path } });
   const started = performance.now();
+  const rewirer = rewireConfig ? new Rewirer(network, engine, rewireConfig, rewireRng) : undefined;
+  let edgesRewired = 0;
+  let rewireRounds = 0;
+  let trainSecondsAtLastRound = 0;
+  const logLine = (value: unknown) => {
+    if (logFd !== undefined) writeSync(logFd, JSON.stringify(value) + "\n");
+  };
   try {
     const result = await trainText(engine, train.symbols, valid.symbols, {
       context,
@@ -112,6 +127,20 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       evalEvery: flags.number("eval-every"),
       evalWindows: flags.number("eval-windows"),
       rng: samplingRng,
+      ...(rewirer && rewireConfig
+        ? {
+            afterStep: (step: number, total: number, draw: (count: number) => import("../../engine/types.js").Batch[]) => {
+              if (!isRewireStep(rewireConfig, step, total)) return;
+              const round: RoundReport = rewirer.round(step, total, draw(rewireConfig.batches));
+              const trainSeconds = (performance.now() - started) / 1000;
+              edgesRewired += round.rewired;
+              rewireRounds++;
+              logLine({ type: "rewire", ...round, trainSecondsSinceLastRound: round3(trainSeconds - round.seconds - trainSecondsAtLastRound) });
+              trainSecondsAtLastRound = trainSeconds;
+              if (!Number.isFinite(round.meanUtilityRemoved)) say(`step ${step}: rewiring round gave a non-finite utility`);
+            },
+          }
+        : {}),
       onStep: (s) => {
         const fraction = Number.isFinite(steps) ? s.step / steps : minutes ? s.seconds / (minutes * 60) : NaN;
         const rate = s.step / Math.max(s.seconds, 1e-9);
@@ -120,7 +149,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       },
       onEvaluation: (e) => {
         if (logFd !== undefined) {
-          writeSync(logFd, JSON.stringify({ step: e.step, seconds: round(e.seconds, 3), trainBitsPerChar: round(e.trainBitsPerSymbol, 5), validBitsPerChar: round(e.valid.bitsPerSymbol, 5), validWindows: e.valid.windows, validAccuracy: round(e.valid.accuracy, 5), final: e.final }) + "\n");
+          writeSync(logFd, JSON.stringify({ type: "validation", step: e.step, seconds: round(e.seconds, 3), trainBitsPerChar: round(e.trainBitsPerSymbol, 5), validBitsPerChar: round(e.valid.bitsPerSymbol, 5), validWindows: e.valid.windows, validAccuracy: round(e.valid.accuracy, 5), final: e.final }) + "\n");
         }
         if (!e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(3)} bits/char, validation ${e.valid.bitsPerSymbol.toFixed(3)} bits/char (${e.valid.windows} windows)`);
         if (savePath !== undefined) {
@@ -161,12 +190,18 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       symbols: text.symbols.length,
       windows: { train: train.symbols.length - context, valid: result.valid.windows, test: testEval.windows },
       finalLoss: result.losses.length ? result.losses[result.losses.length - 1] : null,
+      rewire: rewireConfig ? flags.requireString("rewire") : "none",
+      ...(rewireConfig ? { rewireConfig } : {}),
+      edgesRewired,
+      rewireRounds,
+      rewireTimeShare: round(result.hookSeconds / Math.max(result.seconds, 1e-9), 5),
       ...(savePath !== undefined ? { saved: savePath } : {}),
     };
     if (json) printJson(summary);
     else {
       process.stdout.write(
         [
+          ...(rewireConfig ? [`rewired    ${edgesRewired.toLocaleString("en")} edges in ${rewireRounds} rounds (${(100 * summary.rewireTimeShare).toFixed(1)} % of training time)`] : []),
           `trained ${result.steps} steps in ${formatDuration(result.seconds)} (${summary.stepsPerSecond} steps/s, ${(summary.edgeSamplesPerSecond / 1e9).toFixed(2)} G edge-samples/s)`,
           `train      ${summary.trainBitsPerChar.toFixed(3)} bits/char (mean batch loss of the last ≤ 256 steps)`,
           `validation ${summary.validBitsPerChar.toFixed(3)} bits/char over ${result.valid.windows.toLocaleString("en")} windows (accuracy ${(100 * summary.validAccuracy).toFixed(1)} %)`,

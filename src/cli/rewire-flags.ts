@@ -1,0 +1,61 @@
+/** The rewiring flags of `train`: a preset, then any part of it overridden flag by flag. */
+import { PRESETS, checkRewireConfig, parseSchedule, type CountRule, type PresetName, type RewireConfig } from "../rewire/schedule.js";
+import { UsageError } from "../util/errors.js";
+import type { FlagSpec, Flags } from "./args.js";
+
+export const REWIRE_FLAGS: FlagSpec[] = [
+  { name: "rewire", type: "string", default: "none", choices: ["none", "thesis", "set", "rigl"], help: "rewire the graph while training: a preset (thesis §4.6, SET, RigL) or none" },
+  { name: "rewire-every", type: "int", min: 1, value: "N", help: "steps between rounds (thesis 2048, SET 2048, RigL 100)" },
+  { name: "rewire-fraction", type: "number", min: 0, max: 1, value: "X", help: "share of edges a round may rewire (before the schedule)" },
+  { name: "rewire-schedule", type: "string", value: "constant|cosine|stop:F", help: "how the fraction changes over training" },
+  { name: "rewire-grace", type: "int", min: 0, value: "G", help: "steps during which a new edge cannot be pruned" },
+  { name: "rewire-count", type: "string", choices: ["threshold", "fraction", "per-pair"], help: "how many: thesis threshold rule, lowest-utility fraction, or best pairs (§4.3 b)" },
+  { name: "rewire-threshold", type: "number", min: 0, max: 1, value: "T", help: "|corr| threshold of the thesis rule" },
+  { name: "prune-by", type: "string", choices: ["first-order", "magnitude", "obd"], help: "which edges to delete: −w·∂L/∂w (thesis), |w| (SET, RigL) or OBD" },
+  { name: "grow-by", type: "string", choices: ["correlation", "gradient", "random"], help: "which edges to insert: |corr| (thesis), |⟨σ(a_i), δ_j⟩| (RigL) or random (SET)" },
+  { name: "new-weights", type: "string", choices: ["optimal", "zero", "random"], help: "weights of new edges: least activation change (eq. 4.8), zero (RigL) or random (SET)" },
+  { name: "rewire-reset-timestep", type: "boolean", help: "reset Adam's timestep after a round (thesis); =false to keep it" },
+  { name: "rewire-gain", type: "boolean", help: "only swap when the candidate's estimated gain exceeds the removed edge's utility" },
+  { name: "rewire-batches", type: "int", min: 1, max: 64, value: "N", help: "batches over which utility and correlation are estimated" },
+  { name: "rewire-search", type: "string", choices: ["exact", "approximate"], help: "exact candidate search (k²·batch) or locality-sensitive hashing" },
+];
+
+/** undefined when rewiring is off. */
+export function rewireConfigFromFlags(flags: Flags, argv: readonly string[]): RewireConfig | undefined {
+  const preset = flags.requireString("rewire") as PresetName;
+  const given = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (preset === "none") {
+    const stray = REWIRE_FLAGS.map((f) => f.name).filter((n) => n !== "rewire" && given(n));
+    if (stray.length > 0) throw new UsageError(`--${stray[0]} has no effect without --rewire thesis|set|rigl`);
+    return undefined;
+  }
+  const c: RewireConfig = structuredClone(PRESETS[preset]);
+  const n = (name: string) => flags.optionalNumber(name);
+  if (n("rewire-every") !== undefined) c.every = n("rewire-every")!;
+  if (n("rewire-fraction") !== undefined) c.fraction = n("rewire-fraction")!;
+  const schedule = flags.string("rewire-schedule");
+  if (schedule !== undefined) c.schedule = parseSchedule(schedule);
+  if (n("rewire-grace") !== undefined) c.grace = n("rewire-grace")!;
+  const count = flags.string("rewire-count");
+  const threshold = n("rewire-threshold");
+  if (count !== undefined) {
+    c.count = count === "threshold" ? { kind: "threshold", threshold: threshold ?? 0.3 } : ({ kind: count } as CountRule);
+  } else if (threshold !== undefined) {
+    if (c.count.kind !== "threshold") throw new UsageError(`--rewire-threshold needs --rewire-count threshold (preset ${preset} counts by ${c.count.kind})`);
+    c.count = { kind: "threshold", threshold };
+  }
+  const prune = flags.string("prune-by");
+  if (prune !== undefined) c.pruneBy = prune as RewireConfig["pruneBy"];
+  const grow = flags.string("grow-by");
+  if (grow !== undefined) c.growBy = grow as RewireConfig["growBy"];
+  const weights = flags.string("new-weights");
+  if (weights !== undefined) c.newWeights = weights as RewireConfig["newWeights"];
+  if (given("rewire-reset-timestep")) c.resetTimestep = flags.boolean("rewire-reset-timestep");
+  if (given("rewire-gain")) c.requireGain = flags.boolean("rewire-gain");
+  if (n("rewire-batches") !== undefined) c.batches = n("rewire-batches")!;
+  const search = flags.string("rewire-search");
+  if (search !== undefined) c.search = search as RewireConfig["search"];
+  if (c.growBy === "random" && c.count.kind !== "fraction") throw new UsageError(`--grow-by random needs --rewire-count fraction (there is no correlation to threshold or rank)`);
+  checkRewireConfig(c);
+  return c;
+}

@@ -1,0 +1,243 @@
+/**
+ * One rewiring round (chapter 4): estimate utilities (§4.1), search candidate edges by correlation or
+ * gradient (§4.3), pick swaps by the count rule, insert them with the online order keeping the graph
+ * acyclic (§4.5), give new edges the weight that disturbs their neuron least (§4.4, eq. 4.8) and fresh
+ * optimiser state, then hand the edited graph back to the engine.
+ *
+ * The number of edges and every neuron's in-degree never change: a swap frees one slot of neuron j
+ * and fills it with a new source of j.
+ */
+import type { Batch, Engine } from "../engine/types.js";
+import { OnlineOrder } from "../graph/online-order.js";
+import type { Network } from "../graph/network.js";
+import type { Rng } from "../util/rng.js";
+import { activityFrom, stackActivity, subBatch, type Activity } from "./correlation.js";
+import { approximateSearch } from "./lsh.js";
+import { exactSearch, maskAdmissibility, recallOf, type SearchResult } from "./search.js";
+import { estimateUtility } from "./utility.js";
+import { newEdgeWeights } from "./new-weights.js";
+import { scheduledFraction, type RewireConfig } from "./schedule.js";
+
+export interface RoundReport {
+  step: number;
+  /** Edges actually swapped. */
+  rewired: number;
+  /** Swaps proposed but refused (would close a cycle, no admissible candidate, no gain). */
+  refused: number;
+  /** The schedule's fraction for this round. */
+  fraction: number;
+  /** Mean utility (prune criterion) of the removed edges. */
+  meanUtilityRemoved: number;
+  /** Mean |corr| and |⟨σ(a_i), δ_j⟩| of the added edges. */
+  meanAbsCorrelationAdded: number;
+  meanAbsGradientAdded: number;
+  /** Share of new edges reading an input neuron. */
+  inputShareAdded: number;
+  /** Recall of the approximate search against the exact one, when sampled. */
+  recall?: number;
+  seconds: number;
+}
+
+export interface RewirerOptions {
+  /** Samples of the batch used for correlation (default: all; large networks may want 128). */
+  searchSamples?: number;
+  /** Candidates kept per target, so that a refused best candidate has runners-up (default 4). */
+  perTarget?: number;
+  /** Measure the approximate search's recall against the exact search every this many rounds (0: never). */
+  recallEvery?: number;
+}
+
+export class Rewirer {
+  readonly order: OnlineOrder;
+  /** Step at which each edge slot was last (re)created; −∞ for the initial edges. */
+  readonly bornAt: Float64Array;
+  private rounds = 0;
+
+  constructor(
+    readonly network: Network,
+    readonly engine: Engine,
+    readonly config: RewireConfig,
+    private readonly rng: Rng,
+    private readonly options: RewirerOptions = {},
+  ) {
+    this.order = new OnlineOrder(network);
+    this.bornAt = new Float64Array(network.edges).fill(-Infinity);
+  }
+
+  /** Run one round after `step` training steps using `batches` (drawn from the training split). */
+  round(step: number, totalSteps: number, batches: readonly Batch[]): RoundReport {
+    const started = performance.now();
+    const net = this.network;
+    const engine = this.engine;
+    const c = this.config;
+    const { inputs: n, inDegree: d } = net;
+    engine.pull();
+    this.order.rebuild();
+
+    // 1. Utility of every edge and (for correlation/gradient growth) the per-sample activity.
+    const needActivity = c.growBy !== "random" || c.newWeights === "optimal";
+    const gradient = new Float64Array(net.edges);
+    const activities: Activity[] = [];
+    for (const batch of batches) {
+      const g = engine.gradients(batch, needActivity ? { activity: true } : {});
+      for (let p = 0; p < gradient.length; p++) gradient[p]! += g.weightGradients[p]! / batches.length;
+      if (needActivity) activities.push(activityFrom(net, batch.size, g));
+    }
+    const utility = new Float64Array(net.edges);
+    if (c.pruneBy === "obd") utility.set(estimateUtility(net, batches, "obd"));
+    else for (let p = 0; p < utility.length; p++) utility[p] = c.pruneBy === "magnitude" ? Math.abs(net.weights[p]!) : -net.weights[p]! * gradient[p]!;
+    for (let p = 0; p < utility.length; p++) if (step - this.bornAt[p]! < c.grace) utility[p] = Infinity; // grace period
+    let activity = activities.length === 1 ? activities[0] : activities.length > 1 ? stackActivity(activities) : undefined;
+    if (activity && this.options.searchSamples && this.options.searchSamples < activity.samples) activity = subBatch(activity, this.options.searchSamples);
+
+    // 2. Candidates.
+    const fraction = scheduledFraction(c, step, totalSteps);
+    const budget = Math.max(0, Math.round(fraction * net.edges));
+    const perTarget = this.options.perTarget ?? 4;
+    let search: SearchResult | undefined;
+    let recall: number | undefined;
+    if (c.growBy !== "random" && activity) {
+      const admissibility = maskAdmissibility((t, into) => { into.fill(0); this.order.admissibleSources(t, into); }, { admits: (s, t) => this.order.canInsert(s, t) });
+      const opts = { criterion: c.growBy === "correlation" ? ("correlation" as const) : ("gradient" as const), top: c.count.kind === "per-pair" ? budget * 2 : 0, perTarget, admissibility, ...(c.count.kind === "threshold" ? { minScore: c.count.threshold } : {}) };
+      search = c.search === "exact" ? exactSearch(activity, opts) : approximateSearch(activity, opts);
+      const every = this.options.recallEvery ?? 0;
+      if (c.search === "approximate" && every > 0 && this.rounds % every === 0) recall = recallOf(exactSearch(activity, opts), search).perTarget;
+    }
+
+    // 3. Which slots to free (target, slot) and with which candidate lists.
+    const lowestSlot = (j: number): number => {
+      const row = (j - n) * d;
+      let best = -1;
+      for (let e = 0; e < d; e++) if (Number.isFinite(utility[row + e]!) && (best < 0 || utility[row + e]! < utility[row + best]!)) best = e;
+      return best;
+    };
+    const plan: { target: number; slot: number; candidates: number[] }[] = [];
+    const perTargetCandidates = (j: number): number[] => {
+      if (!search) return [];
+      const out: number[] = [];
+      for (let q = 0; q < search.perTarget.perTarget; q++) {
+        const s = search.perTarget.sources[j * search.perTarget.perTarget + q]!;
+        if (s >= 0) out.push(s);
+      }
+      return out;
+    };
+    if (c.count.kind === "threshold") {
+      // §4.6: every neuron with an admissible |corr| above the threshold swaps its lowest-utility edge.
+      for (let j = n; j < net.neurons; j++) {
+        const cands = perTargetCandidates(j);
+        const slot = lowestSlot(j);
+        if (cands.length > 0 && slot >= 0) plan.push({ target: j, slot, candidates: cands });
+      }
+      plan.sort((a, b) => bestScore(search, b.target) - bestScore(search, a.target) || a.target - b.target);
+      if (plan.length > budget) plan.length = budget;
+    } else if (c.count.kind === "per-pair" && search) {
+      const used = new Set<number>();
+      for (let q = 0; q < search.top.count && plan.length < budget; q++) {
+        const j = search.top.targets[q]!;
+        if (used.has(j)) continue;
+        const slot = lowestSlot(j);
+        if (slot < 0) continue;
+        used.add(j);
+        plan.push({ target: j, slot, candidates: [search.top.sources[q]!, ...perTargetCandidates(j)] });
+      }
+    } else {
+      // Fraction: the `budget` lowest-utility edges overall, each regrown into its own neuron.
+      const edges = Array.from({ length: net.edges }, (_, p) => p).filter((p) => Number.isFinite(utility[p]!));
+      edges.sort((a, b) => utility[a]! - utility[b]! || a - b);
+      for (const p of edges.slice(0, budget)) {
+        const j = n + Math.floor(p / d);
+        plan.push({ target: j, slot: p % d, candidates: perTargetCandidates(j) });
+      }
+    }
+
+    // 4. Apply the swaps.
+    let rewired = 0;
+    let refused = 0;
+    let utilityRemoved = 0;
+    let corrAdded = 0;
+    let gradAdded = 0;
+    let inputsAdded = 0;
+    const swaps: { target: number; slot: number; oldSource: number; oldWeight: number; newSource: number }[] = [];
+    for (const { target: j, slot, candidates } of plan) {
+      const edge = (j - n) * d + slot;
+      const oldSource = net.sources[edge]!;
+      let chosen = -1;
+      let chosenRank = -1;
+      if (c.growBy === "random") {
+        for (let tries = 0; tries < 64 && chosen < 0; tries++) {
+          const s = this.rng.nextInt(net.neurons);
+          if (this.order.canInsert(s, j)) chosen = s;
+        }
+      } else {
+        for (let q = 0; q < candidates.length && chosen < 0; q++) {
+          if (this.order.canInsert(candidates[q]!, j)) { chosen = candidates[q]!; chosenRank = q; }
+        }
+      }
+      if (chosen < 0) { refused++; continue; }
+      if (c.requireGain && search) {
+        // Expected first-order gain of the new edge if it grew to the removed weight's size.
+        const gain = Math.abs(candidateInner(search, j, chosen)) * Math.abs(net.weights[edge]!);
+        if (!(gain > utility[edge]!)) { refused++; continue; }
+      }
+      if (!this.order.replaceEdge(j, slot, chosen)) { refused++; continue; }
+      swaps.push({ target: j, slot, oldSource, oldWeight: net.weights[edge]!, newSource: chosen });
+      utilityRemoved += utility[edge]!;
+      if (search && chosenRank >= 0) {
+        corrAdded += Math.abs(candidateCorrelation(search, j, chosen));
+        gradAdded += Math.abs(candidateInner(search, j, chosen));
+      }
+      if (chosen < n) inputsAdded++;
+      rewired++;
+    }
+
+    // 5. New weights (eq. 4.8 / zero / random), fresh optimiser state, hand back to the engine.
+    if (swaps.length > 0) {
+      const fit = newEdgeWeights(c.newWeights, swaps, activity, net, this.rng);
+      for (let q = 0; q < swaps.length; q++) {
+        const s = swaps[q]!;
+        const edge = (s.target - n) * d + s.slot;
+        net.weights[edge] = fit.weights[q]!;
+        this.bornAt[edge] = step;
+        engine.resetEdgeState(edge);
+      }
+      for (const [j, beta] of fit.biasChanges) net.biases[j] = net.biases[j]! + beta;
+      engine.push();
+    }
+    if (c.resetTimestep) engine.resetTimestep();
+    this.rounds++;
+    const report: RoundReport = {
+      step,
+      rewired,
+      refused,
+      fraction,
+      meanUtilityRemoved: rewired ? utilityRemoved / rewired : 0,
+      meanAbsCorrelationAdded: rewired ? corrAdded / rewired : 0,
+      meanAbsGradientAdded: rewired ? gradAdded / rewired : 0,
+      inputShareAdded: rewired ? inputsAdded / rewired : 0,
+      seconds: (performance.now() - started) / 1000,
+    };
+    if (recall !== undefined) report.recall = recall;
+    return report;
+  }
+}
+
+function bestScore(search: SearchResult | undefined, j: number): number {
+  if (!search) return 0;
+  return search.perTarget.score[j * search.perTarget.perTarget]!;
+}
+
+function candidateIndex(search: SearchResult, j: number, source: number): number {
+  const c = search.perTarget.perTarget;
+  for (let q = 0; q < c; q++) if (search.perTarget.sources[j * c + q] === source) return j * c + q;
+  return -1;
+}
+
+function candidateInner(search: SearchResult, j: number, source: number): number {
+  const q = candidateIndex(search, j, source);
+  return q < 0 ? 0 : search.perTarget.inner[q]!;
+}
+
+function candidateCorrelation(search: SearchResult, j: number, source: number): number {
+  const q = candidateIndex(search, j, source);
+  return q < 0 ? 0 : search.perTarget.correlation[q]!;
+}
