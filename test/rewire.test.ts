@@ -1,0 +1,98 @@
+/**
+ * Rewiring end to end: each preset on the bundled corpus rewires every round, stays finite, keeps
+ * the network valid (acyclic, fixed in-degree, no duplicates), and the engine sees the edited graph.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Network } from "../src/graph/network.js";
+import { createEngine } from "../src/engine/create.js";
+import { ReferenceEngine } from "../src/engine/reference/engine.js";
+import { loadNetwork } from "../src/io/model-file.js";
+import { Rewirer } from "../src/rewire/rewire.js";
+import { PRESETS, scheduledFraction, isRewireStep, type RewireConfig } from "../src/rewire/schedule.js";
+import { Rng } from "../src/util/rng.js";
+import { oneHotBatch } from "./helpers.js";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const cli = join(root, "dist/src/cli/main.js");
+
+test("each preset: 2,000 steps on the bundled corpus, rewiring every 200 steps", () => {
+  const work = mkdtempSync(join(tmpdir(), "sparsewire-rewire-"));
+  for (const preset of ["thesis", "set", "rigl"]) {
+    const model = join(work, `${preset}.safetensors`);
+    const log = join(work, `${preset}.jsonl`);
+    const r = spawnSync(process.execPath, [cli, "train", "--steps", "2000", "--rewire", preset, "--rewire-every", "200", "--save", model, "--log", log, "--json"], { encoding: "utf8", timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout.trim().split("\n").pop()!) as Record<string, number>;
+    const rounds = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>).filter((l) => l.type === "rewire");
+    // RigL's cosine schedule ends at 75 % of training: rounds at 200..1400.
+    const expected = preset === "rigl" ? 7 : 9;
+    assert.equal(rounds.length, expected, `${preset}: rounds`);
+    assert.equal(summary.rewireRounds, expected);
+    for (const round of rounds) assert.ok((round.rewired as number) > 0, `${preset}: round at step ${round.step} rewired nothing`);
+    assert.equal(summary.edgesRewired, rounds.reduce((s, x) => s + (x.rewired as number), 0));
+    assert.ok(Number.isFinite(summary.validBitsPerChar) && summary.validBitsPerChar < 3.2, `${preset}: validation ${summary.validBitsPerChar}`);
+    assert.ok(summary.rewireTimeShare > 0 && summary.rewireTimeShare < 1);
+    const net = loadNetwork(model); // validates: acyclic, fixed in-degree, no duplicates
+    net.validate();
+    const e = spawnSync(process.execPath, [cli, "eval", "--model", model, "--split", "valid", "--json"], { encoding: "utf8" });
+    const ev = JSON.parse(e.stdout.trim().split("\n").pop()!) as { bitsPerSymbol: number };
+    assert.ok(Math.abs(ev.bitsPerSymbol - summary.validBitsPerChar) < 1e-4, `${preset}: saved model evaluates as trained (${ev.bitsPerSymbol} vs ${summary.validBitsPerChar})`);
+  }
+});
+
+test("after a round the engine computes exactly what a fresh engine computes on the edited network", async () => {
+  for (const [name, config] of Object.entries(PRESETS) as [string, RewireConfig][]) {
+    for (const engineName of ["reference", "wasm"] as const) {
+      const net = Network.random({ neurons: 400, inputs: 5 * 12, outputs: 12, inDegree: 6 }, new Rng(3));
+      const engine = await createEngine(engineName, net, { threads: 1 });
+      const batch = oneHotBatch(4, 96, 5, 12, 12);
+      for (let s = 0; s < 30; s++) engine.step(batch);
+      const before = net.sources.slice();
+      const rewirer = new Rewirer(net, engine, { ...config, count: config.count.kind === "threshold" ? { kind: "threshold", threshold: 0.05 } : config.count }, new Rng(9));
+      const report = rewirer.round(30, 1000, [oneHotBatch(5, 96, 5, 12, 12)]);
+      assert.ok(report.rewired > 0, `${name}/${engineName}: rewired ${report.rewired}`);
+      let changed = 0;
+      for (let p = 0; p < before.length; p++) if (before[p] !== net.sources[p]) changed++;
+      assert.equal(changed, report.rewired, `${name}/${engineName}: changed slots = reported swaps`);
+      net.validate();
+      engine.pull();
+      const fresh = new ReferenceEngine(net.clone());
+      const a = engine.evaluate(batch).lossSum;
+      const b = fresh.evaluate(batch).lossSum;
+      assert.ok(Math.abs(a - b) < 1e-4 * Math.abs(b), `${name}/${engineName}: ${a} vs fresh ${b}`);
+      await engine.dispose();
+    }
+  }
+});
+
+test("new edges start with fresh optimiser state and the thesis resets Adam's timestep", async () => {
+  const net = Network.random({ neurons: 300, inputs: 5 * 12, outputs: 12, inDegree: 6 }, new Rng(13));
+  const engine = await createEngine("reference", net);
+  const batch = oneHotBatch(14, 64, 5, 12, 12);
+  for (let s = 0; s < 20; s++) engine.step(batch);
+  const rewirer = new Rewirer(net, engine, { ...PRESETS.thesis, count: { kind: "threshold", threshold: 0.05 } }, new Rng(1));
+  const report = rewirer.round(20, 1000, [batch]);
+  assert.ok(report.rewired > 0);
+  assert.equal(engine.timestep, 0, "Adam's timestep reset after the round (§4.6)");
+  const reset = (engine as unknown as { weightState: { first: Float32Array; second: Float32Array } }).weightState;
+  let fresh = 0;
+  for (let p = 0; p < net.edges; p++) if (rewirer.bornAt[p] === 20) { fresh++; assert.equal(reset.first[p], 0); assert.equal(reset.second[p], 0); }
+  assert.equal(fresh, report.rewired);
+});
+
+test("schedules: constant, cosine decay to 0 at 75 %, stop after a share", () => {
+  const base = { ...PRESETS.rigl, fraction: 0.3, every: 100 };
+  assert.equal(scheduledFraction({ ...base, schedule: { kind: "constant" } }, 500, 1000), 0.3);
+  assert.ok(Math.abs(scheduledFraction({ ...base, schedule: { kind: "cosine" } }, 0, 1000) - 0.3) < 1e-12);
+  assert.ok(Math.abs(scheduledFraction({ ...base, schedule: { kind: "cosine" } }, 375, 1000) - 0.15) < 1e-12);
+  assert.equal(scheduledFraction({ ...base, schedule: { kind: "cosine" } }, 750, 1000), 0);
+  assert.equal(isRewireStep({ ...base, schedule: { kind: "stop", at: 0.5 } }, 400, 1000), true);
+  assert.equal(isRewireStep({ ...base, schedule: { kind: "stop", at: 0.5 } }, 500, 1000), false);
+  assert.equal(isRewireStep(base, 150, 1000), false);
+});
