@@ -21,6 +21,7 @@ const common = [
   "--target", "release",
   "--runtime", "stub",
   "--importMemory",
+  "--noExportMemory",
   "--maximumMemory", "65536",
   "--enable", "simd",
   "--noAssert",

@@ -9,11 +9,15 @@ import { evalCommand } from "./commands/eval.js";
 import { infoCommand } from "./commands/info.js";
 import { trainCommand } from "./commands/train.js";
 import { utilityCommand } from "./commands/utility.js";
+import { pruneCommand } from "./commands/prune.js";
+import { quantizeCommand } from "./commands/quantize.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; summary: string }> = {
   train: { run: trainCommand, summary: "train a sparse network on character prediction" },
   eval: { run: evalCommand, summary: "bits per symbol of a saved model on a text (and gradients)" },
   info: { run: infoCommand, summary: "describe a model file" },
+  prune: { run: pruneCommand, summary: "prune to a smaller fixed in-degree by utility (§4.1)" },
+  quantize: { run: quantizeCommand, summary: "quantise weights to 2..8 bits by utility, mse or max (§4.2)" },
   utility: { run: utilityCommand, summary: "per-edge utility: first-order, magnitude, OBD or true (§4.1)" },
 };
 

@@ -8,6 +8,7 @@ import { extname } from "node:path";
 import type { Network } from "../graph/network.js";
 import { SparsewireError, UsageError } from "../util/errors.js";
 import { writeFileAtomic } from "./atomic.js";
+import { readQuantizedModel } from "../compress/quantized-file.js";
 import { modelFromJson, networkToJson } from "./json-format.js";
 import { modelFromSafetensors, networkToSafetensors } from "./safetensors.js";
 import { fileError, type LoadedModel, type ModelExtra } from "./schema.js";
@@ -47,6 +48,9 @@ export function loadModel(path: string): LoadedModel {
   } catch (e) {
     throw readError(e, path);
   }
+  // Quantised networks (issue 6) load as their dequantised weights; nothing else needs to know.
+  const quantized = readQuantizedModel(bytes, format, path);
+  if (quantized) return quantized;
   if (format === "safetensors") return modelFromSafetensors(bytes, path);
   let text: string;
   try {

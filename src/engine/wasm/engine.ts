@@ -4,8 +4,8 @@
  * the reference stays the definition.
  *
  * How it is fast (measurements in the issue-3 report): neurons are renumbered in evaluation order;
- * the batch is cut into tiles of T samples (default 64) so that one tile's activations of all
- * neurons stay in L2; backward pulls over the transposed graph; edges from one-hot inputs are applied
+ * the batch is cut into tiles of T samples (16–64, see defaultTile) so that one tile's activations
+ * of all neurons stay in L2; backward pulls over the transposed graph; edges from one-hot inputs are applied
  * per active sample instead of as rows of zeros; the batch's tiles are split across threads that
  * share one memory, each with private gradient buffers summed in thread order (same seed and thread
  * count → same bits), then the optimiser update is split by parameter range.
@@ -29,11 +29,20 @@ import { CONTROL_BYTES, Pool, type Kernels } from "./pool.js";
 
 /** Tuning knobs for benchmarks and tests; defaults are what the measurements chose. */
 export interface WasmTuning {
-  /** Samples per tile, a multiple of 16 (default 64). */
+  /** Samples per tile, a power of two from 16 to 512 (default: `defaultTile(neurons)`). */
   tile?: number;
 }
 
-export const DEFAULT_TILE = 64;
+/**
+ * Samples per tile when not given: the largest of 64, 32, 16 whose tile working set (σ and δ of all
+ * neurons, K·T·8 bytes) fits in 2.5 MiB (about the L2 of one core); if none does, 32, since then the
+ * per-tile stream of edge metadata matters more. Measured on a 2-core Sapphire Rapids VM (issue 3):
+ * K = 1,700 → 64 (32 is as fast), 17,000 → 16, 170,000 → 32.
+ */
+export function defaultTile(neurons: number): number {
+  for (const tile of [64, 32, 16]) if (neurons * tile * 8 <= 2.5 * 2 ** 20) return tile;
+  return 32;
+}
 
 const SIMD_PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
@@ -62,7 +71,7 @@ const LAYOUT_NAMES = [
   "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT",
 ] as const;
 type Layout = Record<(typeof LAYOUT_NAMES)[number], number>;
-const EXPECTED_LAYOUT_VERSION = 3;
+const EXPECTED_LAYOUT_VERSION = 6;
 
 interface Exports extends Kernels {
   heapBase(): number;
@@ -112,8 +121,8 @@ export async function createWasmEngine(network: Network, options: EngineOptions 
   if (!wasmSupported()) throw new SparsewireError("engine", "this runtime has no WebAssembly SIMD, so the wasm engine cannot run", "use the reference engine");
   const optimizer = options.optimizer ?? DEFAULT_ADAM;
   checkOptimizer(optimizer);
-  const tile = tuning.tile ?? DEFAULT_TILE;
-  if (!Number.isInteger(tile) || tile < 16 || tile % 16 !== 0 || tile > 4096) throw new UsageError(`invalid tile ${tile}: must be a multiple of 16 between 16 and 4096`);
+  const tile = tuning.tile ?? defaultTile(network.neurons);
+  if (![16, 32, 64, 128, 256, 512].includes(tile)) throw new UsageError(`invalid tile ${tile}: must be a power of two from 16 to 512`);
   const platform = await currentPlatform();
   let threads = options.threads ?? platform.hardwareThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`invalid thread count ${threads}: must be a positive integer`);
@@ -234,8 +243,9 @@ class WasmEngine implements Engine, WasmEngineExtras {
     for (let p = 0; p < threads; p++) {
       this.perThread.push({
         block: blocks + p * L.THREAD_STRIDE,
-        out: take(4 * K * T),
-        delta: take(4 * K * T),
+        // K rounded up to 4 rows: the kernels transpose 4×4 blocks (and use δ as scratch in the forward)
+        out: take(4 * (K + 4) * T),
+        delta: take(4 * (K + 4) * T),
         logit: take(4 * M * T),
         dlog: take(4 * M * T),
         g: take(4 * E + 16),
@@ -321,7 +331,11 @@ class WasmEngine implements Engine, WasmEngineExtras {
       throw new SparsewireError("engine", `this batch needs ${(bytes / 2 ** 30).toFixed(2)} GiB of WebAssembly memory, more than the 4 GiB of wasm32`, "use a smaller batch (or no per-sample activity)");
     }
     const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
+    if (bytes > have) {
+      // Grow with headroom (an eighth, at least 1 MiB) so that changing batch sizes rarely grow again.
+      const want = Math.min(MAX_PAGES * PAGE, Math.max(bytes, have + Math.max(have / 8, 2 ** 20)));
+      this.memory.grow(Math.ceil((want - have) / PAGE));
+    }
   }
 
   memoryBytes(): number {
@@ -347,7 +361,8 @@ class WasmEngine implements Engine, WasmEngineExtras {
       oldQ = this.qOfEdge.slice();
       oldPos = this.posOf.slice();
     }
-    const posOf = this.posOf;
+    // New numbering, checked in full before anything in the engine changes.
+    const posOf = new Int32Array(K);
     for (let i = 0; i < N; i++) posOf[i] = i;
     posOf.fill(-1, N);
     for (let r = 0; r < H; r++) {
@@ -355,27 +370,38 @@ class WasmEngine implements Engine, WasmEngineExtras {
       if (!(j >= N && j < K) || posOf[j] !== -1) throw new GraphError(`network order is not a permutation of the non-input neurons (entry ${r} is ${j})`, "call network.computeOrder() after editing edges");
       posOf[j] = N + r;
     }
+    for (let r = 0; r < H; r++) {
+      const j = order[r]!;
+      const base = (j - N) * D;
+      for (let e = 0; e < D; e++) {
+        const s = net.sources[base + e]!;
+        if (!(s >= 0 && s < K)) throw new GraphError(`neuron ${j}: edge ${e} has source ${s}, outside 0..${K - 1}`);
+        if (s >= N && !(posOf[s]! < N + r)) {
+          throw new GraphError(`neuron ${j}: edge ${e} from ${s} reads a neuron that is not earlier in the evaluation order`, "call network.computeOrder() after editing edges");
+        }
+      }
+    }
+    this.posOf = posOf;
     const sources = net.sources;
     const weights = net.weights;
+    const rowStride = 4 * this.tile; // bytes per neuron in a tile buffer
     const rowSrc = this.i32(this.rowSrc, E);
     const rowW = this.f32(this.rowW, E);
     const rowHidden = this.i32(this.rowHidden, H);
     const bias = this.f32(this.bias, H);
     const outIndex = this.i32(this.outIndex, H);
     const rowNet = new Int32Array(E); // network edge of each row-order slot
+    const srcPos = new Int32Array(E); // source pos of each row-order slot
     for (let r = 0; r < H; r++) {
       const j = order[r]!;
       const base = (j - N) * D;
-      const pos = N + r;
       let f = r * D;
       for (let e = 0; e < D; e++) {
         const s = sources[base + e]!;
         if (s < N) continue;
         const sp = posOf[s]!;
-        if (!(sp >= N && sp < pos)) {
-          throw new GraphError(`neuron ${j}: edge ${e} from ${s} reads a neuron that is not earlier in the evaluation order`, "call network.computeOrder() after editing edges");
-        }
-        rowSrc[f] = sp;
+        srcPos[f] = sp;
+        rowSrc[f] = sp * rowStride;
         rowW[f] = weights[base + e]!;
         rowNet[f++] = base + e;
       }
@@ -383,18 +409,19 @@ class WasmEngine implements Engine, WasmEngineExtras {
       for (let e = 0; e < D; e++) {
         const s = sources[base + e]!;
         if (s >= N) continue;
-        if (!(s >= 0)) throw new GraphError(`neuron ${j}: edge ${e} has source ${s}`);
-        rowSrc[f] = s;
+        srcPos[f] = s;
+        rowSrc[f] = s * rowStride;
         rowW[f] = weights[base + e]!;
         rowNet[f++] = base + e;
       }
       bias[r] = net.biases[j]!;
       outIndex[r] = j >= K - M ? j - (K - M) : -1;
     }
-    // Transposed graph: consumers of each source pos, ascending (rows are visited in pos order).
+    // Canonical order: the transposed graph (consumers of each source pos, ascending, since rows
+    // are visited in pos order); edges from inputs come first.
     const cStart = this.i32(this.cStart, K + 1);
     cStart.fill(0);
-    for (let f = 0; f < E; f++) cStart[rowSrc[f]! + 1]!++;
+    for (let f = 0; f < E; f++) cStart[srcPos[f]! + 1]!++;
     for (let s = 0; s < K; s++) cStart[s + 1]! += cStart[s]!;
     const fill = cStart.slice(0, K);
     const cPos = this.i32(this.cPos, E);
@@ -402,8 +429,11 @@ class WasmEngine implements Engine, WasmEngineExtras {
     const wT = this.f32(this.wT, E);
     const qOfEdge = this.qOfEdge;
     for (let f = 0; f < E; f++) {
-      const q = fill[rowSrc[f]!]!++;
-      cPos[q] = N + ((f / D) | 0);
+      const q = fill[srcPos[f]!]!++;
+      // consumer pos·T·4 (its row in a tile buffer); for edges from inputs pos·4 (its column in the
+      // sample-major one-hot scratch; the kernels shift it for dense input rows)
+      const consumer = N + ((f / D) | 0);
+      cPos[q] = srcPos[f]! < N ? consumer * 4 : consumer * rowStride;
       fwdIndex[q] = f;
       wT[q] = rowW[f]!;
       qOfEdge[rowNet[f]!] = q;
@@ -483,6 +513,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
       actOut: activity ? take(4 * K * B) : 0,
       actErr: activity ? take(4 * K * B) : 0,
     };
+
     this.ensureMemory(top);
     if (batch.inputs.kind === "one-hot") this.i32(region.inputs, B * perSample).set(batch.inputs.active.subarray(0, B * perSample));
     else this.f32(region.inputs, N * B).set(batch.inputs.values);

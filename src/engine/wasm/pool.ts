@@ -27,8 +27,15 @@ const ERROR = 7; // thread index + 1 of a thread whose kernel threw, else 0
 export const COMMAND_RUN = 1;
 export const COMMAND_EXIT = 2;
 
-/** Spin iterations before blocking (each is one Atomics.load: roughly 20–60 µs in all). */
-const SPIN = 4000;
+/**
+ * How long a waiting thread spins before it blocks (milliseconds). Waking a blocked thread costs
+ * 50–200 µs on this kind of machine, comparable to the work between two barriers of a small step;
+ * spinning costs a core that another process may want (measured: 1.8× on 2 threads either way
+ * when the machine is otherwise idle; long spins hurt badly when it is not).
+ */
+const SPIN_MS = 0.05;
+/** Longest single Atomics.wait (milliseconds) before looking again. */
+const WAIT_MS = 10;
 
 export interface Kernels {
   runPhase1(ctx: number, thread: number): void;
@@ -41,9 +48,15 @@ export function controlView(memory: WebAssembly.Memory, control: number): Int32A
 
 /** Waits until word `index` differs from `old`. */
 function waitChange(ctl: Int32Array, index: number, old: number, canBlock: boolean): void {
-  for (let i = 0; i < SPIN; i++) if (Atomics.load(ctl, index) !== old) return;
+  if (Atomics.load(ctl, index) !== old) return;
+  const until = performance.now() + SPIN_MS;
+  do {
+    for (let i = 0; i < 256; i++) if (Atomics.load(ctl, index) !== old) return;
+  } while (performance.now() < until);
   if (canBlock) {
-    while (Atomics.load(ctl, index) === old) Atomics.wait(ctl, index, old);
+    // Bounded waits: V8 can lose a notify that arrives while a waiter handles an interrupt (as when
+    // another thread grows the shared memory), so never trust a single wake-up.
+    while (Atomics.load(ctl, index) === old) Atomics.wait(ctl, index, old, WAIT_MS);
   } else {
     while (Atomics.load(ctl, index) === old) {
       /* spin: this thread may not block */
@@ -88,10 +101,15 @@ function runThread(kernels: Kernels, ctl: Int32Array, ctx: number, thread: numbe
   return error;
 }
 
-/** A worker's life: wait for a generation, run its part, report, until COMMAND_EXIT. */
-export function workerLoop(kernels: Kernels, memory: WebAssembly.Memory, control: number, ctx: number, thread: number): void {
+/**
+ * A worker's life: wait for a generation, run its part, report, until COMMAND_EXIT. `ready` is called
+ * after the current generation has been read: had the worker announced itself first, a command
+ * started in between would be taken for the old one and never run.
+ */
+export function workerLoop(kernels: Kernels, memory: WebAssembly.Memory, control: number, ctx: number, thread: number, ready: () => void): void {
   const ctl = controlView(memory, control);
   let seen = Atomics.load(ctl, GENERATION);
+  ready();
   for (;;) {
     waitChange(ctl, GENERATION, seen, true);
     seen = Atomics.load(ctl, GENERATION);

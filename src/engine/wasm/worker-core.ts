@@ -15,6 +15,5 @@ export function startWorker(init: WorkerInit, post: (message: { ready?: true; er
     post({ error: e instanceof Error ? e.message : String(e) });
     return;
   }
-  post({ ready: true });
-  workerLoop(kernels, init.memory, init.control, init.ctx, init.thread);
+  workerLoop(kernels, init.memory, init.control, init.ctx, init.thread, () => post({ ready: true }));
 }
