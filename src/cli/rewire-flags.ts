@@ -17,6 +17,7 @@ export const REWIRE_FLAGS: FlagSpec[] = [
   { name: "rewire-reset-timestep", type: "boolean", help: "reset Adam's timestep after a round (thesis); =false to keep it" },
   { name: "rewire-gain", type: "boolean", help: "only swap when the candidate's estimated gain exceeds the removed edge's utility" },
   { name: "rewire-batches", type: "int", min: 1, max: 64, value: "N", help: "batches over which utility and correlation are estimated" },
+  { name: "rewire-samples", type: "int", min: 8, value: "S", help: "samples used by the candidate search (default 256; cost grows with k²·S)" },
   { name: "rewire-search", type: "string", choices: ["exact", "approximate"], help: "exact candidate search (k²·batch) or locality-sensitive hashing" },
 ];
 

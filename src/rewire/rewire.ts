@@ -39,7 +39,11 @@ export interface RoundReport {
 }
 
 export interface RewirerOptions {
-  /** Samples of the batch used for correlation (default: all; large networks may want 128). */
+  /**
+   * Samples used for the candidate search (default 256: the search costs k²·samples, and at 256 a
+   * thesis-network round stays near 5 % of 2048 steps; below ~128, |corr| = 1 coincidences of
+   * rarely active neurons dominate, see search.ts).
+   */
   searchSamples?: number;
   /** Candidates kept per target, so that a refused best candidate has runners-up (default 4). */
   perTarget?: number;
@@ -88,7 +92,8 @@ export class Rewirer {
     else for (let p = 0; p < utility.length; p++) utility[p] = c.pruneBy === "magnitude" ? Math.abs(net.weights[p]!) : -net.weights[p]! * gradient[p]!;
     for (let p = 0; p < utility.length; p++) if (step - this.bornAt[p]! < c.grace) utility[p] = Infinity; // grace period
     let activity = activities.length === 1 ? activities[0] : activities.length > 1 ? stackActivity(activities) : undefined;
-    if (activity && this.options.searchSamples && this.options.searchSamples < activity.samples) activity = subBatch(activity, this.options.searchSamples);
+    const searchSamples = this.options.searchSamples ?? 256;
+    if (activity && searchSamples < activity.samples) activity = subBatch(activity, searchSamples);
 
     // 2. Candidates.
     const fraction = scheduledFraction(c, step, totalSteps);

@@ -111,7 +111,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   );
   const meta = () => ({ training: { seed, steps: engine.timestep, engine: engine.name, lr: optimizer.learningRate, batch, text: text.bundled ? "bundled" : text.path } });
   const started = performance.now();
-  const rewirer = rewireConfig ? new Rewirer(network, engine, rewireConfig, rewireRng) : undefined;
+  const rewirer = rewireConfig ? new Rewirer(network, engine, rewireConfig, rewireRng, flags.optionalNumber("rewire-samples") !== undefined ? { searchSamples: flags.number("rewire-samples") } : {}) : undefined;
   let edgesRewired = 0;
   let rewireRounds = 0;
   let trainSecondsAtLastRound = 0;
