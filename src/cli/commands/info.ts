@@ -1,6 +1,6 @@
 /** `sparsewire info`: what a model file holds. */
 import { statSync } from "node:fs";
-import { loadNetwork } from "../../io/model-file.js";
+import { loadModel } from "../../io/model-file.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { printJson } from "../common.js";
 
@@ -21,7 +21,10 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
   }
   const flags = parseFlags(infoSpec, argv);
   const path = flags.requireString("model");
-  const net = loadNetwork(path);
+  const model = loadModel(path);
+  const net = model.network;
+  // Quantised files (issue 6) carry their integers and scales next to the dequantised network.
+  const q = "quantization" in model ? (model as { quantization: { bits: number; scale: string; by: string; scales: Float32Array } }).quantization : undefined;
   // In memory: 4-byte source + 4-byte weight per edge, 4-byte bias per neuron.
   const memoryBytes = net.edges * 8 + net.neurons * 4;
   const info = {
@@ -38,6 +41,7 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
     levelSizes: net.levelSizes(),
     edgesFromInputs: countInputEdges(net.sources, net.inputs),
     fileBytes: statSync(path).size,
+    ...(q ? { quantization: { bits: q.bits, scale: q.scale, by: q.by, scales: q.scales.length } } : {}),
     memoryBytes,
   };
   if (flags.boolean("json")) printJson(info);
@@ -51,6 +55,7 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
       `parameters  ${info.parameters.toLocaleString("en")} (weights + biases)`,
       `depth       ${info.depth} (Def. 3.16: neurons on the longest path)`,
       `levels      ${info.levelSizes.join(" ")}`,
+      ...(q ? [`quantised   ${q.bits}-bit integers × ${q.scales.length} float32 scale${q.scales.length > 1 ? "s" : ""} (per ${q.scale}, chosen by ${q.by}); biases float32`] : []),
       `bytes       ${info.fileBytes.toLocaleString("en")} on disk, ${info.memoryBytes.toLocaleString("en")} in memory`,
     ];
     process.stdout.write(lines.join("\n") + "\n");
