@@ -28,6 +28,7 @@
 import type { Network } from "../graph/network.js";
 import { describeJsonProblem, parseJson } from "../io/json-syntax.js";
 import { trainingText } from "../io/json-format.js";
+import { encodeSafetensors, littleEndian, type SafetensorsEntry } from "../io/safetensors.js";
 import {
   ACTIVATION, buildNetwork, checkActivation, checkCount, checkCounts, fileError, isRecord, parseTask, show, typeName,
   type Header, type LoadedModel, type ModelExtra,
@@ -215,8 +216,6 @@ function unpackBits(bytes: Uint8Array, count: number, bits: number, signed: bool
   return out;
 }
 
-interface Entry { name: string; dtype: string; shape: number[]; data: Uint8Array }
-
 /** The quantised safetensors file of a network (sources and biases from it) and a quantisation. */
 export function quantizedToSafetensors(net: Network, q: Quantization, extra?: ModelExtra): Uint8Array {
   checkQuantization(net, q);
@@ -237,40 +236,13 @@ export function quantizedToSafetensors(net: Network, q: Quantization, extra?: Mo
   if (extra?.training !== undefined) metadata["training"] = trainingText(extra.training, "safetensors");
   const sourceBytes = packBits(net.sources, sourceBits);
   const weightBytes = packedWeights ? packBits(q.integers, q.bits) : new Uint8Array(q.integers.buffer, q.integers.byteOffset, q.integers.length).slice();
-  const f32 = (a: Float32Array): Uint8Array => {
-    const out = new Uint8Array(4 * a.length);
-    const v = new DataView(out.buffer);
-    for (let i = 0; i < a.length; i++) v.setFloat32(4 * i, a[i]!, true);
-    return out;
-  };
-  const entries: Entry[] = [
+  const entries: SafetensorsEntry[] = [
     { name: "sources", dtype: "U8", shape: [sourceBytes.length], data: sourceBytes },
     { name: "weights", dtype: packedWeights ? "U8" : "I8", shape: packedWeights ? [weightBytes.length] : [k - n, d], data: weightBytes },
-    { name: "scales", dtype: "F32", shape: [q.scales.length], data: f32(q.scales) },
-    { name: "biases", dtype: "F32", shape: [k], data: f32(net.biases) },
+    { name: "scales", dtype: "F32", shape: [q.scales.length], data: littleEndian(q.scales) },
+    { name: "biases", dtype: "F32", shape: [k], data: littleEndian(net.biases) },
   ];
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const e of entries) {
-    header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.data.length] };
-    offset += e.data.length;
-  }
-  let headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  const padded = Math.ceil(headerBytes.length / 8) * 8;
-  if (padded !== headerBytes.length) {
-    const p = new Uint8Array(padded).fill(0x20);
-    p.set(headerBytes);
-    headerBytes = p;
-  }
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setUint32(0, headerBytes.length, true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const e of entries) {
-    out.set(e.data, at);
-    at += e.data.length;
-  }
-  return out;
+  return encodeSafetensors(entries, metadata);
 }
 
 /** The header of a safetensors file, or undefined if the bytes are not one. */

@@ -72,31 +72,60 @@ export function networkToSafetensors(net: Network, extra?: ModelExtra): Uint8Arr
     task: JSON.stringify(net.task),
   };
   if (extra?.training !== undefined) metadata["training"] = trainingText(extra.training, "safetensors");
-  const edgeBytes = 4 * (k - n) * d;
-  const header = {
-    __metadata__: metadata,
-    sources: { dtype: "I32", shape: [k - n, d], data_offsets: [0, edgeBytes] },
-    weights: { dtype: "F32", shape: [k - n, d], data_offsets: [edgeBytes, 2 * edgeBytes] },
-    biases: { dtype: "F32", shape: [k], data_offsets: [2 * edgeBytes, 2 * edgeBytes + 4 * k] },
-  };
+  return encodeSafetensors(
+    [
+      { name: "sources", dtype: "I32", shape: [k - n, d], data: littleEndian(sources) },
+      { name: "weights", dtype: "F32", shape: [k - n, d], data: littleEndian(weights) },
+      { name: "biases", dtype: "F32", shape: [k], data: littleEndian(biases) },
+    ],
+    metadata,
+  );
+}
+
+/** One tensor for `encodeSafetensors`: its bytes are already little-endian. */
+export interface SafetensorsEntry {
+  name: string;
+  dtype: string;
+  shape: number[];
+  data: Uint8Array;
+}
+
+/**
+ * The safetensors container: 8-byte little-endian header length, the JSON header (`__metadata__`
+ * first, then the tensors in the given order, contiguous from offset 0), padded with spaces to a
+ * multiple of 8 as the reference writer does so the data is 8-aligned, then the data.
+ */
+export function encodeSafetensors(entries: readonly SafetensorsEntry[], metadata: Record<string, string>): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const e of entries) {
+    header[e.name] = { dtype: e.dtype, shape: e.shape, data_offsets: [offset, offset + e.data.length] };
+    offset += e.data.length;
+  }
   let headerBytes = new TextEncoder().encode(JSON.stringify(header));
-  // Pad with spaces to a multiple of 8, as the reference writer does, so the data is 8-aligned.
   const padded = Math.ceil(headerBytes.length / 8) * 8;
   if (padded !== headerBytes.length) {
     const p = new Uint8Array(padded).fill(0x20);
     p.set(headerBytes);
     headerBytes = p;
   }
-  const start = 8 + headerBytes.length;
-  const out = new Uint8Array(start + 2 * edgeBytes + 4 * k);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, headerBytes.length, true);
-  view.setUint32(4, 0, true);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setUint32(0, headerBytes.length, true);
   out.set(headerBytes, 8);
-  const edges = (k - n) * d;
-  for (let p = 0; p < edges; p++) view.setInt32(start + 4 * p, sources[p]!, true);
-  for (let p = 0; p < edges; p++) view.setFloat32(start + edgeBytes + 4 * p, weights[p]!, true);
-  for (let i = 0; i < k; i++) view.setFloat32(start + 2 * edgeBytes + 4 * i, biases[i]!, true);
+  let at = 8 + headerBytes.length;
+  for (const e of entries) {
+    out.set(e.data, at);
+    at += e.data.length;
+  }
+  return out;
+}
+
+/** Little-endian bytes of an Int32Array or Float32Array, whatever the platform's byte order. */
+export function littleEndian(a: Int32Array | Float32Array): Uint8Array {
+  const out = new Uint8Array(4 * a.length);
+  const v = new DataView(out.buffer);
+  if (a instanceof Int32Array) for (let i = 0; i < a.length; i++) v.setInt32(4 * i, a[i]!, true);
+  else for (let i = 0; i < a.length; i++) v.setFloat32(4 * i, a[i]!, true);
   return out;
 }
 
