@@ -11,8 +11,8 @@
 import type { Batch, Engine } from "../engine/types.js";
 import { Network } from "../graph/network.js";
 import { checkBatch } from "../engine/reference/engine.js";
-import { allocateWorkspace, backward, forward, loss, outputsOf, type Parameters, type Workspace } from "../engine/reference/kernels.js";
-import { gaussNewtonDiagonal, obdDiagonal } from "../rewire/hessian.js";
+import { float64Parameters, forward, outputsOf, workspaceCache } from "../engine/reference/kernels.js";
+import { engineGradient, engineLoss, referenceGradient, referenceHessian } from "../rewire/utility.js";
 import { UsageError } from "../util/errors.js";
 
 export type CurvatureKind = "lecun" | "gauss-newton";
@@ -37,19 +37,6 @@ export interface Sensitivity {
   computedWith: "engine" | "reference-f64";
 }
 
-function parameters64(net: Network): Parameters {
-  return { weights: Float64Array.from(net.weights), biases: Float64Array.from(net.biases) };
-}
-
-function workspaces(net: Network): (size: number) => Workspace {
-  const cache = new Map<number, Workspace>();
-  return (size) => {
-    let ws = cache.get(size);
-    if (!ws) cache.set(size, (ws = allocateWorkspace(net, size, "f64")));
-    return ws;
-  };
-}
-
 /** Loss, gradient (and optionally curvature and mean outputs) of L_T over the union of `batches`. */
 export function measureSensitivity(source: Engine | Network, batches: readonly Batch[], options: SensitivityOptions = {}): Sensitivity {
   if (batches.length === 0) throw new UsageError("compression needs at least one batch to estimate the loss");
@@ -58,74 +45,38 @@ export function measureSensitivity(source: Engine | Network, batches: readonly B
   const net = engine ? engine.network : (source as Network);
   for (const batch of batches) checkBatch(net, batch);
   const samples = batches.reduce((s, b) => s + b.size, 0);
-  const gradient = new Float64Array(net.edges);
-  let lossSum = 0;
-  if (engine) {
-    for (const batch of batches) {
-      const g = engine.gradients(batch);
-      lossSum += g.loss * batch.size;
-      for (let e = 0; e < gradient.length; e++) gradient[e]! += g.weightGradients[e]! * batch.size;
-    }
-  } else {
-    const params = parameters64(net);
-    const get = workspaces(net);
-    const g = new Float64Array(net.edges);
-    const gb = new Float64Array(net.neurons);
-    for (const batch of batches) {
-      const ws = get(batch.size);
-      forward(net, params, batch, ws);
-      lossSum += loss(net, batch, ws, true).lossSum;
-      backward(net, params, batch, ws, g, gb, false);
-      for (let e = 0; e < gradient.length; e++) gradient[e]! += g[e]! * batch.size;
-    }
-  }
+  // The same sums the utility estimates use (rewire/utility.ts), divided by |T| here.
+  const { lossSum, gradient } = engine ? engineGradient(engine, batches) : referenceGradient(net, batches);
   for (let e = 0; e < gradient.length; e++) gradient[e]! /= samples;
   const result: Sensitivity = { loss: lossSum / samples, samples, gradient, computedWith: engine ? "engine" : "reference-f64" };
-  if (options.curvature || options.meanOutputs) {
-    const params = parameters64(net);
-    const get = workspaces(net);
-    const curvature = options.curvature ? new Float64Array(net.edges) : undefined;
-    const h = new Float64Array(net.edges);
-    const means = options.meanOutputs ? new Float64Array(net.neurons) : undefined;
+  if (options.curvature) {
+    const { hessian: curvature } = referenceHessian(net, batches, options.curvature);
+    for (let e = 0; e < curvature.length; e++) curvature[e]! /= samples;
+    result.curvature = curvature;
+  }
+  if (options.meanOutputs) {
+    const params = float64Parameters(net);
+    const get = workspaceCache(net, "f64");
+    const means = new Float64Array(net.neurons);
     for (const batch of batches) {
       const B = batch.size;
       const ws = get(B);
       forward(net, params, batch, ws);
-      if (curvature) {
-        loss(net, batch, ws, false);
-        if (options.curvature === "lecun") obdDiagonal(net, params, batch, ws, new Float64Array(net.neurons * B), h);
-        else gaussNewtonDiagonal(net, params, batch, ws, h);
-        for (let e = 0; e < curvature.length; e++) curvature[e]! += h[e]! * B;
-      }
-      if (means) {
-        const out = new Float64Array(net.neurons * B);
-        outputsOf(net, batch, ws, out);
-        for (let i = 0; i < net.neurons; i++) {
-          let s = 0;
-          for (let b = 0; b < B; b++) s += out[i * B + b]!;
-          means[i]! += s;
-        }
+      const out = new Float64Array(net.neurons * B);
+      outputsOf(net, batch, ws, out);
+      for (let i = 0; i < net.neurons; i++) {
+        let s = 0;
+        for (let b = 0; b < B; b++) s += out[i * B + b]!;
+        means[i]! += s;
       }
     }
-    if (curvature) {
-      for (let e = 0; e < curvature.length; e++) curvature[e]! /= samples;
-      result.curvature = curvature;
-    }
-    if (means) {
-      for (let i = 0; i < means.length; i++) means[i]! /= samples;
-      result.meanOutputs = means;
-    }
+    for (let i = 0; i < means.length; i++) means[i]! /= samples;
+    result.meanOutputs = means;
   }
   return result;
 }
 
 /** Mean loss per sample over the batches, through the engine (after a push of the network). */
 export function meanLoss(engine: Engine, batches: readonly Batch[]): number {
-  let sum = 0;
-  let count = 0;
-  for (const batch of batches) {
-    sum += engine.evaluate(batch).lossSum;
-    count += batch.size;
-  }
-  return sum / count;
+  return engineLoss(engine, batches) / batches.reduce((s, b) => s + b.size, 0);
 }

@@ -26,7 +26,7 @@
 import { Network, transpose } from "../graph/network.js";
 import type { Batch, Engine } from "../engine/types.js";
 import { checkBatch } from "../engine/reference/engine.js";
-import { allocateWorkspace, backward, forward, loss, type Graph, type Parameters, type Workspace } from "../engine/reference/kernels.js";
+import { backward, float64Parameters, forward, loss, workspaceCache, type Graph, type Workspace } from "../engine/reference/kernels.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { gaussNewtonDiagonal, obdDiagonal } from "./hessian.js";
@@ -193,14 +193,15 @@ function selectEdges(total: number, options: UtilityOptions): Int32Array {
 
 // ---- engine path (float32, the engine's own passes) ----
 
-function engineLoss(engine: Engine, batches: readonly Batch[]): number {
+/** Σ over samples of the loss, through the engine. */
+export function engineLoss(engine: Engine, batches: readonly Batch[]): number {
   let sum = 0;
   for (const batch of batches) sum += engine.evaluate(batch).lossSum;
   return sum;
 }
 
 /** Σ_batches size·(batch-mean gradient) in float64, and the loss sum. */
-function engineGradient(engine: Engine, batches: readonly Batch[]): { lossSum: number; gradient: Float64Array } {
+export function engineGradient(engine: Engine, batches: readonly Batch[]): { lossSum: number; gradient: Float64Array } {
   const gradient = new Float64Array(engine.network.edges);
   let lossSum = 0;
   for (const batch of batches) {
@@ -244,23 +245,9 @@ function engineTrueUtility(engine: Engine, batches: readonly Batch[], edges: Int
 
 // ---- reference path (float64 kernels) ----
 
-function parameters64(net: Network): Parameters {
-  return { weights: Float64Array.from(net.weights), biases: Float64Array.from(net.biases) };
-}
-
-/** One float64 workspace per batch size, reused. */
-function workspaces(net: Network): (size: number) => Workspace {
-  const cache = new Map<number, Workspace>();
-  return (size) => {
-    let ws = cache.get(size);
-    if (!ws) cache.set(size, (ws = allocateWorkspace(net, size, "f64")));
-    return ws;
-  };
-}
-
 function referenceLoss(net: Network, batches: readonly Batch[]): number {
-  const params = parameters64(net);
-  const get = workspaces(net);
+  const params = float64Parameters(net);
+  const get = workspaceCache(net, "f64");
   let sum = 0;
   for (const batch of batches) {
     const ws = get(batch.size);
@@ -270,9 +257,10 @@ function referenceLoss(net: Network, batches: readonly Batch[]): number {
   return sum;
 }
 
-function referenceGradient(net: Network, batches: readonly Batch[]): { lossSum: number; gradient: Float64Array } {
-  const params = parameters64(net);
-  const get = workspaces(net);
+/** Σ_batches size·(batch-mean gradient) in float64 on the reference kernels, and the loss sum. */
+export function referenceGradient(net: Network, batches: readonly Batch[]): { lossSum: number; gradient: Float64Array } {
+  const params = float64Parameters(net);
+  const get = workspaceCache(net, "f64");
   const gradient = new Float64Array(net.edges);
   const g = new Float64Array(net.edges);
   const gb = new Float64Array(net.neurons);
@@ -288,9 +276,9 @@ function referenceGradient(net: Network, batches: readonly Batch[]): { lossSum: 
 }
 
 /** Σ_batches size·∂²(batch-mean loss)/∂w², float64, and the loss sum. */
-function referenceHessian(net: Network, batches: readonly Batch[], kind: "lecun" | "gauss-newton"): { lossSum: number; hessian: Float64Array } {
-  const params = parameters64(net);
-  const get = workspaces(net);
+export function referenceHessian(net: Network, batches: readonly Batch[], kind: "lecun" | "gauss-newton"): { lossSum: number; hessian: Float64Array } {
+  const params = float64Parameters(net);
+  const get = workspaceCache(net, "f64");
   const hessian = new Float64Array(net.edges);
   const h = new Float64Array(net.edges);
   let lossSum = 0;
@@ -315,7 +303,7 @@ function referenceHessian(net: Network, batches: readonly Batch[], kind: "lecun"
  */
 function referenceTrueUtility(net: Network, batches: readonly Batch[], edges: Int32Array, onProgress?: (done: number, total: number) => void): { base: number; deleted: Float64Array } {
   const { neurons: k, inputs: n, outputs: m, inDegree: d, sources, order } = net;
-  const params = parameters64(net);
+  const params = float64Parameters(net);
   const w64 = params.weights;
   const consumers = transpose(net);
   const position = new Int32Array(k).fill(-1);
@@ -325,7 +313,7 @@ function referenceTrueUtility(net: Network, batches: readonly Batch[], edges: In
   const stamp = new Int32Array(k).fill(-1);
   let id = 0;
   let base = 0;
-  const get = workspaces(net);
+  const get = workspaceCache(net, "f64");
   const total = edges.length * batches.length;
   let done = 0;
   for (const batch of batches) {

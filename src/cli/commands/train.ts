@@ -2,7 +2,7 @@
 import { openSync, writeSync, closeSync } from "node:fs";
 import { Network } from "../../graph/network.js";
 import { splitCorpus } from "../../data/windows.js";
-import type { OptimizerConfig } from "../../engine/types.js";
+import type { Batch, OptimizerConfig } from "../../engine/types.js";
 import { loadNetwork, saveNetwork } from "../../io/model-file.js";
 import { checkTextNetwork, contextOf, evaluateText, textShape, textTask } from "../../train/text.js";
 import { trainText } from "../../train/trainer.js";
@@ -48,8 +48,6 @@ export const trainSpec: CommandSpec = {
     "sparsewire train --text enwik8 --neurons 1700 --in-degree 58 --minutes 30 --log run.jsonl --json",
   ],
 };
-
-const round3 = (x: number) => Math.round(x * 1000) / 1000;
 
 export async function trainCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help")) {
@@ -129,15 +127,15 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       rng: samplingRng,
       ...(rewirer && rewireConfig
         ? {
-            afterStep: (step: number, total: number, draw: (count: number) => import("../../engine/types.js").Batch[]) => {
+            afterStep: (step: number, total: number, draw: (count: number) => Batch[]) => {
               if (!isRewireStep(rewireConfig, step, total)) return;
-              const round: RoundReport = rewirer.round(step, total, draw(rewireConfig.batches));
+              const report: RoundReport = rewirer.round(step, total, draw(rewireConfig.batches));
               const trainSeconds = (performance.now() - started) / 1000;
-              edgesRewired += round.rewired;
+              edgesRewired += report.rewired;
               rewireRounds++;
-              logLine({ type: "rewire", ...round, trainSecondsSinceLastRound: round3(trainSeconds - round.seconds - trainSecondsAtLastRound) });
+              logLine({ type: "rewire", ...report, trainSecondsSinceLastRound: round(trainSeconds - report.seconds - trainSecondsAtLastRound, 3) });
               trainSecondsAtLastRound = trainSeconds;
-              if (!Number.isFinite(round.meanUtilityRemoved)) say(`step ${step}: rewiring round gave a non-finite utility`);
+              if (!Number.isFinite(report.meanUtilityRemoved)) say(`step ${step}: rewiring round gave a non-finite utility`);
             },
           }
         : {}),

@@ -52,6 +52,21 @@ export function allocateWorkspace(graph: Graph, batch: number, precision: "f32" 
   };
 }
 
+/** A float64 copy of a network's parameters, for the float64 reference path. */
+export function float64Parameters(net: { weights: Float32Array; biases: Float32Array }): Parameters {
+  return { weights: Float64Array.from(net.weights), biases: Float64Array.from(net.biases) };
+}
+
+/** One workspace per batch size, allocated on first use and reused. */
+export function workspaceCache(graph: Graph, precision: "f32" | "f64"): (batch: number) => Workspace {
+  const cache = new Map<number, Workspace>();
+  return (batch) => {
+    let ws = cache.get(batch);
+    if (!ws) cache.set(batch, (ws = allocateWorkspace(graph, batch, precision)));
+    return ws;
+  };
+}
+
 /** Load inputs: dense values into pre[0..n·B); one-hot lists inverted to samples-per-input. */
 export function loadInputs(graph: Graph, batch: Batch, ws: Workspace): void {
   const B = batch.size;
