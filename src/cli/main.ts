@@ -11,6 +11,7 @@ import { trainCommand } from "./commands/train.js";
 import { utilityCommand } from "./commands/utility.js";
 import { pruneCommand } from "./commands/prune.js";
 import { quantizeCommand } from "./commands/quantize.js";
+import { experimentCommand } from "./commands/experiment.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; summary: string }> = {
   train: { run: trainCommand, summary: "train a sparse network on character prediction" },
@@ -18,6 +19,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   info: { run: infoCommand, summary: "describe a model file" },
   prune: { run: pruneCommand, summary: "prune to a smaller fixed in-degree by utility (§4.1)" },
   quantize: { run: quantizeCommand, summary: "quantise weights to 2..8 bits by utility, mse or max (§4.2)" },
+  experiment: { run: experimentCommand, summary: "reproduce a thesis figure or compare rewiring methods (sparsity, rewiring, versus, …)" },
   utility: { run: utilityCommand, summary: "per-edge utility: first-order, magnitude, OBD or true (§4.1)" },
 };
 
@@ -28,7 +30,7 @@ function usage(): string {
     "usage: sparsewire <command> [flags]     (sparsewire <command> --help for its flags)",
     "",
     "commands:",
-    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)}${c.summary}`),
+    ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(11)}${c.summary}`),
     "",
     "global flags: --debug (show stack traces), --version",
   ].join("\n");

@@ -1,0 +1,101 @@
+/** `sparsewire experiment <name>`: run an experiment protocol, writing raw results, a table and figures. */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { bundledCorpusPath } from "../../data/files.js";
+import type { EngineName } from "../../engine/types.js";
+import { EXPERIMENTS } from "../../experiments/registry.js";
+import type { ExperimentContext } from "../../experiments/experiment.js";
+import { parseShard } from "../../experiments/protocol.js";
+import { UsageError } from "../../util/errors.js";
+import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
+import { ENGINE_FLAGS, printJson } from "../common.js";
+import { formatDuration, ProgressBar } from "../progress.js";
+
+export const experimentSpec: CommandSpec = {
+  name: "experiment",
+  summary: "reproduce a thesis figure or run a comparison: " + EXPERIMENTS.map((e) => e.name).join(", "),
+  usage: "sparsewire experiment <" + EXPERIMENTS.map((e) => e.name).join("|") + "> [--quick] [--out DIR] [--text PATH] [--json]",
+  flags: [
+    { name: "quick", type: "boolean", help: "a small version that finishes in about a minute (used by the tests)" },
+    { name: "out", type: "string", value: "DIR", help: "output folder: runs.jsonl, curves.jsonl.gz, summary.md/json, figures (default: results/<name>[-quick])" },
+    { name: "text", type: "string", value: "PATH", help: "corpus for text experiments, plain or gzip (default: the bundled 2 M-character text8 excerpt)" },
+    { name: "ood", type: "string", value: "PATH[,PATH…]", help: "out-of-domain texts for versus (comma-separated)" },
+    { name: "mnist", type: "string", value: "DIR", help: "MNIST folder (idx files) for the utility experiment" },
+    { name: "seeds", type: "int", min: 1, max: 1000, value: "N", help: "seeds per configuration (default: the protocol's)" },
+    { name: "seed-base", type: "int", default: 1, min: 0, max: 0xfffffff, value: "S", help: "first seed (tune with other seeds than you report)" },
+    { name: "steps", type: "int", min: 1, value: "N", help: "training steps per run (default: the protocol's)" },
+    { name: "configs", type: "string", value: "A,B,…", help: "only these configurations (versus: static, thesis, set, rigl, thesis-rigl, …)" },
+    { name: "shard", type: "string", value: "i/n", help: "run every n-th run starting at i, so n processes can share one --out folder" },
+    { name: "report", type: "boolean", help: "only rebuild the tables and figures from the results in --out" },
+    ...ENGINE_FLAGS,
+    { name: "json", type: "boolean", help: "print one JSON object with the headline numbers as the last line of stdout" },
+    { name: "quiet", type: "boolean", help: "no progress output" },
+  ],
+  examples: [
+    "sparsewire experiment sparsity --quick",
+    "sparsewire experiment versus --text ../shared/data/text8/text8.first-6877825-chars.gz --ood alice29.txt.gz,bible.txt.gz --out results/versus",
+    "sparsewire experiment versus --shard 0/2 --threads 1 …   (and --shard 1/2 in a second process)",
+  ],
+};
+
+export async function experimentCommand(argv: readonly string[]): Promise<number> {
+  if (argv.includes("--help") || argv.length === 0) {
+    process.stdout.write(formatHelp(experimentSpec) + "\n\nexperiments:\n" + EXPERIMENTS.map((e) => `  ${e.name.padEnd(10)}${e.summary}`).join("\n") + "\n");
+    return argv.length === 0 ? 2 : 0;
+  }
+  const [name, ...rest] = argv;
+  const experiment = EXPERIMENTS.find((e) => e.name === name);
+  if (!experiment) {
+    throw new UsageError(`unknown experiment "${name}"`, `experiments are ${EXPERIMENTS.map((e) => e.name).join(", ")}`);
+  }
+  const flags = parseFlags(experimentSpec, rest);
+  const quick = flags.boolean("quick");
+  const quiet = flags.boolean("quiet");
+  const json = flags.boolean("json");
+  const text = flags.string("text");
+  if (text !== undefined && !existsSync(text)) throw new UsageError(`--text ${text}: no such file`);
+  const oodPaths = (flags.string("ood") ?? "").split(",").filter((s) => s !== "");
+  for (const p of oodPaths) if (!existsSync(p)) throw new UsageError(`--ood ${p}: no such file`);
+  const progress = new ProgressBar(process.stderr, !quiet && process.stderr.isTTY === true);
+  const log = (line: string) => {
+    if (!quiet) progress.log(`${experiment.name}: ${line}`);
+  };
+  const configs = flags.string("configs")?.split(",").filter((s) => s !== "");
+  const mnist = flags.string("mnist");
+  const ctx: ExperimentContext = {
+    out: resolve(flags.string("out") ?? `results/${experiment.name}${quick ? "-quick" : ""}`),
+    quick,
+    textPath: text ?? bundledCorpusPath(),
+    bundled: text === undefined,
+    oodPaths,
+    ...(mnist !== undefined ? { mnistPath: mnist } : {}),
+    ...(flags.optionalNumber("seeds") !== undefined ? { seeds: flags.number("seeds") } : {}),
+    ...(flags.optionalNumber("steps") !== undefined ? { steps: flags.number("steps") } : {}),
+    ...(configs ? { configs } : {}),
+    seedBase: flags.number("seed-base"),
+    engine: flags.string("engine") as EngineName,
+    ...(flags.optionalNumber("threads") !== undefined ? { threads: flags.number("threads") } : {}),
+    ...(flags.string("shard") !== undefined ? { shard: parseShard(flags.string("shard")!) } : {}),
+    reportOnly: flags.boolean("report"),
+    log,
+    onProgress: (p) => progress.update((p.done + p.fraction) / Math.max(p.total, 1), `run ${p.done + 1}/${p.total} · ${p.text} · ETA ${formatDuration(p.eta)}`),
+  };
+  const started = performance.now();
+  let output;
+  try {
+    output = await experiment.run(ctx);
+  } finally {
+    progress.done();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  if (json) printJson({ experiment: experiment.name, out: ctx.out, quick, seconds: Math.round(seconds * 10) / 10, ...output });
+  else if (!quiet) {
+    process.stdout.write(
+      [
+        `${experiment.name}: ${output.runsDone} of ${output.runsPlanned} runs recorded${output.failed ? ` (${output.failed} failed)` : ""} in ${ctx.out} (${formatDuration(seconds)} this time)`,
+        ...output.files.map((f) => `  wrote ${f}`),
+      ].join("\n") + "\n",
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,53 @@
+/** What every experiment gets from the command line, and the shape of an experiment. */
+import type { EngineName } from "../engine/types.js";
+import type { RunProgress } from "./protocol.js";
+
+export interface ExperimentContext {
+  out: string;
+  quick: boolean;
+  /** Corpus for text experiments (default: the bundled excerpt). */
+  textPath: string;
+  /** True when textPath is the bundled excerpt. */
+  bundled: boolean;
+  /** Out-of-domain texts for `versus`. */
+  oodPaths: string[];
+  /** MNIST folder for `utility`. */
+  mnistPath?: string;
+  /** Overrides of the protocol's seeds and steps. */
+  seeds?: number;
+  steps?: number;
+  /** Only these configurations (by name), when the experiment has several. */
+  configs?: string[];
+  /** First seed (tuning uses seeds apart from the evaluation seeds). */
+  seedBase: number;
+  engine: EngineName;
+  threads?: number;
+  shard?: { index: number; count: number };
+  /** Only rebuild tables and figures from the results already in `out`. */
+  reportOnly: boolean;
+  log: (line: string) => void;
+  onProgress: (p: RunProgress) => void;
+}
+
+export interface Experiment {
+  name: string;
+  summary: string;
+  run(ctx: ExperimentContext): Promise<ExperimentOutput>;
+}
+
+export interface ExperimentOutput {
+  /** Runs recorded / planned (all shards). */
+  runsDone: number;
+  runsPlanned: number;
+  failed: number;
+  files: string[];
+  /** The headline numbers, for --json. */
+  summary: Record<string, unknown>;
+}
+
+/** Describe the corpus in every result, as issue 5 asks. */
+export function corpusLabel(name: string, symbols: number, bundled: boolean): string {
+  const what = bundled ? "bundled text8 excerpt (first 2,000,000 characters of text8)" : name;
+  const prefix = /text8|enwik8/.test(name) && !/^text8$|^enwik8$/.test(name) ? "; a prefix of the benchmark corpus" : "";
+  return `${what}, ${symbols.toLocaleString("en")} symbols after cleaning${prefix}`;
+}

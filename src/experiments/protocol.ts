@@ -1,0 +1,217 @@
+/**
+ * Running an experiment protocol: a list of runs (settings × seeds), executed one by one, each
+ * finished run appended as one JSON line to `runs.jsonl` in the output folder. A protocol that is
+ * interrupted resumes where it stopped: runs whose key is already recorded are not redone. Several
+ * processes may share a folder (`shard`), each taking every n-th run; appends of one line are atomic.
+ *
+ * Per-step training losses are bulky, so they go to `curves.jsonl.gz`, one gzip member per run
+ * (concatenated members form a valid gzip stream).
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { writeFileAtomic } from "../io/atomic.js";
+import { NumericError, UsageError } from "../util/errors.js";
+
+export interface RunSpec {
+  /** Unique within the protocol; the resume key. */
+  key: string;
+  /** Runs with the same group are seeds of one configuration. */
+  group: string;
+  seed: number;
+  settings: Record<string, unknown>;
+  /** Relative cost (e.g. edges × steps), for the ETA. */
+  cost: number;
+}
+
+export interface RunRecord<R = Record<string, unknown>> {
+  experiment: string;
+  key: string;
+  group: string;
+  seed: number;
+  settings: Record<string, unknown>;
+  /** "failed": the run diverged or produced a non-finite loss; reported, never hidden. */
+  status: "ok" | "failed";
+  error?: string;
+  result?: R;
+  seconds: number;
+  finished: string;
+}
+
+export interface RunProgress {
+  done: number;
+  total: number;
+  current: string;
+  /** Fraction of the current run done. */
+  fraction: number;
+  text: string;
+  /** Seconds until the protocol is done (NaN until one run has finished in this process). */
+  eta: number;
+}
+
+export interface ProtocolOptions {
+  out: string;
+  experiment: string;
+  /** Everything that defines the protocol (quick or full, corpus, steps…): a folder holds one protocol. */
+  protocol: Record<string, unknown>;
+  shard?: { index: number; count: number };
+  onProgress?: (p: RunProgress) => void;
+  log?: (line: string) => void;
+}
+
+/** Context handed to a run: report progress, keep its per-step losses. */
+export interface RunContext {
+  progress(fraction: number, text: string): void;
+  /** Store the per-step training losses (bits per symbol) of this run in curves.jsonl.gz. */
+  saveCurve(losses: ArrayLike<number>): void;
+}
+
+export const RUNS_FILE = "runs.jsonl";
+export const CURVES_FILE = "curves.jsonl.gz";
+export const PROTOCOL_FILE = "protocol.json";
+
+/** Prepare the folder: create it, or check that it holds this protocol. */
+export function openProtocol(out: string, experiment: string, protocol: Record<string, unknown>): void {
+  mkdirSync(out, { recursive: true });
+  const path = join(out, PROTOCOL_FILE);
+  const wanted = JSON.stringify({ experiment, protocol }, null, 2) + "\n";
+  if (existsSync(path)) {
+    const have = readFileSync(path, "utf8");
+    if (have !== wanted) {
+      let what = "a different protocol";
+      try {
+        const parsed = JSON.parse(have) as { experiment?: string; protocol?: Record<string, unknown> };
+        if (parsed.experiment !== experiment) what = `experiment "${parsed.experiment}"`;
+        else {
+          const diff = Object.keys({ ...parsed.protocol, ...protocol }).filter((k) => JSON.stringify(parsed.protocol?.[k]) !== JSON.stringify(protocol[k]));
+          what = `a protocol that differs in ${diff.join(", ")}`;
+        }
+      } catch {
+        /* unreadable: report generically */
+      }
+      throw new UsageError(`${out} holds results of ${what}; results of different protocols are never mixed`, "use another --out folder, or delete the old one");
+    }
+    return;
+  }
+  writeFileAtomic(path, wanted);
+}
+
+/** Every run recorded in the folder (all shards, all sessions). Torn lines are ignored. */
+export function readRecords<R = Record<string, unknown>>(out: string): RunRecord<R>[] {
+  const path = join(out, RUNS_FILE);
+  if (!existsSync(path)) return [];
+  const lines = readFileSync(path, "utf8").split("\n");
+  const records: RunRecord<R>[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "") continue;
+    let r: RunRecord<R>;
+    try {
+      r = JSON.parse(line) as RunRecord<R>;
+    } catch {
+      continue; // torn line of a killed process: that run was not finished and will be redone
+    }
+    if (seen.has(r.key)) continue;
+    seen.add(r.key);
+    records.push(r);
+  }
+  return records;
+}
+
+/** Per-step losses of every run with a saved curve, by key. */
+export function readCurves(out: string): Map<string, Float32Array> {
+  const path = join(out, CURVES_FILE);
+  const curves = new Map<string, Float32Array>();
+  if (!existsSync(path)) return curves;
+  let text: string;
+  try {
+    text = gunzipSync(readFileSync(path)).toString("utf8");
+  } catch {
+    // A member cut short by a kill: keep the complete ones.
+    text = gunzipSync(readFileSync(path), { finishFlush: 2 /* Z_SYNC_FLUSH */ }).toString("utf8");
+  }
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const { key, losses } = JSON.parse(line) as { key: string; losses: number[] };
+      curves.set(key, Float32Array.from(losses));
+    } catch {
+      /* torn line */
+    }
+  }
+  return curves;
+}
+
+/** Run every run not yet recorded (of this shard); return all records in the folder. */
+export async function runProtocol<R>(
+  runs: readonly RunSpec[],
+  execute: (run: RunSpec, ctx: RunContext) => Promise<R>,
+  o: ProtocolOptions,
+): Promise<RunRecord<R>[]> {
+  const keys = new Set<string>();
+  for (const r of runs) {
+    if (keys.has(r.key)) throw new Error(`duplicate run key ${r.key}`);
+    keys.add(r.key);
+  }
+  openProtocol(o.out, o.experiment, o.protocol);
+  // A process killed mid-line leaves no newline: start on a fresh line so the next record is whole.
+  const runsPath = join(o.out, RUNS_FILE);
+  if (existsSync(runsPath)) {
+    const text = readFileSync(runsPath);
+    if (text.length > 0 && text[text.length - 1] !== 0x0a) appendFileSync(runsPath, "\n");
+  }
+  const done = new Set(readRecords(o.out).map((r) => r.key));
+  const shard = o.shard ?? { index: 0, count: 1 };
+  const mine = runs.filter((_, i) => i % shard.count === shard.index);
+  const todo = mine.filter((r) => !done.has(r.key));
+  if (done.size > 0 && todo.length < mine.length) o.log?.(`resuming: ${mine.length - todo.length} of ${mine.length} runs already done in ${o.out}`);
+  const totalCost = todo.reduce((s, r) => s + r.cost, 0);
+  let costDone = 0;
+  let secondsDone = 0;
+  for (let i = 0; i < todo.length; i++) {
+    const run = todo[i]!;
+    const started = performance.now();
+    const report = (fraction: number, text: string) => {
+      const elapsed = secondsDone + (performance.now() - started) / 1000;
+      const costNow = costDone + fraction * run.cost;
+      const eta = costNow > 0 && elapsed > 5 ? (elapsed / costNow) * (totalCost - costNow) : NaN;
+      o.onProgress?.({ done: mine.length - todo.length + i, total: mine.length, current: run.key, fraction, text, eta });
+    };
+    let curve: ArrayLike<number> | undefined;
+    const ctx: RunContext = { progress: report, saveCurve: (losses) => (curve = losses) };
+    report(0, "starting");
+    let record: RunRecord<R>;
+    try {
+      const result = await execute(run, ctx);
+      record = { experiment: o.experiment, key: run.key, group: run.group, seed: run.seed, settings: run.settings, status: "ok", result, seconds: 0, finished: "" };
+    } catch (error) {
+      // Divergence is a result (the thesis saw it at d = 15); anything else is a bug or a user error.
+      if (!(error instanceof NumericError)) throw error;
+      record = { experiment: o.experiment, key: run.key, group: run.group, seed: run.seed, settings: run.settings, status: "failed", error: error.message, seconds: 0, finished: "" };
+      o.log?.(`run ${run.key} failed: ${error.message}`);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    record.seconds = Math.round(seconds * 1000) / 1000;
+    record.finished = new Date().toISOString();
+    if (curve) {
+      const losses = Array.from(curve, (x) => Math.round(x * 1e4) / 1e4);
+      appendFileSync(join(o.out, CURVES_FILE), gzipSync(JSON.stringify({ key: run.key, losses }) + "\n"));
+    }
+    // The run line goes last: a run is done only when its curve is stored too.
+    appendFileSync(join(o.out, RUNS_FILE), JSON.stringify(record) + "\n");
+    secondsDone += seconds;
+    costDone += run.cost;
+    o.log?.(`run ${mine.length - todo.length + i + 1}/${mine.length} ${run.key}: ${record.status} in ${seconds.toFixed(1)} s`);
+  }
+  return readRecords<R>(o.out) as RunRecord<R>[];
+}
+
+/** Parse "i/n" for --shard. */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const index = m ? Number(m[1]) : NaN;
+  const count = m ? Number(m[2]) : NaN;
+  if (!m || !(count >= 1) || !(index >= 0 && index < count)) throw new UsageError(`--shard must be i/n with 0 ≤ i < n (e.g. 0/2), got "${text}"`);
+  return { index, count };
+}

@@ -1,0 +1,175 @@
+/**
+ * One character-prediction training run for the experiments (§4.6): build the thesis network, train
+ * it with or without rewiring, and measure training, validation, test and out-of-domain bits per
+ * character. The corpus is split contiguously (train / validation / test = 90 / 5 / 5 %), so the test
+ * split is the last 5 %, never seen in training or tuning.
+ */
+import { basename } from "node:path";
+import { availableParallelism } from "node:os";
+import { createEngine } from "../engine/create.js";
+import type { Batch, Engine, EngineName } from "../engine/types.js";
+import { Network } from "../graph/network.js";
+import { readTextCorpus } from "../data/files.js";
+import { splitCorpus } from "../data/windows.js";
+import { Rewirer, type RewirerOptions } from "../rewire/rewire.js";
+import { isRewireStep, type RewireConfig } from "../rewire/schedule.js";
+import { evaluateText, textShape, textTask } from "../train/text.js";
+import { trainText } from "../train/trainer.js";
+import { DataError } from "../util/errors.js";
+import { Rng } from "../util/rng.js";
+
+export interface TextCorpora {
+  /** How the corpus is described in results: file name and length. */
+  name: string;
+  path: string;
+  symbols: number;
+  train: Uint8Array;
+  valid: Uint8Array;
+  test: Uint8Array;
+  /** Out-of-domain texts (whole files, cleaned the same way). */
+  ood: { name: string; symbols: Uint8Array }[];
+}
+
+export const SPLIT = [0.9, 0.05, 0.05] as const;
+
+export async function loadCorpora(path: string, oodPaths: readonly string[] = [], context = 20): Promise<TextCorpora> {
+  const corpus = await readTextCorpus(path);
+  const [train, valid, test] = splitCorpus(corpus.symbols, SPLIT, context);
+  const ood: TextCorpora["ood"] = [];
+  for (const p of oodPaths) {
+    const t = await readTextCorpus(p);
+    if (t.symbols.length <= context) throw new DataError(`${p} has ${t.symbols.length} symbols, too few for context ${context}`);
+    ood.push({ name: basename(p).replace(/\.(txt)?(\.gz)?$/, "").replace(/\.txt$/, ""), symbols: t.symbols });
+  }
+  return { name: basename(path), path, symbols: corpus.symbols.length, train: train!.symbols, valid: valid!.symbols, test: test!.symbols, ood };
+}
+
+export interface TextRunSettings {
+  neurons: number;
+  inDegree: number;
+  context: number;
+  batch: number;
+  steps: number;
+  lr: number;
+  seed: number;
+  rewire?: RewireConfig;
+  rewirerOptions?: RewirerOptions;
+  engine?: EngineName;
+  threads?: number;
+}
+
+/** Extra per-step work (e.g. gradual pruning), given the run's network and engine. */
+export type HookFactory = (network: Network, engine: Engine) => (step: number, total: number, draw: (count: number) => Batch[]) => void;
+
+export interface TextRunOptions {
+  /** Which held-out sets to measure at the end (validation always). */
+  test?: boolean;
+  ood?: boolean;
+  /** Out-of-domain texts are long (the Bible: 4 M characters); read at most this many windows of each. */
+  oodWindows?: number;
+  hooks?: HookFactory[];
+  /** Start from this network (copied) instead of a random one. */
+  initial?: Network;
+  onStep?: (step: number, total: number, smoothedLoss: number) => void;
+}
+
+export interface RoundSummary {
+  step: number;
+  rewired: number;
+  fraction: number;
+  seconds: number;
+  recall?: number;
+}
+
+export interface TextRunResult {
+  steps: number;
+  edges: number;
+  depth: number;
+  trainBits: number;
+  validBits: number;
+  testBits?: number;
+  ood?: Record<string, number>;
+  seconds: number;
+  trainSeconds: number;
+  rewireSeconds: number;
+  rewireTimeShare: number;
+  rewireRounds: number;
+  edgesRewired: number;
+  /** Share of all edges rewired per round, and its mean. */
+  rounds: RoundSummary[];
+  edgeSamplesPerSecond: number;
+}
+
+export interface TextRun {
+  result: TextRunResult;
+  losses: Float32Array;
+  network: Network;
+}
+
+/** Train one network; the network is initialised from `seed` exactly as `sparsewire train` does. */
+export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextRunOptions = {}): Promise<TextRun> {
+  const rng = new Rng(s.seed);
+  const { inputs, outputs } = textShape(s.context);
+  const initRng = rng.fork();
+  const network = o.initial ? o.initial.clone() : Network.random({ neurons: s.neurons, inputs, outputs, inDegree: s.inDegree, task: textTask(s.context) }, initRng);
+  const samplingRng = rng.fork();
+  const rewireRng = rng.fork();
+  const engine = await createEngine(s.engine ?? "wasm", network, {
+    optimizer: { kind: "adam", learningRate: s.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    threads: s.threads ?? ((s.engine ?? "wasm") === "wasm" ? availableParallelism() : 1),
+  });
+  const started = performance.now();
+  try {
+    const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, s.rewirerOptions ?? {}) : undefined;
+    const rounds: RoundSummary[] = [];
+    const hooks = (o.hooks ?? []).map((make) => make(network, engine));
+    const config = s.rewire;
+    const afterStep =
+      rewirer || hooks.length > 0
+        ? (step: number, total: number, draw: (count: number) => Batch[]) => {
+            if (rewirer && config && isRewireStep(config, step, total)) {
+              const r = rewirer.round(step, total, draw(config.batches));
+              rounds.push({ step, rewired: r.rewired, fraction: r.rewired / network.edges, seconds: r.seconds, ...(r.recall !== undefined ? { recall: r.recall } : {}) });
+            }
+            for (const h of hooks) h(step, total, draw);
+          }
+        : undefined;
+    const trained = await trainText(engine, corpora.train, corpora.valid, {
+      context: s.context,
+      batch: s.batch,
+      steps: s.steps,
+      evalEvery: 0,
+      evalWindows: 0,
+      rng: samplingRng,
+      ...(afterStep ? { afterStep } : {}),
+      ...(o.onStep ? { onStep: (i) => o.onStep!(i.step, i.totalSteps, i.smoothedLoss) } : {}),
+    });
+    const result: TextRunResult = {
+      steps: trained.steps,
+      edges: network.edges,
+      depth: 0,
+      trainBits: trained.trainBitsPerSymbol,
+      validBits: trained.valid.bitsPerSymbol,
+      seconds: 0,
+      trainSeconds: trained.seconds,
+      rewireSeconds: trained.hookSeconds,
+      rewireTimeShare: trained.hookSeconds / Math.max(trained.seconds, 1e-9),
+      rewireRounds: rounds.length,
+      edgesRewired: rounds.reduce((a, r) => a + r.rewired, 0),
+      rounds,
+      edgeSamplesPerSecond: (network.edges * s.batch * trained.steps) / Math.max(trained.seconds, 1e-9),
+    };
+    if (o.test) result.testBits = evaluateText(engine, corpora.test, s.context, s.batch).bitsPerSymbol;
+    if (o.ood && corpora.ood.length > 0) {
+      result.ood = {};
+      for (const t of corpora.ood) result.ood[t.name] = evaluateText(engine, t.symbols, s.context, s.batch, o.oodWindows ?? 500_000).bitsPerSymbol;
+    }
+    engine.pull();
+    network.computeOrder();
+    result.depth = network.depth;
+    result.seconds = (performance.now() - started) / 1000;
+    return { result, losses: trained.losses, network };
+  } finally {
+    await engine.dispose();
+  }
+}

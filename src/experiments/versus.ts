@@ -1,0 +1,249 @@
+/**
+ * `experiment versus`: the comparison that matters. At equal edges and equal steps, held-out test
+ * bits per character (the last 5 % of the corpus, never seen in training or tuning) and on
+ * out-of-domain English texts, for: a static sparse network; the thesis's rewiring; SET; RigL; our
+ * configurations; a static network with twice the edges; and a dense layered network with about as
+ * many parameters. Mean ± sd over seeds, paired difference to static (and to RigL) with 95 % intervals.
+ *
+ * Tuning is done on the validation split with other seeds (`--seed-base`); the verdict reads test.
+ */
+import { mean, pairedDifference, sd } from "../util/stats.js";
+import { PRESETS, type RewireConfig } from "../rewire/schedule.js";
+import { UsageError } from "../util/errors.js";
+import { corpusLabel, type Experiment, type ExperimentOutput } from "./experiment.js";
+import { openProtocol, readCurves, readRecords, runProtocol, type RunRecord, type RunSpec } from "./protocol.js";
+import { barChart, bandChart, markdownTable, meanSd, pooledBands, writeFigure, writeText, type BandPoint } from "./report.js";
+import { textProtocol, textSettings } from "./sparsity.js";
+import { loadCorpora, runText, type TextRunResult } from "./text-run.js";
+import { thesisRuleAtRate } from "./rewiring.js";
+import { denseHiddenForParameters, evaluateDenseText, trainDenseText } from "./dense-mlp.js";
+import { quantile } from "../util/stats.js";
+import { textShape } from "../train/text.js";
+
+export interface VersusConfig {
+  name: string;
+  description: string;
+  /** Multiple of the base in-degree (static ×2 = 2). */
+  degreeFactor?: number;
+  rewire?: RewireConfig;
+  dense?: boolean;
+}
+
+const rigl = PRESETS.rigl;
+/** RigL's schedule (every 100 steps, 30 % cosine-decayed to 0 at 75 % of training) with other criteria. */
+const riglWith = (c: Partial<RewireConfig>): RewireConfig => ({ ...structuredClone(rigl), ...c });
+
+export const VERSUS_CONFIGS: VersusConfig[] = [
+  { name: "static", description: "static sparse network, rewiring off" },
+  { name: "thesis", description: "thesis §4.6 rule: utility prune, correlation growth, eq. 4.8 weights, every 2048 steps, 0.1 % of edges per round, Adam timestep reset", rewire: thesisRuleAtRate(0.001, 2048) },
+  { name: "set", description: "SET: magnitude prune, random growth, 30 % every 2048 steps", rewire: structuredClone(PRESETS.set) },
+  { name: "rigl", description: "RigL: magnitude prune, gradient growth, zero init, 30 % cosine-decayed every 100 steps", rewire: structuredClone(rigl) },
+  // Ablations on RigL's schedule: prune criterion × growth criterion × new-weight rule.
+  { name: "rigl-utility", description: "RigL schedule, first-order utility prune (eq. 4.3)", rewire: riglWith({ pruneBy: "first-order" }) },
+  { name: "rigl-corr", description: "RigL schedule, |correlation| growth (Def. 4.6)", rewire: riglWith({ growBy: "correlation" }) },
+  { name: "rigl-opt", description: "RigL schedule, eq. 4.8 new weights", rewire: riglWith({ newWeights: "optimal" }) },
+  { name: "thesis-rigl", description: "thesis criteria on RigL's schedule: utility prune, correlation growth, eq. 4.8 weights", rewire: riglWith({ pruneBy: "first-order", growBy: "correlation", newWeights: "optimal" }) },
+  { name: "utility-grad-opt", description: "utility prune, gradient growth, eq. 4.8 weights, RigL schedule", rewire: riglWith({ pruneBy: "first-order", newWeights: "optimal" }) },
+  { name: "rigl-b4", description: "RigL with growth and pruning scores over 4 batches", rewire: riglWith({ batches: 4 }) },
+  { name: "rigl-grace", description: "RigL with a 500-step grace period for new edges", rewire: riglWith({ grace: 500 }) },
+  { name: "rigl-gain", description: "RigL, swapping only when the candidate's gain exceeds the removed utility", rewire: riglWith({ requireGain: true }) },
+  { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
+  { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
+  { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },
+];
+
+/** The configurations run by default (the tuned best is added once tuning has picked it). */
+export const VERSUS_DEFAULT = ["static", "thesis", "set", "rigl", "thesis-rigl", "static-2x", "dense"];
+
+export const versus: Experiment = {
+  name: "versus",
+  summary: "static vs thesis rewiring vs SET vs RigL vs ours, at equal edges and steps, held-out test bits/char",
+  async run(ctx): Promise<ExperimentOutput> {
+    const context = ctx.quick ? 4 : 20;
+    const corpora = await loadCorpora(ctx.textPath, ctx.oodPaths, context);
+    const p = textProtocol(ctx, { steps: 20480, seeds: 5 }, corpora);
+    const names = ctx.configs ?? (ctx.quick ? ["static", "thesis", "rigl", "static-2x", "dense"] : VERSUS_DEFAULT);
+    const configs = names.map((n) => {
+      const c = VERSUS_CONFIGS.find((v) => v.name === n);
+      if (!c) throw new UsageError(`unknown versus configuration "${n}"; known: ${VERSUS_CONFIGS.map((v) => v.name).join(", ")}`);
+      return c;
+    });
+    const baseDegree = ctx.quick ? 6 : 29;
+    const scale = (r: RewireConfig): RewireConfig => (ctx.quick ? { ...r, every: Math.max(8, Math.round(r.every / 64)) } : r);
+    const runs: RunSpec[] = [];
+    for (const c of configs) {
+      const d = baseDegree * (c.degreeFactor ?? 1);
+      for (let s = 0; s < p.seeds; s++) {
+        const seed = ctx.seedBase + s;
+        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
+      }
+    }
+    const protocol = { ...p, baseDegree, seedBase: ctx.seedBase, ood: corpora.ood.map((t) => t.name) };
+    let records: RunRecord<TextRunResult>[];
+    const oodWindows = ctx.quick ? 5_000 : 500_000;
+    if (ctx.reportOnly) {
+      openProtocol(ctx.out, "versus", protocol);
+      records = readRecords<TextRunResult>(ctx.out);
+    } else {
+      records = await runProtocol<TextRunResult>(
+        runs,
+        async (run, rc) => {
+          const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean };
+          const onStep = (step: number, total: number, loss: number) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`);
+          if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep);
+          const s = textSettings(p, st.inDegree, run.seed, ctx);
+          if (st.rewire) s.rewire = st.rewire;
+          const r = await runText(s, corpora, { test: true, ood: true, oodWindows, onStep });
+          rc.saveCurve(r.losses);
+          return r.result;
+        },
+        { out: ctx.out, experiment: "versus", protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), onProgress: ctx.onProgress, log: ctx.log },
+      );
+    }
+    return reportVersus(ctx.out, records, runs.length, configs, {
+      corpus: corpusLabel(corpora.name, corpora.symbols, ctx.bundled),
+      protocol: p,
+      baseDegree,
+      seedBase: ctx.seedBase,
+      log: ctx.log,
+    });
+  },
+};
+
+async function runDense(
+  st: ReturnType<typeof textSettings>,
+  corpora: Awaited<ReturnType<typeof loadCorpora>>,
+  oodWindows: number,
+  saveCurve: (l: ArrayLike<number>) => void,
+  onStep: (step: number, total: number, loss: number) => void,
+): Promise<TextRunResult> {
+  const { inputs, outputs } = textShape(st.context);
+  // Parameters of the sparse network at this in-degree: edges + biases of the non-input neurons.
+  const sparseParams = (st.neurons - inputs) * (st.inDegree + 1);
+  const hidden = denseHiddenForParameters(inputs, outputs, sparseParams, 1);
+  const started = performance.now();
+  let smoothed = NaN;
+  const trained = await trainDenseText(corpora.train, corpora.valid, {
+    context: st.context, batch: st.batch, steps: st.steps, lr: st.lr, seed: st.seed, hidden,
+    onStep: (step: number, loss: number) => {
+      smoothed = Number.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
+      if (step % 16 === 0) onStep(step, st.steps, smoothed);
+    },
+  });
+  saveCurve(trained.losses);
+  const tail = trained.losses.slice(-256);
+  const ood: Record<string, number> = {};
+  for (const t of corpora.ood) ood[t.name] = evaluateDenseText(trained.model, t.symbols, st.context, st.batch, oodWindows).bitsPerSymbol;
+  const params = trained.model.parameters;
+  return {
+    steps: st.steps,
+    edges: params,
+    depth: hidden.length + 1,
+    trainBits: mean(tail),
+    validBits: evaluateDenseText(trained.model, corpora.valid, st.context, st.batch).bitsPerSymbol,
+    testBits: evaluateDenseText(trained.model, corpora.test, st.context, st.batch).bitsPerSymbol,
+    ood,
+    seconds: (performance.now() - started) / 1000,
+    trainSeconds: trained.seconds,
+    rewireSeconds: 0,
+    rewireTimeShare: 0,
+    rewireRounds: 0,
+    edgesRewired: 0,
+    rounds: [],
+    edgeSamplesPerSecond: (params * st.batch * st.steps) / Math.max(trained.seconds, 1e-9),
+  };
+}
+
+interface VersusReportOptions {
+  corpus: string;
+  protocol: ReturnType<typeof textProtocol>;
+  baseDegree: number;
+  seedBase: number;
+  log: (line: string) => void;
+}
+
+export async function reportVersus(out: string, records: RunRecord<TextRunResult>[], planned: number, configs: VersusConfig[], o: VersusReportOptions): Promise<ExperimentOutput> {
+  const byConfig = new Map<string, RunRecord<TextRunResult>[]>();
+  for (const r of records) {
+    const name = (r.settings as { config: string }).config;
+    if (!byConfig.has(name)) byConfig.set(name, []);
+    byConfig.get(name)!.push(r);
+  }
+  const ok = (name: string) => (byConfig.get(name) ?? []).filter((r) => r.status === "ok" && r.result);
+  const bySeed = (name: string) => new Map(ok(name).map((r) => [r.seed, r.result!]));
+  const paired = (name: string, base: string, pick: (r: TextRunResult) => number | undefined) => {
+    const a = bySeed(name);
+    const b = bySeed(base);
+    const seeds = [...a.keys()].filter((s) => b.has(s) && pick(a.get(s)!) !== undefined && pick(b.get(s)!) !== undefined).sort((x, y) => x - y);
+    return pairedDifference(seeds.map((s) => pick(a.get(s)!)!), seeds.map((s) => pick(b.get(s)!)!));
+  };
+  const oodNames = [...new Set(records.flatMap((r) => Object.keys(r.result?.ood ?? {})))];
+  const ci = (d: ReturnType<typeof pairedDifference>) => (d.n >= 2 ? `${d.mean >= 0 ? "+" : ""}${d.mean.toFixed(4)} [${d.low.toFixed(4)}, ${d.high.toFixed(4)}]` : "–");
+  const rows: (string | number | undefined)[][] = [];
+  const summary: Record<string, unknown> = {};
+  const bars: { label: string; mean: number; low: number; high: number; panel: string }[] = [];
+  let failed = 0;
+  for (const c of configs) {
+    const all = byConfig.get(c.name) ?? [];
+    const good = ok(c.name);
+    failed += all.length - good.length;
+    if (all.length === 0) continue;
+    const test = good.map((r) => r.result!.testBits ?? NaN);
+    const valid = good.map((r) => r.result!.validBits);
+    const dStatic = c.name === "static" ? undefined : paired(c.name, "static", (r) => r.testBits);
+    const dRigl = c.name === "rigl" || !byConfig.has("rigl") ? undefined : paired(c.name, "rigl", (r) => r.testBits);
+    const oodMeans = oodNames.map((t) => mean(good.map((r) => r.result!.ood?.[t] ?? NaN)));
+    const edges = good[0]?.result?.edges;
+    rows.push([
+      c.name, edges === undefined ? "–" : String(edges), `${good.length}${all.length > good.length ? ` (+${all.length - good.length} failed)` : ""}`,
+      meanSd(mean(valid), sd(valid), 4), meanSd(mean(test), sd(test), 4),
+      dStatic ? ci(dStatic) : "–", dRigl ? ci(dRigl) : "–",
+      ...oodMeans.map((m) => (Number.isFinite(m) ? m.toFixed(3) : "–")),
+      mean(good.map((r) => r.seconds)).toFixed(0), `${(100 * mean(good.map((r) => r.result!.rewireTimeShare))).toFixed(1)} %`,
+    ]);
+    summary[c.name] = { description: c.description, seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), testBits: mean(test), testSd: sd(test), vsStatic: dStatic, vsRigl: dRigl, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
+    if (good.length) {
+      bars.push({ label: c.name, mean: mean(test), low: mean(test) - (sd(test) || 0), high: mean(test) + (sd(test) || 0), panel: "test split" });
+      for (let i = 0; i < oodNames.length; i++) {
+        const v = good.map((r) => r.result!.ood?.[oodNames[i]!] ?? NaN);
+        bars.push({ label: c.name, mean: mean(v), low: mean(v) - (sd(v) || 0), high: mean(v) + (sd(v) || 0), panel: oodNames[i]! });
+      }
+    }
+  }
+  const files: string[] = [];
+  if (bars.length > 0) {
+    const fig = await writeFigure(out, "versus", barChart(bars, { title: "Held-out bits per character (mean ± sd over seeds)", y: "bits/char", panels: true }), o.log);
+    files.push(fig.svg, ...(fig.png ? [fig.png] : []));
+  }
+  // Training curves of every configuration, thesis style.
+  const curves = readCurves(out);
+  const points: BandPoint[] = [];
+  for (const c of configs) {
+    const cs = ok(c.name).map((r) => curves.get(r.key)).filter((x): x is Float32Array => x !== undefined && x.length > 0);
+    if (cs.length) for (const b of pooledBands(cs, 256, quantile)) points.push({ series: c.name, ...b });
+  }
+  if (points.length > 0) {
+    const lo = Math.min(...points.map((q) => q.median));
+    const fig = await writeFigure(out, "versus-curves", bandChart(points, { title: "Training loss per 256 steps (median, 25–75 % band, pooled over seeds)", x: "training step", y: "training loss (bits/char)", yDomain: [Math.floor(lo * 10) / 10, Math.floor(lo * 10) / 10 + 0.8], seriesOrder: configs.map((c) => c.name) }), o.log);
+    files.push(fig.svg, ...(fig.png ? [fig.png] : []));
+  }
+  const p = o.protocol;
+  const header = ["configuration", "params (edges)", "seeds", "validation bits/char", "test bits/char", "test Δ vs static [95 % CI]", "test Δ vs RigL [95 % CI]", ...oodNames.map((t) => `${t} bits/char`), "seconds/run", "rewiring time"];
+  const md = [
+    "## Versus: static vs rewiring at equal edges",
+    "",
+    `Corpus: ${o.corpus}; split 90/5/5 % contiguous, test = the last 5 %, never used for training or tuning. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${o.baseDegree}, batch ${p.batch}, Adam lr ${p.lr}, ${p.steps} steps for every configuration; seeds ${o.seedBase}…${o.seedBase + p.seeds - 1}. Out-of-domain: first 500,000 windows of each text. Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed` : ""}.`,
+    "",
+    markdownTable(header, rows, 4),
+    "",
+    "Δ = configuration − static (or − RigL) on the same seed; negative is better. The interval is the paired Student-t 95 % confidence interval of the mean difference.",
+    "",
+    ...configs.filter((c) => byConfig.has(c.name)).map((c) => `- **${c.name}**: ${c.description}`),
+    "",
+    ...(bars.length ? ["![versus](versus.svg)", ""] : []),
+    ...(points.length ? ["![versus training curves](versus-curves.svg)", ""] : []),
+  ].join("\n");
+  files.push(writeText(out, "summary.md", md));
+  files.push(writeText(out, "summary.json", JSON.stringify({ experiment: "versus", corpus: o.corpus, protocol: p, runsDone: records.length, runsPlanned: planned, failed, configs: summary }, null, 1)));
+  return { runsDone: records.length, runsPlanned: planned, failed, files, summary };
+}
