@@ -47,6 +47,10 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-b4", description: "RigL with growth and pruning scores over 4 batches", rewire: riglWith({ batches: 4 }) },
   { name: "rigl-grace", description: "RigL with a 500-step grace period for new edges", rewire: riglWith({ grace: 500 }) },
   { name: "rigl-gain", description: "RigL, swapping only when the candidate's gain exceeds the removed utility", rewire: riglWith({ requireGain: true }) },
+  // The thesis's utility with its curvature term (taylor.ts): −w·∂L/∂w + ½w²·Fisher.
+  { name: "rigl-taylor", description: "RigL schedule, prune by −w·∂L/∂w + ½w²·Fisher (the thesis's utility plus curvature)", rewire: riglWith({ pruneBy: "taylor" }) },
+  { name: "taylor-opt", description: "RigL schedule, taylor prune, gradient growth, eq. 4.8 weights", rewire: riglWith({ pruneBy: "taylor", newWeights: "optimal" }) },
+  { name: "thesis-taylor", description: "thesis criteria on RigL's schedule with the curvature term: taylor prune, correlation growth, eq. 4.8 weights", rewire: riglWith({ pruneBy: "taylor", growBy: "correlation", newWeights: "optimal" }) },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },

@@ -9,7 +9,8 @@
  */
 import { UsageError } from "../util/errors.js";
 
-export type PruneCriterion = "first-order" | "magnitude" | "obd";
+/** taylor: −w·∂L/∂w + ½w²·(empirical Fisher), see taylor.ts. */
+export type PruneCriterion = "first-order" | "magnitude" | "obd" | "taylor";
 export type GrowthCriterion = "correlation" | "gradient" | "random";
 import type { NewWeightRule } from "./new-weights.js";
 export type { NewWeightRule };
