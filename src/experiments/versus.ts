@@ -51,6 +51,7 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-taylor", description: "RigL schedule, prune by −w·∂L/∂w + ½w²·Fisher (the thesis's utility plus curvature)", rewire: riglWith({ pruneBy: "taylor" }) },
   { name: "taylor-opt", description: "RigL schedule, taylor prune, gradient growth, eq. 4.8 weights", rewire: riglWith({ pruneBy: "taylor", newWeights: "optimal" }) },
   { name: "thesis-taylor", description: "thesis criteria on RigL's schedule with the curvature term: taylor prune, correlation growth, eq. 4.8 weights", rewire: riglWith({ pruneBy: "taylor", growBy: "correlation", newWeights: "optimal" }) },
+  { name: "rigl-b4-opt", description: "ours: RigL schedule and criteria (magnitude prune, gradient growth = un-normalised correlation), prune and growth scores over 4 batches, eq. 4.8 new weights, online order", rewire: riglWith({ batches: 4, newWeights: "optimal" }) },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },
