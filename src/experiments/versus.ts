@@ -204,7 +204,7 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
       meanSd(mean(valid), sd(valid), 4), meanSd(mean(test), sd(test), 4),
       dStatic ? ci(dStatic) : "–", dRigl ? ci(dRigl) : "–",
       ...oodMeans.map((m) => (Number.isFinite(m) ? m.toFixed(3) : "–")),
-      mean(good.map((r) => r.seconds)).toFixed(0), `${(100 * mean(good.map((r) => r.result!.rewireTimeShare))).toFixed(1)} %`,
+      good.length ? mean(good.map((r) => r.seconds)).toFixed(0) : "–", good.length ? `${(100 * mean(good.map((r) => r.result!.rewireTimeShare))).toFixed(1)} %` : "–",
     ]);
     summary[c.name] = { description: c.description, seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), testBits: mean(test), testSd: sd(test), vsStatic: dStatic, vsRigl: dRigl, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
     if (good.length) {
