@@ -15,6 +15,13 @@ import { quantizeCommand } from "../src/cli/commands/quantize.js";
 import { pruneCommand } from "../src/cli/commands/prune.js";
 import { SparsewireError } from "../src/util/errors.js";
 import { oneHotBatch, randomNetwork } from "./helpers.js";
+import { spawnSync } from "node:child_process";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { checkGradualConfig, gradualInDegree, gradualPlan, GradualPruner, isGradualCheckStep } from "../src/compress/gradual.js";
+import { trainText } from "../src/train/trainer.js";
+import { loadNetwork } from "../src/io/model-file.js";
+import { Rng } from "../src/util/rng.js";
 
 const W = [0.2, -0.1, 0.3, 88.7];
 const PROPOSALS = [0.1, 30];
@@ -232,4 +239,110 @@ test("quantize and prune write working models", async () => {
   } finally {
     process.stdout.write = write;
   }
+});
+
+// ---- gradual pruning during training (compress/gradual.ts, train --prune-to)
+
+const CUBIC = { to: 29, start: 0.1, end: 0.6 };
+
+test("gradual schedule: D until start, D2 from end on, monotone, cubic in between", () => {
+  const T = 10_000;
+  assert.equal(gradualInDegree(58, CUBIC, 1, T), 58);
+  assert.equal(gradualInDegree(58, CUBIC, 1000, T), 58, "at t₀ = start·T nothing is pruned yet");
+  assert.equal(gradualInDegree(58, CUBIC, 6000, T), 29, "at t₁ = end·T the in-degree is D2");
+  assert.equal(gradualInDegree(58, CUBIC, T, T), 29);
+  // Cubic: half way, (1 − ½)³ = 1/8 of the difference is left; a quarter of the way, 27/64.
+  assert.equal(gradualInDegree(58, CUBIC, 3500, T), Math.round(29 + 29 / 8));
+  assert.equal(gradualInDegree(58, CUBIC, 2250, T), Math.round(29 + (29 * 27) / 64));
+  let last = Infinity;
+  for (let t = 1; t <= T; t++) {
+    const d = gradualInDegree(58, CUBIC, t, T);
+    assert.ok(d <= last && d >= 29 && d <= 58, `step ${t}: ${d} after ${last}`);
+    last = d;
+  }
+  // The plan checks every `every` steps and at t₁, and ends at D2; the cubic prunes fast early.
+  const plan = gradualPlan(58, { ...CUBIC, by: "first-order", every: 100, batches: 4 }, T);
+  assert.equal(plan.at(-1)!.inDegree, 29);
+  assert.ok(plan.every((p) => p.step === 6000 || p.step % 100 === 0));
+  assert.ok(plan[0]!.step === 1100 && plan[0]!.inDegree < 57, `first prune ${JSON.stringify(plan[0])}`);
+  assert.ok(isGradualCheckStep({ ...CUBIC, every: 128 }, 6000, T), "t₁ is always a check step");
+  // start = end: one step from D to D2 at t₁.
+  assert.deepEqual(gradualPlan(58, { to: 15, start: 0.5, end: 0.5, by: "magnitude", every: 7, batches: 1 }, 100), [{ step: 50, inDegree: 15 }]);
+});
+
+test("gradual pruning refuses impossible schedules with one clear line", () => {
+  const ok = { to: 6, by: "first-order" as const, start: 0.1, end: 0.6, every: 10, batches: 2 };
+  const refuses = (c: typeof ok | Record<string, unknown>, from: number, pattern: RegExp, steps = 100) =>
+    assert.throws(() => checkGradualConfig(from, c as typeof ok, steps), (e: Error) => e instanceof SparsewireError && !e.message.includes("\n") && pattern.test(e.message));
+  refuses(ok, 6, /--prune-to 6 must be below the network's in-degree 6/);
+  refuses(ok, 4, /below the network's in-degree 4/);
+  refuses({ ...ok, to: 0 }, 12, /positive integer/);
+  refuses({ ...ok, start: 0.7 }, 12, /after --prune-end/);
+  refuses({ ...ok, by: "true" }, 12, /--prune-by must be one of/);
+  refuses(ok, 12, /needs a step budget/, Infinity);
+  checkGradualConfig(12, ok, 100);
+});
+
+test("gradual pruning inside trainText: engines are replaced, the in-degree ends at D2, the loss stays finite", async () => {
+  const net = randomNetwork(5, { neurons: 150, inputs: 27 * 3, outputs: 27, inDegree: 12, task: textTask(3) });
+  const symbols = new Uint8Array(4000);
+  const rng = new Rng(3);
+  for (let i = 0; i < symbols.length; i++) symbols[i] = (i % 7 === 0 ? 0 : 1 + rng.nextInt(26)) as number;
+  const config = { to: 5, by: "first-order" as const, start: 0.1, end: 0.5, every: 10, batches: 2 };
+  const steps = 120;
+  const made: ReferenceEngine[] = [];
+  const first = new ReferenceEngine(net, { optimizer: { kind: "adam", learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } });
+  const pruner = new GradualPruner(first, config, steps, async (n) => {
+    const e = new ReferenceEngine(n, { optimizer: { kind: "adam", learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 } });
+    made.push(e);
+    return e;
+  });
+  const result = await trainText(first, symbols.subarray(0, 3000), symbols.subarray(3000), { context: 3, batch: 32, steps, evalEvery: 0, evalWindows: 100, rng: new Rng(1), afterStep: pruner.afterStep });
+  const plan = gradualPlan(12, config, steps);
+  assert.equal(made.length, plan.length, "one new engine per decrement of the plan");
+  assert.deepEqual(pruner.events.map((e) => [e.step, e.to]), plan.map((p) => [p.step, p.inDegree]));
+  assert.equal(result.engine, made.at(-1), "trainText reports the live engine");
+  assert.equal(pruner.engine, result.engine);
+  assert.equal(result.engine.network.inDegree, 5);
+  assert.equal(result.steps, steps);
+  assert.ok(result.losses.every((l) => Number.isFinite(l)), "finite losses");
+  assert.ok(Number.isFinite(result.valid.bitsPerSymbol));
+  result.engine.network.validate();
+  // The control rebuilds at the same steps without pruning.
+  const control = new GradualPruner(new ReferenceEngine(net.clone()), { ...config, rebuildOnly: true }, steps, async (n) => new ReferenceEngine(n));
+  await trainText(control.engine, symbols.subarray(0, 3000), symbols.subarray(3000), { context: 3, batch: 32, steps, evalEvery: 0, evalWindows: 100, rng: new Rng(1), afterStep: control.afterStep });
+  assert.deepEqual(control.events.map((e) => e.step), plan.map((p) => p.step));
+  assert.equal(control.engine.network.inDegree, 12);
+});
+
+test("train --prune-to: in-degree 12 → 5 on the cubic schedule, the saved model validates; bad flags give one line", () => {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+  const dir = mkdtempSync(join(tmpdir(), "sparsewire-gradual-"));
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, "train", "--neurons", "200", "--context", "3", "--batch", "32", "--threads", "1", ...args], { encoding: "utf8", cwd: dir, timeout: 60_000 });
+  const save = join(dir, "g.safetensors");
+  const r = run(["--in-degree", "12", "--prune-to", "5", "--prune-by", "magnitude", "--prune-every", "10", "--steps", "150", "--eval-every", "50", "--save", save, "--log", join(dir, "log.jsonl"), "--json"]);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+  assert.equal(s.inDegree, 5);
+  assert.equal(s.edges, (200 - 81) * 5);
+  assert.ok(Number.isFinite(s.finalLoss) && Number.isFinite(s.testBitsPerChar), `finite: ${s.finalLoss}, ${s.testBitsPerChar}`);
+  assert.equal(s.gradualPruning.rebuilds, gradualPlan(12, { to: 5, start: 0.1, end: 0.6, every: 10, by: "magnitude", batches: 4 }, 150).length);
+  const saved = loadNetwork(save); // validates
+  assert.equal(saved.inDegree, 5);
+  const log = readFileSync(join(dir, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(log.filter((l) => l.type === "prune").at(-1).to, 5);
+  const oneLine = (args: string[], pattern: RegExp) => {
+    const e = run(args);
+    assert.notEqual(e.status, 0);
+    const lines = e.stderr.trim().split("\n");
+    assert.match(lines[0]!, /^sparsewire: error: /);
+    assert.match(lines[0]!, pattern);
+    assert.ok(lines.length === 1 || (lines.length === 2 && lines[1]!.startsWith("hint: ")), e.stderr);
+  };
+  oneLine(["--in-degree", "12", "--prune-to", "12", "--steps", "10"], /--prune-to 12 must be below the network's in-degree 12/);
+  oneLine(["--in-degree", "12", "--prune-to", "20", "--steps", "10"], /must be below/);
+  oneLine(["--in-degree", "12", "--prune-to", "0", "--steps", "10"], /--prune-to must be at least 1/);
+  oneLine(["--in-degree", "12", "--prune-to", "5", "--minutes", "1"], /step budget/);
+  oneLine(["--in-degree", "12", "--prune-to", "5", "--rewire", "set", "--steps", "10"], /cannot be combined with --rewire/);
+  oneLine(["--in-degree", "12", "--prune-every", "5", "--steps", "10"], /--prune-every has no effect without --prune-to/);
 });

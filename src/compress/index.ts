@@ -3,3 +3,4 @@ export * from "./quantize.js";
 export * from "./prune.js";
 export * from "./sensitivity.js";
 export * from "./quantized-file.js";
+export * from "./gradual.js";

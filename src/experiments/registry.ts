@@ -2,6 +2,8 @@
 import type { Experiment } from "./experiment.js";
 import { rewiring } from "./rewiring.js";
 import { sparsity } from "./sparsity.js";
+import { utility } from "./utility.js";
 import { versus } from "./versus.js";
+import { compress } from "./compress.js";
 
-export const EXPERIMENTS: Experiment[] = [sparsity, rewiring, versus];
+export const EXPERIMENTS: Experiment[] = [sparsity, rewiring, versus, utility, compress];

@@ -15,7 +15,8 @@ import { Rewirer, type RewirerOptions } from "../rewire/rewire.js";
 import { isRewireStep, type RewireConfig } from "../rewire/schedule.js";
 import { evaluateText, textShape, textTask } from "../train/text.js";
 import { trainText } from "../train/trainer.js";
-import { DataError } from "../util/errors.js";
+import { DataError, UsageError } from "../util/errors.js";
+import { GradualPruner, type GradualPruneConfig, type GradualPruneEvent } from "../compress/gradual.js";
 import { Rng } from "../util/rng.js";
 
 export interface TextCorpora {
@@ -56,6 +57,8 @@ export interface TextRunSettings {
   rewirerOptions?: RewirerOptions;
   engine?: EngineName;
   threads?: number;
+  /** Gradual pruning from inDegree to prune.to during training (compress/gradual.ts); not with `rewire`. */
+  prune?: GradualPruneConfig;
 }
 
 /** Extra per-step work (e.g. gradual pruning), given the run's network and engine. */
@@ -98,6 +101,9 @@ export interface TextRunResult {
   /** Share of all edges rewired per round, and its mean. */
   rounds: RoundSummary[];
   edgeSamplesPerSecond: number;
+  /** With gradual pruning: the in-degree at the end and every rebuild. */
+  inDegree?: number;
+  prunings?: GradualPruneEvent[];
 }
 
 export interface TextRun {
@@ -114,18 +120,23 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
   const network = o.initial ? o.initial.clone() : Network.random({ neurons: s.neurons, inputs, outputs, inDegree: s.inDegree, task: textTask(s.context) }, initRng);
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();
-  const engine = await createEngine(s.engine ?? "wasm", network, {
-    optimizer: { kind: "adam", learningRate: s.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
-    threads: s.threads ?? ((s.engine ?? "wasm") === "wasm" ? availableParallelism() : 1),
-  });
+  if (s.prune && (s.rewire || (o.hooks ?? []).length > 0)) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring or other hooks");
+  const makeEngine = (net: Network) =>
+    createEngine(s.engine ?? "wasm", net, {
+      optimizer: { kind: "adam", learningRate: s.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+      threads: s.threads ?? ((s.engine ?? "wasm") === "wasm" ? availableParallelism() : 1),
+    });
+  let engine = await makeEngine(network);
   const started = performance.now();
   try {
+    const pruner = s.prune ? new GradualPruner(engine, s.prune, s.steps, makeEngine) : undefined;
     const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, s.rewirerOptions ?? {}) : undefined;
     const rounds: RoundSummary[] = [];
     const hooks = (o.hooks ?? []).map((make) => make(network, engine));
     const config = s.rewire;
-    const afterStep =
-      rewirer || hooks.length > 0
+    const afterStep = pruner
+      ? pruner.afterStep
+      : rewirer || hooks.length > 0
         ? (step: number, total: number, draw: (count: number) => Batch[]) => {
             if (rewirer && config && isRewireStep(config, step, total)) {
               const r = rewirer.round(step, total, draw(config.batches));
@@ -143,10 +154,13 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
       rng: samplingRng,
       ...(afterStep ? { afterStep } : {}),
       ...(o.onStep ? { onStep: (i) => o.onStep!(i.step, i.totalSteps, i.smoothedLoss) } : {}),
+    }).finally(() => {
+      if (pruner) engine = pruner.engine;
     });
+    const final = engine.network;
     const result: TextRunResult = {
       steps: trained.steps,
-      edges: network.edges,
+      edges: final.edges,
       depth: 0,
       trainBits: trained.trainBitsPerSymbol,
       validBits: trained.valid.bitsPerSymbol,
@@ -158,6 +172,7 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
       edgesRewired: rounds.reduce((a, r) => a + r.rewired, 0),
       rounds,
       edgeSamplesPerSecond: (network.edges * s.batch * trained.steps) / Math.max(trained.seconds, 1e-9),
+      ...(pruner ? { inDegree: final.inDegree, prunings: pruner.events } : {}),
     };
     if (o.test) result.testBits = evaluateText(engine, corpora.test, s.context, s.batch).bitsPerSymbol;
     if (o.ood && corpora.ood.length > 0) {
@@ -165,10 +180,10 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
       for (const t of corpora.ood) result.ood[t.name] = evaluateText(engine, t.symbols, s.context, s.batch, o.oodWindows ?? 500_000).bitsPerSymbol;
     }
     engine.pull();
-    network.computeOrder();
-    result.depth = network.depth;
+    final.computeOrder();
+    result.depth = final.depth;
     result.seconds = (performance.now() - started) / 1000;
-    return { result, losses: trained.losses, network };
+    return { result, losses: trained.losses, network: final };
   } finally {
     await engine.dispose();
   }

@@ -33,8 +33,13 @@ export interface TextTrainingOptions {
    * Called after every step; may edit the network (rewiring). `draw(count)` gives `count` fresh
    * training batches from a sampler of its own, so the training batches are the same with or
    * without the hook. Time spent here is reported separately (`hookSeconds`).
+   *
+   * It may also REPLACE the engine (gradual pruning rebuilds the network at a smaller in-degree):
+   * returning (or resolving to) an Engine makes trainText train, validate and evaluate with that
+   * one from the next step on, and report it as `result.engine`. trainText never disposes an
+   * engine; the hook that made the replacement owns the old one. `engine` is the live engine.
    */
-  afterStep?: (step: number, totalSteps: number, draw: (count: number) => Batch[]) => void;
+  afterStep?: (step: number, totalSteps: number, draw: (count: number) => Batch[], engine: Engine) => void | Engine | undefined | Promise<void | Engine | undefined>;
   onEvaluation?: (info: EvaluationInfo) => void | Promise<void>;
 }
 
@@ -67,9 +72,12 @@ export interface TextTrainingResult {
   hookSeconds: number;
   /** Loss of every step, bits per symbol (float32 values). */
   losses: Float32Array;
+  /** The engine training ended with: the one given, or the last replacement returned by `afterStep`. */
+  engine: Engine;
 }
 
-export async function trainText(engine: Engine, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions): Promise<TextTrainingResult> {
+export async function trainText(initialEngine: Engine, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions): Promise<TextTrainingResult> {
+  let engine = initialEngine;
   const now = o.now ?? (() => performance.now() / 1000);
   const sampler = makeSampler(train, o.context, o.rng.fork());
   // Always forked, used or not, so that runs with and without a hook see the same training batches.
@@ -111,7 +119,9 @@ export async function trainText(engine: Engine, train: Uint8Array, valid: Uint8A
     smoothed = Number.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
     if (o.afterStep) {
       const t0 = now();
-      o.afterStep(step, o.steps, draw);
+      let replaced = o.afterStep(step, o.steps, draw, engine);
+      if (replaced !== undefined && typeof (replaced as Promise<unknown>).then === "function") replaced = await replaced;
+      if (replaced) engine = replaced as Engine;
       hookSeconds += now() - t0;
     }
     o.onStep?.({ step, loss, smoothedLoss: smoothed, seconds: now() - started, totalSteps: o.steps });
@@ -129,5 +139,5 @@ export async function trainText(engine: Engine, train: Uint8Array, valid: Uint8A
   const seconds = now() - started;
   const v = evaluateText(engine, valid, o.context, o.batch);
   await o.onEvaluation?.({ step, seconds, trainBitsPerSymbol: trainBits, valid: v, final: true });
-  return { steps: step, seconds, trainBitsPerSymbol: trainBits, valid: v, hookSeconds, losses: Float32Array.from(losses) };
+  return { steps: step, seconds, trainBitsPerSymbol: trainBits, valid: v, hookSeconds, losses: Float32Array.from(losses), engine };
 }

@@ -1,0 +1,181 @@
+/**
+ * Gradual pruning during training (Zhu & Gupta 2017, "To prune, or not to prune"), adapted to a
+ * fixed-in-degree network: the in-degree goes from D (the network's) to D2 on the cubic schedule
+ *
+ *     d(t) = round(D2 + (D − D2)·(1 − p)³),   p = clamp((t − t₀) / (t₁ − t₀), 0, 1),
+ *
+ * with t₀ = round(start·T), t₁ = round(end·T) and T the training steps; d is checked every `every`
+ * steps (and at t₁, so it always ends at D2). Since every neuron must keep exactly d in-edges, each
+ * decrement of d REBUILDS the network at the smaller in-degree (pruneToInDegree: every neuron keeps
+ * its d most useful edges, utilities estimated over a few fresh training batches) and a new engine
+ * for it. The cubic prunes fast while the network is still redundant and slowly near the end.
+ *
+ * Optimiser state. The Engine interface has no way to read or write Adam's m and v (the wasm engine
+ * keeps them in WebAssembly memory), so the rebuilt engine starts with m = v = 0 and timestep 0,
+ * like the thesis's timestep reset after a rewiring round (§4.6). Whether that hurts is measured by
+ * `rebuildOnly`: the same rebuilds at the same steps without pruning anything (experiment compress,
+ * "rebuild control"). Browser-safe: engines come from the caller's factory.
+ */
+import type { Batch, Engine } from "../engine/types.js";
+import type { Network } from "../graph/network.js";
+import { estimateUtility, type UtilityMethod } from "../rewire/utility.js";
+import { UsageError } from "../util/errors.js";
+import { pruneToInDegree, type PruneResult } from "./prune.js";
+
+/** Criteria gradual pruning can use ("true" costs one forward per edge: far too slow inside training). */
+export type GradualPruneBy = Exclude<UtilityMethod, "true">;
+export const GRADUAL_PRUNE_BY: readonly GradualPruneBy[] = ["first-order", "magnitude", "obd"];
+
+export interface GradualPruneConfig {
+  /** Final in-degree D2 (below the network's). */
+  to: number;
+  by: GradualPruneBy;
+  /** Fraction of the training steps at which pruning starts (d = D until then). */
+  start: number;
+  /** Fraction of the training steps at which d reaches D2. */
+  end: number;
+  /** Check the schedule every this many steps. */
+  every: number;
+  /** Fresh training batches the utility is estimated over at each pruning step. */
+  batches: number;
+  /**
+   * Control for measuring the optimiser-state reset: rebuild the engine at the steps where the
+   * schedule would prune, at the SAME in-degree (nothing pruned). Not for normal use.
+   */
+  rebuildOnly?: boolean;
+}
+
+export const GRADUAL_DEFAULTS = { start: 0.1, end: 0.6, every: 100, batches: 4 } as const;
+
+/** Refuses a schedule that cannot work, with one clear line. `from` is the network's in-degree. */
+export function checkGradualConfig(from: number, c: GradualPruneConfig, totalSteps?: number): void {
+  if (!Number.isInteger(c.to) || c.to < 1) throw new UsageError(`--prune-to must be a positive integer, got ${c.to}`);
+  if (c.to >= from) throw new UsageError(`--prune-to ${c.to} must be below the network's in-degree ${from}`, `give --prune-to below ${from}, or a larger --in-degree`);
+  if (!GRADUAL_PRUNE_BY.includes(c.by)) throw new UsageError(`--prune-by must be one of ${GRADUAL_PRUNE_BY.join(", ")} for gradual pruning, got "${String(c.by)}"`);
+  if (!(c.start >= 0 && c.start <= 1) || !(c.end >= 0 && c.end <= 1)) throw new UsageError(`--prune-start and --prune-end are fractions of the training steps in [0, 1], got ${c.start} and ${c.end}`);
+  if (c.start > c.end) throw new UsageError(`--prune-start ${c.start} is after --prune-end ${c.end}`);
+  if (!Number.isInteger(c.every) || c.every < 1) throw new UsageError(`--prune-every must be a positive integer, got ${c.every}`);
+  if (!Number.isInteger(c.batches) || c.batches < 1) throw new UsageError(`gradual pruning needs at least one utility batch, got ${c.batches}`);
+  if (totalSteps !== undefined && !(Number.isFinite(totalSteps) && totalSteps >= 1)) {
+    throw new UsageError("gradual pruning needs a step budget (--steps): its schedule is a fraction of the training steps", "give --steps (with or without --minutes)");
+  }
+}
+
+/** The steps t₀ and t₁ at which the schedule starts and ends (t₁ ≥ 1, so the last prune happens). */
+export function gradualWindow(c: Pick<GradualPruneConfig, "start" | "end">, totalSteps: number): { first: number; last: number } {
+  const last = Math.max(1, Math.round(c.end * totalSteps));
+  const first = Math.min(last, Math.round(c.start * totalSteps));
+  return { first, last };
+}
+
+/** d(t) of the cubic schedule: `from` until start, `to` from end on, rounded to an integer. */
+export function gradualInDegree(from: number, c: Pick<GradualPruneConfig, "to" | "start" | "end">, step: number, totalSteps: number): number {
+  const { first, last } = gradualWindow(c, totalSteps);
+  if (step <= first && first < last) return from;
+  const progress = last > first ? Math.min(1, Math.max(0, (step - first) / (last - first))) : step >= last ? 1 : 0;
+  return Math.round(c.to + (from - c.to) * (1 - progress) ** 3);
+}
+
+/** Whether step t is one at which the schedule is consulted: every `every` steps in [t₀, t₁], and t₁. */
+export function isGradualCheckStep(c: Pick<GradualPruneConfig, "start" | "end" | "every">, step: number, totalSteps: number): boolean {
+  const { first, last } = gradualWindow(c, totalSteps);
+  return step === last || (step > first && step < last && step % c.every === 0);
+}
+
+/** The in-degree after every check step that changes it: the exact rebuilds a run will do. */
+export function gradualPlan(from: number, c: GradualPruneConfig, totalSteps: number): { step: number; inDegree: number }[] {
+  const plan: { step: number; inDegree: number }[] = [];
+  let d = from;
+  for (let t = 1; t <= totalSteps; t++) {
+    if (!isGradualCheckStep(c, t, totalSteps)) continue;
+    const target = gradualInDegree(from, c, t, totalSteps);
+    if (target < d) {
+      d = target;
+      plan.push({ step: t, inDegree: d });
+    }
+  }
+  return plan;
+}
+
+/**
+ * One pruning step: the engine's current weights (pulled), utilities over `batches` by `by`, every
+ * neuron keeps its `inDegree` most useful in-edges. The engine is not changed.
+ */
+export function pruneStep(engine: Engine, batches: readonly Batch[], by: GradualPruneBy, inDegree: number): PruneResult {
+  const utility = estimateUtility(engine, batches, by);
+  return pruneToInDegree(engine.network, utility, inDegree);
+}
+
+export interface GradualPruneEvent {
+  step: number;
+  /** In-degree before and after. */
+  from: number;
+  to: number;
+  /** Mean utility of the removed edges (by the criterion), NaN for rebuild-only. */
+  meanUtilityRemoved: number;
+  seconds: number;
+}
+
+/** Makes an engine for a (rebuilt) network, with the run's optimiser, engine kind and threads. */
+export type EngineFactory = (network: Network) => Promise<Engine>;
+
+/**
+ * Runs the schedule inside trainText: pass `pruner.afterStep` as the `afterStep` option. When d
+ * drops it returns the new engine (trainText trains on it from the next step on) after disposing
+ * the old one, so `pruner.engine` is always the live engine: dispose that one at the end.
+ */
+export class GradualPruner {
+  engine: Engine;
+  readonly from: number;
+  readonly events: GradualPruneEvent[] = [];
+  private readonly config: GradualPruneConfig;
+  private readonly makeEngine: EngineFactory;
+  private readonly totalSteps: number;
+  private rebuilt: number;
+
+  constructor(engine: Engine, config: GradualPruneConfig, totalSteps: number, makeEngine: EngineFactory) {
+    checkGradualConfig(engine.network.inDegree, config, totalSteps);
+    this.engine = engine;
+    this.from = engine.network.inDegree;
+    this.config = { ...config };
+    this.totalSteps = totalSteps;
+    this.makeEngine = makeEngine;
+    this.rebuilt = this.from;
+  }
+
+  /** The in-degree the network has now. */
+  get inDegree(): number {
+    return this.engine.network.inDegree;
+  }
+
+  readonly afterStep = async (step: number, _total: number, draw: (count: number) => Batch[]): Promise<Engine | undefined> => {
+    const c = this.config;
+    if (!isGradualCheckStep(c, step, this.totalSteps)) return undefined;
+    const target = gradualInDegree(this.from, c, step, this.totalSteps);
+    // rebuildOnly tracks the schedule's in-degree without applying it.
+    const current = c.rebuildOnly ? this.rebuilt : this.inDegree;
+    if (target >= current) return undefined;
+    const started = performance.now();
+    const old = this.engine;
+    let network: Network;
+    let meanUtilityRemoved = NaN;
+    if (c.rebuildOnly) {
+      old.pull();
+      network = old.network.clone();
+    } else {
+      const batches = draw(c.batches);
+      const utility = estimateUtility(old, batches, c.by);
+      const pruned = pruneToInDegree(old.network, utility, target);
+      let sum = 0;
+      for (const e of pruned.removed) sum += utility[e]!;
+      meanUtilityRemoved = pruned.removed.length > 0 ? sum / pruned.removed.length : NaN;
+      network = pruned.network;
+    }
+    const next = await this.makeEngine(network);
+    await old.dispose();
+    this.engine = next;
+    this.rebuilt = target;
+    this.events.push({ step, from: current, to: target, meanUtilityRemoved, seconds: (performance.now() - started) / 1000 });
+    return next;
+  };
+}
