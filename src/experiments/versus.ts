@@ -19,6 +19,7 @@ import { thesisRuleAtRate } from "./rewiring.js";
 import { denseHiddenForParameters, evaluateDenseText, trainDenseText } from "./dense-mlp.js";
 import { quantile } from "../util/stats.js";
 import { textShape } from "../train/text.js";
+import type { GradualPruneConfig } from "../compress/gradual.js";
 
 export interface VersusConfig {
   name: string;
@@ -27,6 +28,8 @@ export interface VersusConfig {
   degreeFactor?: number;
   rewire?: RewireConfig;
   dense?: boolean;
+  /** Start at degreeFactor × the base in-degree and prune gradually to the base in-degree (Zhu & Gupta). */
+  prune?: GradualPruneConfig;
 }
 
 const rigl = PRESETS.rigl;
@@ -54,6 +57,7 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-b4-opt", description: "ours: RigL schedule and criteria (magnitude prune, gradient growth = un-normalised correlation), prune and growth scores over 4 batches, eq. 4.8 new weights, online order", rewire: riglWith({ batches: 4, newWeights: "optimal" }) },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
+  { name: "gradual-2x", description: "dense-to-sparse baseline: start at twice the in-degree, prune by magnitude on the cubic schedule (10 % → 60 % of training) to the base in-degree", degreeFactor: 2, prune: { to: 0, by: "magnitude", start: 0.1, end: 0.6, every: 128, batches: 4 } },
   { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },
 ];
 
@@ -80,7 +84,7 @@ export const versus: Experiment = {
       const d = baseDegree * (c.degreeFactor ?? 1);
       for (let s = 0; s < p.seeds; s++) {
         const seed = ctx.seedBase + s;
-        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
+        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}), ...(c.prune ? { prune: { ...c.prune, to: baseDegree, every: ctx.quick ? 8 : c.prune.every } } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
       }
     }
     const protocol = { ...p, baseDegree, seedBase: ctx.seedBase, ood: corpora.ood.map((t) => t.name) };
@@ -93,11 +97,12 @@ export const versus: Experiment = {
       records = await runProtocol<TextRunResult>(
         runs,
         async (run, rc) => {
-          const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean };
+          const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig };
           const onStep = (step: number, total: number, loss: number) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`);
           if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep);
           const s = textSettings(p, st.inDegree, run.seed, ctx);
           if (st.rewire) s.rewire = st.rewire;
+          if (st.prune) s.prune = st.prune;
           const r = await runText(s, corpora, { test: true, ood: true, oodWindows, onStep });
           rc.saveCurve(r.losses);
           return r.result;
