@@ -6,38 +6,12 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { checkFigure, cliRunner, lastJson, root } from "./cli-helpers.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const cli = join(root, "dist/src/cli/main.js");
 const mnist = resolve(root, "../shared/data/mnist");
-const work = mkdtempSync(join(tmpdir(), "sparsewire-utility-"));
-
-function run(args: string[]) {
-  const started = performance.now();
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - started) / 1000 };
-}
-
-function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
-}
-
-function checkFigure(out: string, name: string) {
-  const svg = join(out, `${name}.svg`);
-  assert.ok(existsSync(svg), `${svg} exists`);
-  const text = readFileSync(svg, "utf8");
-  assert.ok(text.startsWith("<svg") && text.length > 5000 && /<path/.test(text), `${name}.svg is a drawn figure`);
-  JSON.parse(readFileSync(join(out, `${name}.vl.json`), "utf8"));
-  const png = join(out, `${name}.png`);
-  assert.ok(existsSync(png) && statSync(png).size > 5000, `${name}.png rendered`);
-  assert.deepEqual([...readFileSync(png).subarray(1, 4)], [0x50, 0x4e, 0x47], "PNG signature");
-}
+const { work, run } = cliRunner("sparsewire-utility-", 120_000);
 
 interface Group {
   name: string;

@@ -5,41 +5,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { checkFigure, cliRunner, lastJson, root } from "./cli-helpers.js";
 import { NumericError } from "../src/util/errors.js";
 import { mean, pairedDifference, pearson, quantile, sd, tQuantile975 } from "../src/util/stats.js";
 import { readCurves, readRecords, runProtocol, parseShard } from "../src/experiments/protocol.js";
 import { pooledBands } from "../src/experiments/report.js";
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const cli = join(root, "dist/src/cli/main.js");
-const work = mkdtempSync(join(tmpdir(), "sparsewire-exp-"));
+const { work, run } = cliRunner("sparsewire-exp-");
 const alice = resolve(root, "../shared/data/text/alice29.txt.gz");
-
-function run(args: string[]) {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 240_000, cwd: work });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split("\n");
-  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
-}
-
-function checkFigure(out: string, name: string) {
-  const svg = join(out, `${name}.svg`);
-  assert.ok(existsSync(svg), `${svg} exists`);
-  const text = readFileSync(svg, "utf8");
-  assert.ok(text.startsWith("<svg") && text.length > 2000 && /<path/.test(text), `${name}.svg is a drawn figure`);
-  JSON.parse(readFileSync(join(out, `${name}.vl.json`), "utf8"));
-  const png = join(out, `${name}.png`);
-  assert.ok(existsSync(png) && statSync(png).size > 5000, `${name}.png rendered`);
-  assert.deepEqual([...readFileSync(png).subarray(1, 4)], [0x50, 0x4e, 0x47], "PNG signature");
-}
 
 function checkRecords(out: string, expected: number) {
   const lines = readFileSync(join(out, "runs.jsonl"), "utf8").trim().split("\n");

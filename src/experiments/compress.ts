@@ -32,8 +32,8 @@ import { evaluateText } from "../train/text.js";
 import { trainText } from "../train/trainer.js";
 import { Rng } from "../util/rng.js";
 import { mean, pairedDifference, sd, type PairedDifference } from "../util/stats.js";
-import { corpusLabel, type Experiment, type ExperimentContext, type ExperimentOutput } from "./experiment.js";
-import { openProtocol, readRecords, runProtocol, type RunRecord, type RunSpec } from "./protocol.js";
+import { corpusLabel, recordRuns, type Experiment, type ExperimentContext, type ExperimentOutput } from "./experiment.js";
+import { type RunRecord, type RunSpec } from "./protocol.js";
 import { markdownTable, meanSd, writeFigure, writeText } from "./report.js";
 import { textProtocol, textSettings, type TextProtocol } from "./sparsity.js";
 import { loadCorpora, runText, type TextCorpora } from "./text-run.js";
@@ -140,20 +140,7 @@ export const compress: Experiment = {
       seedBase: ctx.seedBase,
     };
     const runs = planRuns(p, ctx);
-    let records: RunRecord<CompressResult>[];
-    if (ctx.reportOnly) {
-      openProtocol(ctx.out, "compress", p as unknown as Record<string, unknown>);
-      records = readRecords<CompressResult>(ctx.out);
-    } else {
-      records = await runProtocol<CompressResult>(runs, (run, rc) => execute(run, p, ctx, corpora, (f, text) => rc.progress(f, text), rc.saveCurve), {
-        out: ctx.out,
-        experiment: "compress",
-        protocol: p as unknown as Record<string, unknown>,
-        ...(ctx.shard ? { shard: ctx.shard } : {}),
-        onProgress: ctx.onProgress,
-        log: ctx.log,
-      });
-    }
+    const records = await recordRuns<CompressResult>(ctx, "compress", p as unknown as Record<string, unknown>, runs, (run, rc) => execute(run, p, ctx, corpora, (f, text) => rc.progress(f, text), rc.saveCurve));
     return report(ctx, p, records, runs.length, corpusLabel(corpora.name, corpora.symbols, ctx.bundled));
   },
 };

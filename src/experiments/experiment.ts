@@ -1,6 +1,6 @@
 /** What every experiment gets from the command line, and the shape of an experiment. */
 import type { EngineName } from "../engine/types.js";
-import type { RunProgress } from "./protocol.js";
+import { openProtocol, readRecords, runProtocol, type RunContext, type RunProgress, type RunRecord, type RunSpec } from "./protocol.js";
 
 export interface ExperimentContext {
   out: string;
@@ -50,4 +50,22 @@ export function corpusLabel(name: string, symbols: number, bundled: boolean): st
   const what = bundled ? "bundled text8 excerpt (first 2,000,000 characters of text8)" : name;
   const prefix = /text8|enwik8/.test(name) && !/^text8$|^enwik8$/.test(name) ? "; a prefix of the benchmark corpus" : "";
   return `${what}, ${symbols.toLocaleString("en")} symbols after cleaning${prefix}`;
+}
+
+/**
+ * Run the protocol's unfinished runs (or, with --report, only open the folder) and return every
+ * recorded run: the one way all experiments reach their results.
+ */
+export async function recordRuns<R>(
+  ctx: ExperimentContext,
+  experiment: string,
+  protocol: Record<string, unknown>,
+  runs: readonly RunSpec[],
+  execute: (run: RunSpec, rc: RunContext) => Promise<R>,
+): Promise<RunRecord<R>[]> {
+  if (ctx.reportOnly) {
+    openProtocol(ctx.out, experiment, protocol);
+    return readRecords<R>(ctx.out);
+  }
+  return runProtocol<R>(runs, execute, { out: ctx.out, experiment, protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), onProgress: ctx.onProgress, log: ctx.log });
 }

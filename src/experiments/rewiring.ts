@@ -9,8 +9,8 @@
  */
 import { mean } from "../util/stats.js";
 import { PRESETS, type RewireConfig } from "../rewire/schedule.js";
-import { corpusLabel, type Experiment } from "./experiment.js";
-import { openProtocol, readRecords, runProtocol, type RunRecord, type RunSpec } from "./protocol.js";
+import { corpusLabel, recordRuns, type Experiment } from "./experiment.js";
+import { type RunRecord, type RunSpec } from "./protocol.js";
 import { reportCurves, textProtocol, textSettings } from "./sparsity.js";
 import { loadCorpora, runText, type TextRunResult } from "./text-run.js";
 
@@ -41,24 +41,14 @@ export const rewiring: Experiment = {
       }
     }
     const protocol = { ...p, degrees, rates, every, seedBase: ctx.seedBase };
-    let records: RunRecord<TextRunResult>[];
-    if (ctx.reportOnly) {
-      openProtocol(ctx.out, "rewiring", protocol);
-      records = readRecords<TextRunResult>(ctx.out);
-    } else {
-      records = await runProtocol<TextRunResult>(
-        runs,
-        async (run, rc) => {
-          const settings = run.settings as unknown as { inDegree: number; rewire: RewireConfig | "none" };
-          const s = textSettings(p, settings.inDegree, run.seed, ctx);
-          if (settings.rewire !== "none") s.rewire = settings.rewire;
-          const r = await runText(s, corpora, { onStep: (step, total, loss) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
-          rc.saveCurve(r.losses);
-          return r.result;
-        },
-        { out: ctx.out, experiment: "rewiring", protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), onProgress: ctx.onProgress, log: ctx.log },
-      );
-    }
+    const records = await recordRuns<TextRunResult>(ctx, "rewiring", protocol, runs, async (run, rc) => {
+      const settings = run.settings as unknown as { inDegree: number; rewire: RewireConfig | "none" };
+      const s = textSettings(p, settings.inDegree, run.seed, ctx);
+      if (settings.rewire !== "none") s.rewire = settings.rewire;
+      const r = await runText(s, corpora, { onStep: (step, total, loss) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
+      rc.saveCurve(r.losses);
+      return r.result;
+    });
     const rateOf = (r: RunRecord<TextRunResult>) => {
       const w = (r.settings as { rewire: RewireConfig | "none" }).rewire;
       return w === "none" ? 0 : w.fraction;

@@ -4,8 +4,8 @@
  * seeds, as in the thesis) and held-out validation bits per character at the end.
  */
 import { mean, quantile, sd } from "../util/stats.js";
-import { corpusLabel, type Experiment, type ExperimentContext, type ExperimentOutput } from "./experiment.js";
-import { readCurves, runProtocol, readRecords, openProtocol, type RunRecord, type RunSpec } from "./protocol.js";
+import { corpusLabel, recordRuns, type Experiment, type ExperimentContext, type ExperimentOutput } from "./experiment.js";
+import { readCurves, type RunRecord, type RunSpec } from "./protocol.js";
 import { bandChart, markdownTable, meanSd, pooledBands, writeFigure, writeText, type BandPoint } from "./report.js";
 import { loadCorpora, runText, type TextRunResult, type TextRunSettings } from "./text-run.js";
 
@@ -47,22 +47,12 @@ export const sparsity: Experiment = {
       }
     }
     const protocol = { ...p, degrees, seedBase: ctx.seedBase };
-    let records: RunRecord<TextRunResult>[];
-    if (ctx.reportOnly) {
-      openProtocol(ctx.out, "sparsity", protocol);
-      records = readRecords<TextRunResult>(ctx.out);
-    } else {
-      records = await runProtocol<TextRunResult>(
-        runs,
-        async (run, rc) => {
-          const d = Number(run.group.slice(1));
-          const r = await runText(textSettings(p, d, run.seed, ctx), corpora, { onStep: (step, total, loss) => rc.progress(step / total, `d = ${d}, seed ${run.seed}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
-          rc.saveCurve(r.losses);
-          return r.result;
-        },
-        { out: ctx.out, experiment: "sparsity", protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), onProgress: ctx.onProgress, log: ctx.log },
-      );
-    }
+    const records = await recordRuns<TextRunResult>(ctx, "sparsity", protocol, runs, async (run, rc) => {
+      const d = Number(run.group.slice(1));
+      const r = await runText(textSettings(p, d, run.seed, ctx), corpora, { onStep: (step, total, loss) => rc.progress(step / total, `d = ${d}, seed ${run.seed}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
+      rc.saveCurve(r.losses);
+      return r.result;
+    });
     return reportCurves(ctx, "sparsity", records, runs.length, {
       title: `Static sparse networks, ${p.neurons} neurons, rewiring off (Fig. 4.6)`,
       corpus: corpusLabel(corpora.name, corpora.symbols, ctx.bundled),

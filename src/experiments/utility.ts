@@ -29,8 +29,8 @@ import { TextBatch } from "../train/text.js";
 import { NumericError, UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { mean, pearson, sd } from "../util/stats.js";
-import { corpusLabel, type Experiment, type ExperimentContext, type ExperimentOutput } from "./experiment.js";
-import { openProtocol, readRecords, runProtocol, type RunContext, type RunRecord, type RunSpec } from "./protocol.js";
+import { corpusLabel, recordRuns, type Experiment, type ExperimentContext, type ExperimentOutput } from "./experiment.js";
+import { type RunContext, type RunRecord, type RunSpec } from "./protocol.js";
 import { markdownTable, meanSd, scatterChart, writeFigure, writeText } from "./report.js";
 import { loadCorpora, runText, type TextCorpora } from "./text-run.js";
 
@@ -468,24 +468,14 @@ export const utility: Experiment = {
       if (cp) runs.push({ key: `text-seed${seed}`, group: "text", seed, settings: { task: "text", ...cp }, cost: ctx.quick ? 1 : 4 });
     }
     const protocol = { quick: ctx.quick, tasks, seeds, seedBase: ctx.seedBase, engine: ctx.engine, ...(tasks.includes("mnist") ? { mnist: mp } : {}), ...(cp ? { text: cp } : {}) };
-    let records: RunRecord<UtilityRunResult>[];
-    if (ctx.reportOnly) {
-      openProtocol(ctx.out, "utility", protocol);
-      records = readRecords<UtilityRunResult>(ctx.out);
-    } else {
-      let mnist: MnistData | undefined;
-      records = await runProtocol<UtilityRunResult>(
-        runs,
-        async (run, rc) => {
-          if (run.group === "mnist") {
-            mnist ??= await loadMnistData(ctx.mnistPath!, mp);
-            return runMnist(mp, run.seed, mnist, ctx, rc);
-          }
-          return runChar(cp!, run.seed, corpora!, ctx, rc);
-        },
-        { out: ctx.out, experiment: "utility", protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), onProgress: ctx.onProgress, log: ctx.log },
-      );
-    }
+    let mnist: MnistData | undefined;
+    const records = await recordRuns<UtilityRunResult>(ctx, "utility", protocol, runs, async (run, rc) => {
+      if (run.group === "mnist") {
+        mnist ??= await loadMnistData(ctx.mnistPath!, mp);
+        return runMnist(mp, run.seed, mnist, ctx, rc);
+      }
+      return runChar(cp!, run.seed, corpora!, ctx, rc);
+    });
     return report(ctx, records, runs.length, { mnist: tasks.includes("mnist") ? mp : undefined, text: cp, corpus: corpora ? corpusLabel(corpora.name, corpora.symbols, ctx.bundled) : undefined });
   },
 };

@@ -10,8 +10,8 @@
 import { mean, pairedDifference, sd } from "../util/stats.js";
 import { PRESETS, type RewireConfig } from "../rewire/schedule.js";
 import { UsageError } from "../util/errors.js";
-import { corpusLabel, type Experiment, type ExperimentOutput } from "./experiment.js";
-import { openProtocol, readCurves, readRecords, runProtocol, type RunRecord, type RunSpec } from "./protocol.js";
+import { corpusLabel, recordRuns, type Experiment, type ExperimentOutput } from "./experiment.js";
+import { readCurves, type RunRecord, type RunSpec } from "./protocol.js";
 import { barChart, bandChart, markdownTable, meanSd, pooledBands, writeFigure, writeText, type BandPoint } from "./report.js";
 import { textProtocol, textSettings } from "./sparsity.js";
 import { loadCorpora, runText, type TextRunResult } from "./text-run.js";
@@ -88,28 +88,18 @@ export const versus: Experiment = {
       }
     }
     const protocol = { ...p, baseDegree, seedBase: ctx.seedBase, ood: corpora.ood.map((t) => t.name) };
-    let records: RunRecord<TextRunResult>[];
     const oodWindows = ctx.quick ? 5_000 : 500_000;
-    if (ctx.reportOnly) {
-      openProtocol(ctx.out, "versus", protocol);
-      records = readRecords<TextRunResult>(ctx.out);
-    } else {
-      records = await runProtocol<TextRunResult>(
-        runs,
-        async (run, rc) => {
-          const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig };
-          const onStep = (step: number, total: number, loss: number) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`);
-          if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep);
-          const s = textSettings(p, st.inDegree, run.seed, ctx);
-          if (st.rewire) s.rewire = st.rewire;
-          if (st.prune) s.prune = st.prune;
-          const r = await runText(s, corpora, { test: true, ood: true, oodWindows, onStep });
-          rc.saveCurve(r.losses);
-          return r.result;
-        },
-        { out: ctx.out, experiment: "versus", protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), onProgress: ctx.onProgress, log: ctx.log },
-      );
-    }
+    const records = await recordRuns<TextRunResult>(ctx, "versus", protocol, runs, async (run, rc) => {
+      const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig };
+      const onStep = (step: number, total: number, loss: number) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`);
+      if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep);
+      const s = textSettings(p, st.inDegree, run.seed, ctx);
+      if (st.rewire) s.rewire = st.rewire;
+      if (st.prune) s.prune = st.prune;
+      const r = await runText(s, corpora, { test: true, ood: true, oodWindows, onStep });
+      rc.saveCurve(r.losses);
+      return r.result;
+    });
     return reportVersus(ctx.out, records, runs.length, configs, {
       corpus: corpusLabel(corpora.name, corpora.symbols, ctx.bundled),
       protocol: p,
