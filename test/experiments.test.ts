@@ -56,6 +56,12 @@ test("experiment sparsity --quick: runs, table, figure; a second call resumes wi
   const other = run(["experiment", "sparsity", "--quick", "--steps", "200", "--out", out]);
   assert.notEqual(other.code, 0);
   assert.match(other.stderr, /sparsewire: error: .* holds results of a protocol that differs in steps/);
+
+  // More seeds extend the protocol: only the new seed's runs are added.
+  const more = run(["experiment", "sparsity", "--quick", "--seeds", "3", "--out", out, "--json"]);
+  assert.equal(more.code, 0, more.stderr);
+  assert.equal(lastJson(more.stdout)["runsDone"], 9);
+  assert.ok(readFileSync(join(out, "runs.jsonl"), "utf8").startsWith(before), "earlier runs kept as they were");
 });
 
 test("experiment rewiring --quick: rewiring happens, per-round share is reported, figure has panels", () => {

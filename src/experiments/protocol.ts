@@ -70,28 +70,36 @@ export const RUNS_FILE = "runs.jsonl";
 export const CURVES_FILE = "curves.jsonl.gz";
 export const PROTOCOL_FILE = "protocol.json";
 
+/**
+ * Settings that may change between invocations on one folder: more seeds only add runs (each run is
+ * keyed by its seed), so a protocol can be extended; the folder keeps the latest value.
+ */
+export const EXTENDABLE = ["seeds"];
+
 /** Prepare the folder: create it, or check that it holds this protocol. */
 export function openProtocol(out: string, experiment: string, protocol: Record<string, unknown>): void {
   mkdirSync(out, { recursive: true });
   const path = join(out, PROTOCOL_FILE);
   const wanted = JSON.stringify({ experiment, protocol }, null, 2) + "\n";
-  if (existsSync(path)) {
-    const have = readFileSync(path, "utf8");
-    if (have !== wanted) {
-      let what = "a different protocol";
-      try {
-        const parsed = JSON.parse(have) as { experiment?: string; protocol?: Record<string, unknown> };
-        if (parsed.experiment !== experiment) what = `experiment "${parsed.experiment}"`;
-        else {
-          const diff = Object.keys({ ...parsed.protocol, ...protocol }).filter((k) => JSON.stringify(parsed.protocol?.[k]) !== JSON.stringify(protocol[k]));
-          what = `a protocol that differs in ${diff.join(", ")}`;
-        }
-      } catch {
-        /* unreadable: report generically */
-      }
-      throw new UsageError(`${out} holds results of ${what}; results of different protocols are never mixed`, "use another --out folder, or delete the old one");
-    }
+  if (!existsSync(path)) {
+    writeFileAtomic(path, wanted);
     return;
+  }
+  const have = readFileSync(path, "utf8");
+  if (have === wanted) return;
+  let parsed: { experiment?: string; protocol?: Record<string, unknown> };
+  try {
+    parsed = JSON.parse(have) as typeof parsed;
+  } catch {
+    throw new UsageError(`${out}/${PROTOCOL_FILE} is not valid JSON; the results folder is damaged`, "use another --out folder");
+  }
+  if (parsed.experiment !== experiment) {
+    throw new UsageError(`${out} holds results of experiment "${parsed.experiment}"; results of different protocols are never mixed`, "use another --out folder");
+  }
+  const diff = Object.keys({ ...parsed.protocol, ...protocol }).filter((k) => JSON.stringify(parsed.protocol?.[k]) !== JSON.stringify(protocol[k]));
+  const fixed = diff.filter((k) => !EXTENDABLE.includes(k));
+  if (fixed.length > 0) {
+    throw new UsageError(`${out} holds results of a protocol that differs in ${fixed.join(", ")}; results of different protocols are never mixed`, "use another --out folder, or delete the old one");
   }
   writeFileAtomic(path, wanted);
 }
