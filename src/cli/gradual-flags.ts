@@ -8,7 +8,7 @@ import { UsageError } from "../util/errors.js";
 import type { FlagSpec, Flags } from "./args.js";
 
 export const GRADUAL_FLAGS: FlagSpec[] = [
-  { name: "prune-to", type: "int", min: 1, value: "D2", help: "gradual pruning: the in-degree falls from --in-degree to D2 on the cubic schedule of Zhu & Gupta 2017 (criterion: --prune-by, default first-order)" },
+  { name: "prune-to", type: "int", min: 1, value: "D2", help: "gradual pruning: the in-degree falls from --in-degree to D2 on the cubic schedule of Zhu & Gupta 2017 (criterion: --prune-by, default magnitude: first-order utility prunes large weights and fails, see RESULTS.md)" },
   { name: "prune-start", type: "number", min: 0, max: 1, value: "F", help: `fraction of the steps at which gradual pruning starts (default ${GRADUAL_DEFAULTS.start})` },
   { name: "prune-end", type: "number", min: 0, max: 1, value: "F", help: `fraction of the steps at which the in-degree reaches D2 (default ${GRADUAL_DEFAULTS.end})` },
   { name: "prune-every", type: "int", min: 1, value: "N", help: `steps between checks of the pruning schedule (default ${GRADUAL_DEFAULTS.every})` },
@@ -30,7 +30,7 @@ export function gradualConfigFromFlags(flags: Flags, argv: readonly string[], in
   if (flags.string("rewire") !== undefined && flags.string("rewire") !== "none") {
     throw new UsageError("--prune-to (gradual pruning) cannot be combined with --rewire: each pruning step rebuilds the network and its engine", "use one of them");
   }
-  const by = (flags.string("prune-by") ?? "first-order") as GradualPruneBy;
+  const by = (flags.string("prune-by") ?? "magnitude") as GradualPruneBy;
   const config: GradualPruneConfig = {
     to: flags.number("prune-to"),
     by,
