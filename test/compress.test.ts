@@ -4,12 +4,16 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { quantizeGroup, quantizeNetwork, estimateLossChange, dequantize } from "../src/compress/quantize.js";
+import { quantizeGroup, quantizeNetwork, estimateLossChange, dequantize, dequantizedWeights } from "../src/compress/quantize.js";
 import { pruneToInDegree } from "../src/compress/prune.js";
 import { measureSensitivity } from "../src/compress/sensitivity.js";
-import { quantizedFromJson, quantizedFromSafetensors, quantizedToJson, quantizedToSafetensors, readQuantizedModel, isQuantizedModelFile } from "../src/compress/quantized-file.js";
+import { quantizedFromJson, quantizedFromSafetensors, quantizedToJson, quantizedToSafetensors, readQuantizedModel, isQuantizedModelFile, decodeSourceGaps, encodeSourceGaps, maxRiceParameter, sortedSlots, QUANTIZED_FORMAT_VERSION, SOURCE_CODING } from "../src/compress/quantized-file.js";
+import { loadQuantizedModel, saveQuantizedNetwork } from "../src/compress/files.js";
+import { Network } from "../src/graph/network.js";
+import { encodeSafetensors, littleEndian, networkToSafetensors, type SafetensorsEntry } from "../src/io/safetensors.js";
+import { ModelFileError } from "../src/util/errors.js";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";
-import { saveNetwork } from "../src/io/model-file.js";
+import { loadModel, saveNetwork } from "../src/io/model-file.js";
 import { textTask } from "../src/train/text.js";
 import { quantizeCommand } from "../src/cli/commands/quantize.js";
 import { pruneCommand } from "../src/cli/commands/prune.js";
@@ -168,13 +172,292 @@ test("quantised files round-trip bit for bit in both formats", () => {
       assert.deepEqual(b.network.weights, q.network.weights);
       assert.equal(quantizedToJson(b.network, b.quantization), js);
       assert.ok(readQuantizedModel(new TextEncoder().encode(js), "json", "t.json"));
-      // Size: b bits per weight, ceil(log2 k) bits per source.
+      // Size: b bits per weight (packed U8 at 2..4 bits); the sources are a gap stream.
       if (bits <= 4) assert.equal(JSON.parse(new TextDecoder().decode(st.subarray(8, 8 + new DataView(st.buffer).getUint32(0, true)))).weights.dtype, "U8");
     }
   }
   // A float model file is not a quantised one.
   assert.equal(isQuantizedModelFile(new TextEncoder().encode('{"format": "sparsewire.network"}'), "json"), false);
   assert.deepEqual(dequantize(net, quantizeNetwork(net, { bits: 8, scale: "neuron", by: "max" })).inDegree, 7);
+});
+
+// ---- the compact graph of quantised safetensors files (version 2: sorted slots, Rice-coded gaps) ----
+
+/** A valid network from explicit rows (one array of d sources per non-input neuron), random weights and biases. */
+function dagNetwork(seed: number, k: number, n: number, m: number, rows: number[][]): Network {
+  const d = rows[0]!.length;
+  const rng = new Rng(seed);
+  const biases = new Float32Array(k);
+  for (let i = n; i < k; i++) biases[i] = 0.3 * rng.nextNormal();
+  return Network.fromArrays({
+    neurons: k, inputs: n, outputs: m, inDegree: d,
+    sources: Int32Array.from(rows.flat()),
+    weights: Float32Array.from({ length: (k - n) * d }, () => rng.nextNormal()),
+    biases,
+  });
+}
+
+/** The same network with every row's slots in a random order (as rewiring leaves them). */
+function shuffledSlots(net: Network, seed: number): Network {
+  const rng = new Rng(seed);
+  const c = net.clone();
+  const d = net.inDegree;
+  for (let r = 0; r < net.neurons - net.inputs; r++) {
+    for (let e = d - 1; e > 0; e--) {
+      const f = rng.nextInt(e + 1);
+      for (const a of [c.sources, c.weights] as const) {
+        const t = a[r * d + e]!;
+        a[r * d + e] = a[r * d + f]!;
+        a[r * d + f] = t;
+      }
+    }
+  }
+  c.validate();
+  return c;
+}
+
+function headerOf(file: Uint8Array): Record<string, any> {
+  return JSON.parse(new TextDecoder().decode(file.subarray(8, 8 + new DataView(file.buffer, file.byteOffset).getUint32(0, true))));
+}
+
+/** A copy of a quantised safetensors file with tensors replaced (same metadata unless given). */
+function rebuilt(file: Uint8Array, replace: Record<string, Uint8Array>, metadata?: Record<string, string>, shapes?: Record<string, number[]>): Uint8Array {
+  const header = headerOf(file);
+  const dataStart = 8 + new DataView(file.buffer, file.byteOffset).getUint32(0, true);
+  const entries: SafetensorsEntry[] = [];
+  for (const name of ["sources", "weights", "scales", "biases"]) {
+    const t = header[name];
+    const data = replace[name] ?? file.subarray(dataStart + t.data_offsets[0], dataStart + t.data_offsets[1]);
+    entries.push({ name, dtype: t.dtype, shape: shapes?.[name] ?? (replace[name] && t.dtype === "U8" ? [data.length] : t.shape), data });
+  }
+  return encodeSafetensors(entries, metadata ?? header.__metadata__);
+}
+
+/** LSB-first bytes of a bit string such as "0110 1" (spaces ignored), as the documentation defines them. */
+function bitsToBytes(bits: string): Uint8Array {
+  const b = bits.replace(/\s+/g, "");
+  const out = new Uint8Array(Math.ceil(b.length / 8));
+  for (let t = 0; t < b.length; t++) if (b[t] === "1") out[t >> 3]! |= 1 << (t & 7);
+  return out;
+}
+
+const roundTripCases = (): Array<[string, Network]> => [
+  ["random, sorted rows", randomNetwork(31, { neurons: 90, inputs: 54, outputs: 27, inDegree: 7 })],
+  ["random, shuffled slots", shuffledSlots(randomNetwork(32, { neurons: 120, inputs: 30, outputs: 10, inDegree: 9 }), 5)],
+  ["d = 1", shuffledSlots(randomNetwork(33, { neurons: 50, inputs: 4, outputs: 3, inDegree: 1 }), 6)],
+  ["k = 64 (R = 6), d = 63 − n: dense rows", randomNetwork(34, { neurons: 64, inputs: 40, outputs: 4, inDegree: 40 })],
+  ["k = 65 (R = 7)", shuffledSlots(randomNetwork(35, { neurons: 65, inputs: 20, outputs: 5, inDegree: 20 }), 7)],
+  ["inputs only: every source an input, every gap 0", dagNetwork(36, 30, 27, 3, [[26, 0, 13, 5, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25], Array.from({ length: 27 }, (_, j) => j), Array.from({ length: 27 }, (_, j) => 26 - j)])],
+  ["sources spanning 0..k−1: a low neuron reads the last one", dagNetwork(37, 6, 2, 1, [[5, 0], [1, 0], [3, 1], [4, 0]])],
+  ["one non-input neuron reading all inputs", dagNetwork(38, 4, 3, 1, [[2, 0, 1]])],
+];
+
+test("quantised files round-trip bit for bit in both formats: edge cases, unsorted slots, -0 biases", () => {
+  for (const [label, net] of roundTripCases()) {
+    if (net.neurons - net.inputs > 1) net.biases[net.neurons - 1] = -0;
+    for (const bits of [2, 3, 4, 8]) {
+      for (const scale of ["network", "neuron"] as const) {
+        const what = `${label}, ${bits} bits per ${scale}`;
+        const q = quantizeNetwork(net, { bits, scale, by: "max" });
+        const sorted = sortedSlots(q.network, q);
+        const st = quantizedToSafetensors(q.network, q);
+        assert.equal(headerOf(st).__metadata__.version, String(QUANTIZED_FORMAT_VERSION), what);
+        assert.equal(JSON.parse(headerOf(st).__metadata__.quantization).sources, SOURCE_CODING, what);
+        const a = quantizedFromSafetensors(st, "t.safetensors");
+        // The file holds the slots sorted by source, the integers moved along; nothing else changes.
+        assert.deepEqual(a.network.sources, sorted.sources, what);
+        assert.deepEqual(a.quantization.integers, sorted.integers, what);
+        assert.deepEqual(a.network.weights, sorted.weights, what);
+        assert.deepEqual(a.network.weights, dequantizedWeights(a.quantization, net.edges, net.inDegree), what);
+        assert.deepEqual(a.quantization.scales, q.scales, what);
+        assert.deepEqual(a.network.biases, net.biases, what);
+        if (net.neurons - net.inputs > 1) assert.ok(Object.is(a.network.biases[net.neurons - 1], -0), what);
+        for (let r = 0; r < net.neurons - net.inputs; r++) {
+          for (let e = 1; e < net.inDegree; e++) assert.ok(a.network.sources[r * net.inDegree + e - 1]! < a.network.sources[r * net.inDegree + e]!, what);
+        }
+        // The same multiset of (source, weight) per neuron as the network saved.
+        for (let r = 0; r < net.neurons - net.inputs; r++) {
+          const pairs = (s: Int32Array, w: Float32Array) => Array.from({ length: net.inDegree }, (_, e) => `${s[r * net.inDegree + e]}:${w[r * net.inDegree + e]}`).sort();
+          assert.deepEqual(pairs(a.network.sources, a.network.weights), pairs(q.network.sources, q.network.weights), what);
+        }
+        assert.deepEqual(quantizedToSafetensors(a.network, a.quantization), st, what);
+        // JSON: the same sorted network, and identical text again.
+        const js = quantizedToJson(q.network, q);
+        const b = quantizedFromJson(js, "t.json");
+        assert.deepEqual(b.network.sources, a.network.sources, what);
+        assert.deepEqual(b.quantization.integers, a.quantization.integers, what);
+        assert.deepEqual(b.network.weights, a.network.weights, what);
+        assert.deepEqual(b.network.biases, a.network.biases, what);
+        assert.equal(quantizedToJson(b.network, b.quantization), js, what);
+        assert.deepEqual(quantizedToSafetensors(b.network, b.quantization), st, what);
+        // Mathematically the same function (the sums may add in another order, so compare closely).
+        const batch = oneHotBatch(2, 8, 1, net.inputs, net.outputs);
+        const ya = new ReferenceEngine(a.network).predict(batch);
+        const yq = new ReferenceEngine(q.network.clone()).predict(batch);
+        for (let t = 0; t < ya.length; t++) assert.ok(Math.abs(ya[t]! - yq[t]!) <= 1e-5 * (1 + Math.abs(yq[t]!)), `${what}: output ${t} ${ya[t]} vs ${yq[t]}`);
+      }
+    }
+  }
+});
+
+test("the gap stream is the documented one: known answers, and encode/decode invert on random rows", () => {
+  // k = 4, n = 3, d = 1, neuron 3 ← 2: r = 0 ("0"), v = 2 ("110"); 4 bits, zero padding.
+  assert.deepEqual(encodeSourceGaps(Int32Array.of(2), 4, 3, 1), Uint8Array.of(0b0110));
+  // k = 40, n = 38, d = 2, R = 6. Neuron 38 ← 5, 37: values 5, 31, cheapest r = 3 (zigzag 6: "1111110");
+  // 5 = "0" + 101, 31 = "1110" + 111. Neuron 39 ← 0, 38: values 0, 37, r = 3 again ("0");
+  // 0 = "0" + 000, 37 = "11110" + 101. 31 bits.
+  const expected = bitsToBytes("1111110 0101 1110111   0 0000 11110101");
+  assert.deepEqual(encodeSourceGaps(Int32Array.of(5, 37, 0, 38), 40, 38, 2), expected);
+  assert.deepEqual(decodeSourceGaps(expected, 40, 38, 2), Int32Array.of(5, 37, 0, 38));
+  assert.equal(maxRiceParameter(40), 6);
+  assert.equal(maxRiceParameter(1700), 11);
+  assert.equal(maxRiceParameter(64), 6);
+  assert.equal(maxRiceParameter(65), 7);
+  // Random ascending rows over the whole range, including 0 and k−1.
+  const rng = new Rng(9);
+  for (const [k, n, d] of [[2, 1, 1], [10, 3, 9], [300, 20, 1], [300, 20, 5], [5000, 100, 40]] as const) {
+    const rows = k - n;
+    const sources = new Int32Array(rows * d);
+    for (let r = 0; r < rows; r++) {
+      const chosen = new Set<number>(r % 3 === 0 ? [0, k - 1].slice(0, d) : []);
+      while (chosen.size < d) chosen.add(rng.nextInt(k));
+      sources.set(Int32Array.from([...chosen].sort((x, y) => x - y)), r * d);
+    }
+    assert.deepEqual(decodeSourceGaps(encodeSourceGaps(sources, k, n, d), k, n, d), sources, `k ${k}, d ${d}`);
+  }
+  assert.throws(() => encodeSourceGaps(Int32Array.of(3, 3), 5, 4, 2), /ascending, distinct/);
+});
+
+test("corrupt or truncated quantised safetensors files give one clear ModelFileError naming the problem", () => {
+  const expectFileError = (file: Uint8Array, pattern: RegExp, what: string) =>
+    assert.throws(() => quantizedFromSafetensors(file, "bad.safetensors"), (e: unknown) => {
+      assert.ok(e instanceof ModelFileError, `${what}: not a ModelFileError: ${String(e)}`);
+      assert.ok(!e.message.includes("\n"), `${what}: more than one line: ${e.message}`);
+      assert.match(e.message, /^bad\.safetensors: /, what);
+      assert.match(e.message, pattern, what);
+      return true;
+    }, what);
+  // k = 4, n = 3, d = 1: one neuron; R = 2.
+  const small = dagNetwork(1, 4, 3, 1, [[0]]);
+  const qs = quantizeNetwork(small, { bits: 8, scale: "network", by: "max" });
+  const base = quantizedToSafetensors(small, qs);
+  const withStream = (bits: string) => rebuilt(base, { sources: bitsToBytes(bits) });
+  assert.equal(quantizedFromSafetensors(withStream("0 110"), "ok").network.sources[0], 2); // the stream itself is fine
+  expectFileError(withStream(""), /ends inside the Rice parameter of neuron 3 .*truncated or corrupt/, "empty stream");
+  expectFileError(withStream("0 110 0000 0000"), /1 byte after the end of the stream/, "trailing byte");
+  expectFileError(rebuilt(base, { sources: Uint8Array.of(0b10000110) }), /non-zero padding bits/, "padding");
+  expectFileError(withStream("111"), /Rice parameter -2, outside 0\.\.2/, "negative parameter");
+  expectFileError(withStream("11111"), /Rice parameter code runs on/, "parameter code too long");
+  expectFileError(withStream("0 11110"), /neuron 3 slot 0: the source would exceed 3/, "source out of range (unary)");
+  expectFileError(withStream("0 1110"), /neuron 3: edge 0 is a self-loop/, "self-loop");
+  // Two rows: k = 5, n = 3, d = 2; a second slot past k−1, and a cycle 3 → 4 → 3.
+  const two = dagNetwork(2, 5, 3, 1, [[0, 1], [2, 3]]);
+  const base2 = quantizedToSafetensors(two, quantizeNetwork(two, { bits: 4, scale: "neuron", by: "max" }));
+  // R = 3: parameter "1111110" (r = 3), slot 0 quotient "0", then the stream ends before its 3 low bits.
+  expectFileError(rebuilt(base2, { sources: bitsToBytes("1111110 0") }), /ends inside neuron 3 slot 0 after 1 bytes: the file is truncated or corrupt/, "ends inside a value");
+  const full = encodeSourceGaps(Int32Array.of(1, 2, 0, 3), 5, 3, 2);
+  assert.deepEqual(quantizedFromSafetensors(rebuilt(base2, { sources: full })).network.sources, Int32Array.of(1, 2, 0, 3));
+  expectFileError(rebuilt(base2, { sources: full.subarray(0, full.length - 1) }), /ends inside (neuron 4|the Rice parameter of neuron 4).*truncated/, "two rows, truncated");
+  // r = 1 ("110"), quotient 2 ("110"), low bit 1: 5 > 4 only once the remainder is read.
+  expectFileError(rebuilt(base2, { sources: bitsToBytes("110 110 1") }), /neuron 3 slot 0: the source would exceed 4/, "source out of range (remainder)");
+  expectFileError(rebuilt(base2, { sources: bitsToBytes("0 0 11110") }), /neuron 3 slot 1: the source would exceed 4 \(the sources before it end at 0/, "slot past k−1");
+  expectFileError(rebuilt(base2, { sources: bitsToBytes("0 0 1110 0 1110 1") }), /neuron 4 slot 1: the source would exceed 4 \(the sources before it end at 3/, "second row past k−1");
+  expectFileError(rebuilt(base2, { sources: bitsToBytes("0 11110") }), /neuron 3 slot 1: the source would exceed 4 \(the sources before it end at 4/, "no room left for a later slot");
+  expectFileError(rebuilt(base2, { sources: encodeSourceGaps(Int32Array.of(0, 4, 1, 3), 5, 3, 2) }), /closes a cycle/, "cycle");
+  // The container around the stream.
+  const good = quantizedToSafetensors(two, quantizeNetwork(two, { bits: 4, scale: "neuron", by: "max" }));
+  expectFileError(good.subarray(0, good.length - 1), /truncated|cover/, "file cut short");
+  const meta = headerOf(good).__metadata__;
+  expectFileError(rebuilt(good, {}, { ...meta, quantization: meta.quantization.replace(SOURCE_CODING, "U8-packed-lsb") }), /"sources" must be "U8-rice-gaps-lsb"/, "wrong coding name");
+  expectFileError(rebuilt(good, {}, { ...meta, version: "3" }), /"version" must be "1" or "2", got "3"/, "future version");
+  expectFileError(rebuilt(good, {}, undefined, { sources: [99] }), /tensor "sources" has shape \[99\]/, "shape differs from data_offsets");
+  // Packed weights: 4 edges × 3 bits = 12 bits, so the last byte has 4 padding bits, which must be 0.
+  const three = quantizedToSafetensors(two, quantizeNetwork(two, { bits: 3, scale: "network", by: "max" }));
+  const packed = three.slice();
+  packed[8 + new DataView(three.buffer).getUint32(0, true) + headerOf(three).weights.data_offsets[1] - 1]! |= 0x80;
+  expectFileError(packed, /tensor "weights": non-zero padding bits after the last 3-bit field/, "weight padding");
+  // JSON: duplicates and cycles are one ModelFileError too.
+  const js = quantizedToJson(two, quantizeNetwork(two, { bits: 4, scale: "network", by: "max" }));
+  const dup = js.replace(/"sources": \[\n(.*)\n(.*)\[0, 1\]/, (all) => all.replace("[0, 1]", "[1, 1]"));
+  assert.notEqual(dup, js);
+  assert.throws(() => quantizedFromJson(dup, "bad.json"), (e: unknown) => e instanceof ModelFileError && /^bad\.json: .*duplicates an earlier edge from 1/.test(e.message) && !e.message.includes("\n"));
+});
+
+test("version 1 quantised safetensors files (fixed-width sources, all k biases) still load", () => {
+  const net = shuffledSlots(randomNetwork(41, { neurons: 70, inputs: 30, outputs: 5, inDegree: 6 }), 3);
+  const q = quantizeNetwork(net, { bits: 3, scale: "neuron", by: "max" });
+  const k = net.neurons;
+  const sourceBits = Math.ceil(Math.log2(k));
+  const pack = (values: ArrayLike<number>, bits: number) => {
+    let s = "";
+    for (let p = 0; p < values.length; p++) for (let t = 0; t < bits; t++) s += (values[p]! >> t) & 1 ? "1" : "0";
+    return bitsToBytes(s);
+  };
+  const v1 = encodeSafetensors([
+    { name: "sources", dtype: "U8", shape: [Math.ceil((net.edges * sourceBits) / 8)], data: pack(net.sources, sourceBits) },
+    { name: "weights", dtype: "U8", shape: [Math.ceil((net.edges * 3) / 8)], data: pack(Array.from(q.integers, (x) => x & 7), 3) },
+    { name: "scales", dtype: "F32", shape: [q.scales.length], data: littleEndian(q.scales) },
+    { name: "biases", dtype: "F32", shape: [k], data: littleEndian(net.biases) },
+  ], {
+    format: "sparsewire.quantized-network", version: "1", neurons: String(k), inputs: "30", outputs: "5", inDegree: "6", activation: "relu", task: '{"kind":"none"}',
+    quantization: JSON.stringify({ bits: 3, scale: "neuron", by: "max", weights: "U8-packed-lsb", sources: "U8-packed-lsb", sourceBits }),
+  });
+  const a = quantizedFromSafetensors(v1, "v1.safetensors");
+  assert.deepEqual(a.network.sources, net.sources); // version 1 keeps the stored (unsorted) order
+  assert.deepEqual(a.quantization.integers, q.integers);
+  assert.deepEqual(a.network.weights, q.network.weights);
+  assert.deepEqual(a.network.biases, net.biases);
+  // Saved again it becomes version 2, sorted, and smaller.
+  const v2 = quantizedToSafetensors(a.network, a.quantization);
+  assert.ok(v2.length < v1.length, `${v2.length} vs ${v1.length}`);
+  assert.deepEqual(quantizedFromSafetensors(v2).network.sources, sortedSlots(a.network, a.quantization).sources);
+  // JSON version 1 (the same layout) loads as well.
+  const js = quantizedToJson(net, q).replace('"version": 2', '"version": 1');
+  assert.deepEqual(quantizedFromJson(js).quantization.integers, sortedSlots(net, q).integers);
+  assert.throws(() => quantizedFromJson(js.replace('"version": 1', '"version": 3')), /"version" must be 1 or 2, got 3/);
+});
+
+test("size: an 8-bit quantised random thesis-size network is at most a quarter of its float .safetensors file", (t) => {
+  const net = Network.random({ neurons: 1700, inputs: 540, outputs: 27, inDegree: 29 }, new Rng(1));
+  const floatBytes = networkToSafetensors(net).length;
+  const ratios: Record<string, number> = {};
+  let sourceBytes = 0;
+  for (const bits of [8, 4]) {
+    for (const scale of ["network", "neuron"] as const) {
+      const q = quantizeNetwork(net, { bits, scale, by: "max" });
+      const st = quantizedToSafetensors(q.network, q);
+      ratios[`${bits} bits per ${scale}`] = st.length / floatBytes;
+      const h = headerOf(st);
+      sourceBytes = h.sources.data_offsets[1] - h.sources.data_offsets[0];
+      assert.deepEqual(quantizedToSafetensors(quantizedFromSafetensors(st).network, quantizedFromSafetensors(st).quantization), st);
+    }
+  }
+  t.diagnostic(`float ${floatBytes} bytes; sources ${sourceBytes} bytes = ${((8 * sourceBytes) / net.edges).toFixed(3)} bits/edge; ratios ${Object.entries(ratios).map(([key, r]) => `${key} ${r.toFixed(4)}`).join(", ")}`);
+  assert.ok(ratios["8 bits per network"]! <= 0.25, `8 bits per network: ${ratios["8 bits per network"]}`);
+  assert.ok(ratios["4 bits per network"]! <= 0.19, `4 bits per network: ${ratios["4 bits per network"]}`);
+  // The sources cost under 6.8 bits per edge (11 fixed-width bits in version 1; log2 C(i, 29) ≈ 6.5 is the floor).
+  assert.ok((8 * sourceBytes) / net.edges < 6.8, `${sourceBytes} source bytes`);
+});
+
+test("saved quantised safetensors load through loadModel and info (bytes, bits)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sw-qfile-"));
+  const net = shuffledSlots(randomNetwork(51, { neurons: 120, inputs: 54, outputs: 27, inDegree: 6, task: textTask(2) }), 8);
+  const q = quantizeNetwork(net, { bits: 8, scale: "network", by: "max" });
+  const path = join(dir, "q.safetensors");
+  const bytes = saveQuantizedNetwork(path, q.network, q, { training: { note: "y" } });
+  assert.equal(readFileSync(path).length, bytes);
+  const viaLoad = loadModel(path);
+  const viaQuantized = loadQuantizedModel(path);
+  assert.deepEqual(viaLoad.network.sources, sortedSlots(q.network, q).sources);
+  assert.deepEqual(viaLoad.network.weights, viaQuantized.network.weights);
+  assert.equal(viaQuantized.bytes, bytes);
+  const cli = join(dirname(fileURLToPath(import.meta.url)), "../src/cli/main.js");
+  const r = spawnSync(process.execPath, [cli, "info", "--model", path, "--json"], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const info = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+  assert.equal(info.fileBytes, bytes);
+  assert.equal(info.quantization.bits, 8);
+  assert.equal(info.edges, net.edges);
 });
 
 // ---- commands: one clear error line, never overwrite IN ----

@@ -361,7 +361,7 @@ async function report(ctx: ExperimentContext, p: CompressProtocol, records: RunR
       return [`${bits} bits`, net.toLocaleString("en"), (net / q0.floatBytes).toFixed(3), neu.toLocaleString("en"), (neu / q0.floatBytes).toFixed(3), ((Math.ceil((q0.edges * bits) / 8) + 4 * rows) / (4 * q0.edges)).toFixed(3)];
     });
     md.push(
-      `**File sizes** (.safetensors; the float file is ${q0.floatBytes.toLocaleString("en")} bytes for ${q0.edges.toLocaleString("en")} edges: I32 sources, F32 weights and biases; the quantised one packs the sources into the fewest bits, the weights into I8 or packed U8, plus F32 scales and biases):`,
+      `**File sizes** (.safetensors; the float file is ${q0.floatBytes.toLocaleString("en")} bytes for ${q0.edges.toLocaleString("en")} edges: I32 sources, F32 weights and biases; the quantised one stores the sources compactly, the weights as I8 or packed U8, plus F32 scales and biases, as laid out in src/compress/quantized-file.ts of the version that wrote these results):`,
       "",
       markdownTable(["bits", "per network: bytes", "÷ float", "per neuron: bytes", "÷ float", "weights + per-neuron scales only ÷ F32 weights"], sizeRows),
       "",
@@ -372,7 +372,7 @@ async function report(ctx: ExperimentContext, p: CompressProtocol, records: RunR
       "",
       `- At ≤ 4 bits utility beats max on mean test bits/char in ${meanWins} of ${verdictRows.length} settings (bits × scale), and on every seed in ${allWins} of them: ${verdictRows.map((v) => `${v.bits} bits per ${v.scale} ${signedFixed(v.d.mean)} (${v.wins}/${seedsQ.length} seeds)`).join("; ")}.`,
       `- 8 bits: ${under8.length === named.length ? "every" : `${under8.length} of ${named.length}`} utility/mse/max configurations cost under 0.01 bits/char${under8.length ? ` (${under8.map((e) => `${e.label} ${signedFixed(mean(e.d))}`).join(", ")})` : ""}${under8.length < named.length ? `; over it: ${named.filter((e) => mean(e.d) >= 0.01).map((e) => `${e.label} ${signedFixed(mean(e.d))}`).join(", ")}` : ""}. Best: ${best8.label} ${signedFixed(mean(best8.d))} ± ${sd(best8.d).toFixed(4)}; worst: ${worst8.label}. utility-2nd: up to ${signedFixed(mean(worst8second.d))} (${worst8second.label}).`,
-      `- The 8-bit file (per-neuron scales) is ${(b8 / q0.floatBytes).toFixed(3)} of the float file (${b8 <= q0.floatBytes / 4 ? "at most" : "over"} a quarter): the weights themselves shrink 4×, but every edge also stores its source index (${sourceBitsFor(p.neurons)} packed bits in the quantised file against an I32 in the float file), which the quantiser does not touch.`,
+      `- The 8-bit file (per-neuron scales) is ${(b8 / q0.floatBytes).toFixed(3)} of the float file (${b8 <= q0.floatBytes / 4 ? "at most" : "over"} a quarter): the weights themselves shrink 4×, but every edge also stores its source index (an I32 in the float file), which the quantiser does not touch.`,
       `- The estimate that best ranks the configurations by their true loss change is **${bestEst}** (Spearman above).`,
       "",
     );
