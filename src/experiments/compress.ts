@@ -21,7 +21,7 @@ import { estimationBatches } from "../compress/cli-shared.js";
 import type { GradualPruneBy, GradualPruneConfig } from "../compress/gradual.js";
 import { pruneToInDegree } from "../compress/prune.js";
 import { estimateLossChange, quantizeNetwork, type LossEstimate, type QuantizeBy, type ScaleMode } from "../compress/quantize.js";
-import { quantizedToSafetensors, sourceBitsFor } from "../compress/quantized-file.js";
+import { quantizedToSafetensors } from "../compress/quantized-file.js";
 import { meanLoss, measureSensitivity } from "../compress/sensitivity.js";
 import { createEngine } from "../engine/create.js";
 import type { Engine } from "../engine/types.js";
@@ -264,7 +264,7 @@ async function report(ctx: ExperimentContext, p: CompressProtocol, records: RunR
     new Map(ok.filter((r) => r.group === group && r.result!.kind === kind).map((r) => [r.seed, r.result as Extract<CompressResult, { kind: K }>]));
   const quant = of("quant", "quantize");
   const oneshot = of("oneshot", "oneshot");
-  const [mid, low] = p.pruneTo as [number, number];
+  const [mid] = p.pruneTo as [number, number];
   const files: string[] = [];
   const md: string[] = [
     "## Compression (§4.2): quantisation and pruning by estimated loss change",
