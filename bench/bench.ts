@@ -7,6 +7,10 @@
  * (../shared/limit/run.sh) and PyTorch's gather-per-level step (bench/torch_step.py). Prints a
  * table with ratios, or with --json one JSON object per row. See bench/README.md.
  *
+ * Then (bench/rewire.ts) what one rewiring round costs at 1,700, 17,000 and 170,000 neurons, exact
+ * and approximate candidate search, as a ratio to the 2048 training steps it follows.
+ * `--only engines` or `--only rewire` runs one of the two parts.
+ *
  * It is a measurement, not a test: nothing here fails on a slow number.
  */
 import { availableParallelism, freemem } from "node:os";
@@ -19,11 +23,14 @@ import { SparsewireError, UsageError } from "../src/util/errors.js";
 import { makeWorkload, measureInProcess, type Contender, type TimingPlan } from "./engines.js";
 import { cLimitAvailable, runCLimit, runTorch, torchAvailable, TorchGraphs, type TorchPlan } from "./external.js";
 import { Watchdog } from "./watchdog.js";
+import { benchRewire, rewireHeader, rewireRowLine, type KernelRow, type RewireRow, type StepRow } from "./rewire.js";
 import { machine, ratioLines, ratioRows, scalingRows, tableHeader, targetLines, tableRow, type EngineLabel, type Row } from "./report.js";
 
 const ALL_ENGINES: readonly EngineLabel[] = ["reference", "wasm", "c-limit", "pytorch"];
 const FULL_SIZES = "1700:15,1700:29,1700:58,17000:29,170000:29";
 const QUICK_SIZES = "1700:29";
+const REWIRE_SIZES = "1700,17000,170000";
+const QUICK_REWIRE_SIZES = "1700";
 
 const SPEC: CommandSpec = {
   name: "bench",
@@ -40,8 +47,11 @@ const SPEC: CommandSpec = {
     { name: "batch", type: "int", min: 1, default: 512, help: "samples per training step (the C probe runs only at 512)" },
     { name: "seed", type: "int", min: 0, default: 1, help: "seed of the networks and batches" },
     { name: "max-step-seconds", type: "number", min: 0, default: 30, help: "skip an engine at a size where its step would take longer (predicted from the previous size)" },
+    { name: "only", type: "string", choices: ["engines", "rewire"], value: "engines|rewire", help: "run one part: the training-step table (engines) or the rewiring rounds (rewire)" },
+    { name: "rewire-sizes", type: "string", value: "K,…", help: `neurons of the rewiring benchmark, d = 29 (default: ${REWIRE_SIZES}; --quick: ${QUICK_REWIRE_SIZES})` },
+    { name: "rewire-rounds", type: "int", min: 1, help: "timed rounds per configuration at 1,700 neurons (default 5; --quick 3; at most 2 at 17,000 and 1 at 170,000)" },
   ],
-  examples: ["npm run bench", "npm run bench -- --quick", "npm run bench -- --json --sizes 1700:29,17000:29 --engines reference,wasm"],
+  examples: ["npm run bench", "npm run bench -- --quick", "npm run bench -- --only rewire", "npm run bench -- --json --sizes 1700:29,17000:29 --engines reference,wasm"],
 };
 
 interface Size {
@@ -112,149 +122,195 @@ async function main(argv: string[]): Promise<void> {
     if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${text}`);
   };
 
+  const only = flags.string("only");
   out(`sparsewire bench · ${host.cpu} · ${host.cores} cores · node ${host.node} · ${host.platform} · load average ${host.loadAverage.join(" ")}`);
-  out(`full training step (forward, softmax cross-entropy, backward, Adam) · batch ${batchSize} · ${inputs} one-hot inputs (context ${context}) + ${outputs} outputs · real text`);
-  out(`median of up to ${repeats} interleaved repeats · ratios are throughputs (edge-samples/s of A over B: above 1, A is faster) · * = PyTorch's faster thread count`);
-
-  // What can run here.
-  const contenders: Contender[] = [];
-  if (wanted.has("reference")) contenders.push({ engine: "reference", threads: 1 });
-  if (wanted.has("wasm")) {
-    contenders.push({ engine: "wasm", threads: 1 });
-    if (allThreads > 1) contenders.push({ engine: "wasm", threads: allThreads });
-  }
-  let useC = wanted.has("c-limit");
-  if (useC) {
-    const c = cLimitAvailable();
-    if (!c.ok) note(`c-limit skipped: ${c.reason}`);
-    else if (batchSize !== 512) note(`c-limit skipped: it runs batch 512 only, this run uses ${batchSize}`);
-    useC = c.ok && batchSize === 512;
-  }
-  let useTorch = wanted.has("pytorch");
-  if (useTorch) {
-    const t = torchAvailable();
-    if (!t.ok) note(`pytorch skipped: ${t.reason}`);
-    useTorch = t.ok;
-  }
-  const torchThreads = [...new Set([1, allThreads])];
-
   const corpus = await readTextCorpus(bundledCorpusPath());
   const train = splitCorpus(corpus.symbols, undefined, context)[0]!.symbols;
-  const graphs = useTorch ? new TorchGraphs() : undefined;
   const watchdog = new Watchdog();
-  const all: Row[] = [];
-  /** ms per edge-sample of every engine/threads at the last size it ran: predicts the next size. */
-  const perEdgeSample = new Map<string, number>();
-  const predictedMs = (key: string, edges: number) => {
-    const x = perEdgeSample.get(key);
-    return x === undefined ? undefined : x * edges * batchSize * 2; // ×2: the data leaves the caches
-  };
-  out("");
-  out(tableHeader());
   try {
-    for (const size of sizes) {
-      const label = `${size.neurons.toLocaleString("en-US")} neurons, d = ${size.inDegree}`;
-      const work = makeWorkload(train, size.neurons, size.inDegree, batchSize, context, seed);
-      const edges = work.network.edges;
-      const rows: Row[] = [];
-      const notes: string[] = [];
-      const sizeNote = (text: string) => notes.push(`${label}: ${text}`);
-      const tooSlow = (key: string, what: string): boolean => {
-        const ms = predictedMs(key, edges);
-        if (ms !== undefined && ms > maxStepMs) {
-          sizeNote(`${what} skipped: about ${(ms / 1000).toFixed(0)} s per step predicted from the previous size (--max-step-seconds ${maxStepMs / 1000})`);
-          return true;
-        }
-        return false;
-      };
-
-      // The C probe before and after the in-process engines (the better run counts): a noisy
-      // neighbour during one of them does not decide the wasm/C ratio.
-      const cRuns: Row[][] = [];
-      const runC = () => {
-        progress(`${label}: c-limit…`);
-        const t0 = performance.now();
-        try {
-          cRuns.push(runCLimit(size.neurons, size.inDegree, inputs, 20 * 60_000));
-        } catch (e) {
-          sizeNote(`c-limit failed: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        return performance.now() - t0;
-      };
-      let cMs = 0;
-      if (useC) cMs = runC();
-
-      const here = contenders.filter((c) => !tooSlow(`${c.engine}:${c.threads}`, `${c.engine} (${c.threads} thread${c.threads > 1 ? "s" : ""})`));
-      if (here.length > 0) {
-        progress(`${label}: ${here.map((c) => `${c.engine} ${c.threads}T`).join(", ")}…`);
-        rows.push(...(await measureInProcess(work, here, plan, watchdog, sizeNote)));
-      }
-      if (useC && cRuns.length === 1 && cMs < 15_000 && !quick) runC();
-      for (const threads of new Set(cRuns.flat().map((r) => r.threads))) {
-        const best = cRuns
-          .flat()
-          .filter((r) => r.threads === threads)
-          .reduce((b, r) => (r.msPerStep < b.msPerStep ? r : b));
-        best.runs = cRuns.length;
-        rows.push(best);
-      }
-
-      if (graphs && !tooSlow("pytorch", "pytorch")) {
-        // Its autograd keeps the gathered [L, d, B] activations of every level (B·E floats) and more:
-        // peak RSS was 2.5 GB for B·E·4 = 0.98 GB at 17,000 neurons.
-        const need = 2.6 * batchSize * edges * 4 + 300 * 2 ** 20;
-        if (need > 0.6 * freemem()) {
-          sizeNote(`pytorch skipped: its gather formulation needs about ${(need / 2 ** 30).toFixed(1)} GiB, more than 60 % of the ${(freemem() / 2 ** 30).toFixed(1)} GiB free`);
-        } else {
-          progress(`${label}: pytorch…`);
-          const slow = (predictedMs("pytorch", edges) ?? 0) > 1000;
-          const torchPlan: TorchPlan = {
-            threads: torchThreads,
-            repeats: quick ? 2 : slow ? 3 : 5,
-            warmup: slow ? 1 : 2,
-            targetSeconds: quick ? 0.15 : 0.4,
-            steps,
-            timeoutMs: 30 * 60_000,
-          };
-          const name = `net_${size.neurons}_${size.inDegree}`;
-          try {
-            rows.push(...runTorch(graphs.write(name, work), edges, torchPlan));
-          } catch (e) {
-            sizeNote(`pytorch failed: ${e instanceof Error ? e.message : String(e)}`);
-          } finally {
-            graphs.remove(name);
-          }
-        }
-      }
-      progress("");
-
-      const measured = new Map<string, number>();
-      for (const r of rows) {
-        const key = r.engine === "pytorch" ? "pytorch" : `${r.engine}:${r.threads}`;
-        const perEdge = r.msPerStep / (r.edges * r.batch);
-        measured.set(key, Math.min(perEdge, measured.get(key) ?? Infinity));
-      }
-      for (const [key, perEdge] of measured) perEdgeSample.set(key, perEdge);
-      all.push(...rows);
-      ratioRows(rows);
-      scalingRows(all);
-      if (json) {
-        for (const r of rows) console.log(JSON.stringify({ ...r, machine: { cpu: host.cpu, cores: host.cores, node: host.node } }));
-        for (const n of notes) note(n);
-      } else {
-        for (const r of rows) out(tableRow(r));
-        for (const line of ratioLines(rows)) out(line);
-        for (const n of notes) note(n);
-        out("");
-      }
-    }
+    if (only !== "rewire") await benchEngines();
+    if (only !== "engines") await benchRewiring();
   } finally {
-    graphs?.dispose();
     await watchdog.stop();
   }
-  for (const line of targetLines(all)) out(line);
   const after = machine();
   out(`${((performance.now() - started) / 1000).toFixed(0)} s in all · load average at the end ${after.loadAverage.join(" ")}`);
+
+  async function benchRewiring(): Promise<void> {
+    const rewireSizes = (flags.string("rewire-sizes") ?? (quick ? QUICK_REWIRE_SIZES : REWIRE_SIZES)).split(",").map((x) => {
+      const k = Number(x.trim());
+      if (!(Number.isInteger(k) && k > inputs + outputs)) throw new UsageError(`--rewire-sizes: "${x}" is not a neuron count above ${inputs + outputs}`);
+      return k;
+    });
+    out("");
+    out(`rewiring round (chapter 4) · thesis preset (first-order utility, |corr| ≥ 0.3, eq. 4.8 weights) and RigL (every 100 steps) · d = 29 · batch ${batchSize} · wasm engine × ${allThreads} threads · search on 256 samples`);
+    out("phases in ms (median of the timed rounds, after a warm-up round where affordable): utility = gradients with per-sample activity + edge utilities; repair = choosing slots + admissibility checks + edge replacement with online order repair; push = engine.push");
+    out("ratio = round / training interval (2048 steps for thesis rounds, 100 for RigL), the steps measured in this run · recall = approximate search's per-target recall against the exact search on the same activity");
+    out("");
+    out(rewireHeader());
+    const plan = { sizes: rewireSizes, inDegree: 29, batch: batchSize, threads: allThreads, seed, context, rounds: flags.optionalNumber("rewire-rounds") ?? (quick ? 3 : 5), searchSamples: 256, quick };
+    let lastSize = 0;
+    const emit = (row: StepRow | RewireRow | KernelRow) => {
+      if (json) {
+        console.log(JSON.stringify({ ...row, machine: { cpu: host.cpu, cores: host.cores, node: host.node } }));
+        return;
+      }
+      progress("");
+      if (row.kind === "training-steps") {
+        if (lastSize !== 0) out("");
+        lastSize = row.neurons;
+        out(`  ${row.neurons.toLocaleString("en-US")} neurons, ${row.edges.toLocaleString("en-US")} edges: ${row.msPerStep.toFixed(row.msPerStep >= 100 ? 0 : 2)} ms/step (${(row.edgeSamplesPerSec / 1e9).toFixed(2)} G edge-samples/s over ${row.steps} steps) → 2048 steps ${(2048 * row.msPerStep / 1000).toFixed(1)} s, 100 steps ${(100 * row.msPerStep / 1000).toFixed(2)} s`);
+      } else if (row.kind === "rewire-round") {
+        out(rewireRowLine(row));
+      } else {
+        const parts: string[] = [];
+        if (row.js) parts.push(`TypeScript ${row.js.ms.toFixed(1)} ms (${(row.js.pairSamplesPerSec / 1e9).toFixed(2)} G pair-samples/s)`);
+        if (row.wasm) parts.push(`wasm SIMD filter ${row.wasm.ms.toFixed(1)} ms (${(row.wasm.pairSamplesPerSec / 1e9).toFixed(2)} G pair-samples/s, ${row.wasm.rescored.toLocaleString("en-US")} pairs rescored)`);
+        if (row.ratio !== undefined) parts.push(`ratio ${row.ratio.toFixed(2)}×, same result`);
+        out(`  exact-search kernels on ${row.targets.toLocaleString("en-US")} targets × ${row.samples} samples (${row.pairsScored.toLocaleString("en-US")} pairs scored): ${parts.join(" · ")}`);
+      }
+    };
+    await benchRewire(train, plan, watchdog, emit, note, progress);
+  }
+
+  async function benchEngines(): Promise<void> {
+    out(`full training step (forward, softmax cross-entropy, backward, Adam) · batch ${batchSize} · ${inputs} one-hot inputs (context ${context}) + ${outputs} outputs · real text`);
+    out(`median of up to ${repeats} interleaved repeats · ratios are throughputs (edge-samples/s of A over B: above 1, A is faster) · * = PyTorch's faster thread count`);
+
+    // What can run here.
+    const contenders: Contender[] = [];
+    if (wanted.has("reference")) contenders.push({ engine: "reference", threads: 1 });
+    if (wanted.has("wasm")) {
+      contenders.push({ engine: "wasm", threads: 1 });
+      if (allThreads > 1) contenders.push({ engine: "wasm", threads: allThreads });
+    }
+    let useC = wanted.has("c-limit");
+    if (useC) {
+      const c = cLimitAvailable();
+      if (!c.ok) note(`c-limit skipped: ${c.reason}`);
+      else if (batchSize !== 512) note(`c-limit skipped: it runs batch 512 only, this run uses ${batchSize}`);
+      useC = c.ok && batchSize === 512;
+    }
+    let useTorch = wanted.has("pytorch");
+    if (useTorch) {
+      const t = torchAvailable();
+      if (!t.ok) note(`pytorch skipped: ${t.reason}`);
+      useTorch = t.ok;
+    }
+    const torchThreads = [...new Set([1, allThreads])];
+
+    const graphs = useTorch ? new TorchGraphs() : undefined;
+    const all: Row[] = [];
+    /** ms per edge-sample of every engine/threads at the last size it ran: predicts the next size. */
+    const perEdgeSample = new Map<string, number>();
+    const predictedMs = (key: string, edges: number) => {
+      const x = perEdgeSample.get(key);
+      return x === undefined ? undefined : x * edges * batchSize * 2; // ×2: the data leaves the caches
+    };
+    out("");
+    out(tableHeader());
+    try {
+      for (const size of sizes) {
+        const label = `${size.neurons.toLocaleString("en-US")} neurons, d = ${size.inDegree}`;
+        const work = makeWorkload(train, size.neurons, size.inDegree, batchSize, context, seed);
+        const edges = work.network.edges;
+        const rows: Row[] = [];
+        const notes: string[] = [];
+        const sizeNote = (text: string) => notes.push(`${label}: ${text}`);
+        const tooSlow = (key: string, what: string): boolean => {
+          const ms = predictedMs(key, edges);
+          if (ms !== undefined && ms > maxStepMs) {
+            sizeNote(`${what} skipped: about ${(ms / 1000).toFixed(0)} s per step predicted from the previous size (--max-step-seconds ${maxStepMs / 1000})`);
+            return true;
+          }
+          return false;
+        };
+
+        // The C probe before and after the in-process engines (the better run counts): a noisy
+        // neighbour during one of them does not decide the wasm/C ratio.
+        const cRuns: Row[][] = [];
+        const runC = () => {
+          progress(`${label}: c-limit…`);
+          const t0 = performance.now();
+          try {
+            cRuns.push(runCLimit(size.neurons, size.inDegree, inputs, 20 * 60_000));
+          } catch (e) {
+            sizeNote(`c-limit failed: ${e instanceof Error ? e.message : String(e)}`);
+          }
+          return performance.now() - t0;
+        };
+        let cMs = 0;
+        if (useC) cMs = runC();
+
+        const here = contenders.filter((c) => !tooSlow(`${c.engine}:${c.threads}`, `${c.engine} (${c.threads} thread${c.threads > 1 ? "s" : ""})`));
+        if (here.length > 0) {
+          progress(`${label}: ${here.map((c) => `${c.engine} ${c.threads}T`).join(", ")}…`);
+          rows.push(...(await measureInProcess(work, here, plan, watchdog, sizeNote)));
+        }
+        if (useC && cRuns.length === 1 && cMs < 15_000 && !quick) runC();
+        for (const threads of new Set(cRuns.flat().map((r) => r.threads))) {
+          const best = cRuns
+            .flat()
+            .filter((r) => r.threads === threads)
+            .reduce((b, r) => (r.msPerStep < b.msPerStep ? r : b));
+          best.runs = cRuns.length;
+          rows.push(best);
+        }
+
+        if (graphs && !tooSlow("pytorch", "pytorch")) {
+          // Its autograd keeps the gathered [L, d, B] activations of every level (B·E floats) and more:
+          // peak RSS was 2.5 GB for B·E·4 = 0.98 GB at 17,000 neurons.
+          const need = 2.6 * batchSize * edges * 4 + 300 * 2 ** 20;
+          if (need > 0.6 * freemem()) {
+            sizeNote(`pytorch skipped: its gather formulation needs about ${(need / 2 ** 30).toFixed(1)} GiB, more than 60 % of the ${(freemem() / 2 ** 30).toFixed(1)} GiB free`);
+          } else {
+            progress(`${label}: pytorch…`);
+            const slow = (predictedMs("pytorch", edges) ?? 0) > 1000;
+            const torchPlan: TorchPlan = {
+              threads: torchThreads,
+              repeats: quick ? 2 : slow ? 3 : 5,
+              warmup: slow ? 1 : 2,
+              targetSeconds: quick ? 0.15 : 0.4,
+              steps,
+              timeoutMs: 30 * 60_000,
+            };
+            const name = `net_${size.neurons}_${size.inDegree}`;
+            try {
+              rows.push(...runTorch(graphs.write(name, work), edges, torchPlan));
+            } catch (e) {
+              sizeNote(`pytorch failed: ${e instanceof Error ? e.message : String(e)}`);
+            } finally {
+              graphs.remove(name);
+            }
+          }
+        }
+        progress("");
+
+        const measured = new Map<string, number>();
+        for (const r of rows) {
+          const key = r.engine === "pytorch" ? "pytorch" : `${r.engine}:${r.threads}`;
+          const perEdge = r.msPerStep / (r.edges * r.batch);
+          measured.set(key, Math.min(perEdge, measured.get(key) ?? Infinity));
+        }
+        for (const [key, perEdge] of measured) perEdgeSample.set(key, perEdge);
+        all.push(...rows);
+        ratioRows(rows);
+        scalingRows(all);
+        if (json) {
+          for (const r of rows) console.log(JSON.stringify({ ...r, machine: { cpu: host.cpu, cores: host.cores, node: host.node } }));
+          for (const n of notes) note(n);
+        } else {
+          for (const r of rows) out(tableRow(r));
+          for (const line of ratioLines(rows)) out(line);
+          for (const n of notes) note(n);
+          out("");
+        }
+      }
+    } finally {
+      graphs?.dispose();
+    }
+    for (const line of targetLines(all)) out(line);
+  }
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

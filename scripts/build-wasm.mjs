@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Builds the WebAssembly kernels (assembly/index.ts) with the AssemblyScript compiler from npm, twice:
-//   dist/wasm/sparsewire.wasm          plain imported memory: one thread, works everywhere (no SharedArrayBuffer)
-//   dist/wasm/sparsewire-threads.wasm  shared imported memory (threads feature): workers share one memory
-// Both need WebAssembly SIMD (v128). Nothing here downloads anything; `npm ci` installs assemblyscript.
+// Builds the WebAssembly kernels with the AssemblyScript compiler from npm:
+//   dist/wasm/sparsewire.wasm          assembly/index.ts, plain imported memory: one thread, works everywhere (no SharedArrayBuffer)
+//   dist/wasm/sparsewire-threads.wasm  assembly/index.ts, shared imported memory (threads feature): workers share one memory
+//   dist/wasm/sparsewire-search.wasm   assembly/search.ts, plain imported memory: the exact candidate search's filter (src/rewire/search.ts)
+// All need WebAssembly SIMD (v128). Nothing here downloads anything; `npm ci` installs assemblyscript.
 // usage: node scripts/build-wasm.mjs [--wat]   (--wat also writes the text format next to each binary)
 import asc from "assemblyscript/asc";
 import { mkdir } from "node:fs/promises";
@@ -16,7 +17,6 @@ await mkdir(outDir, { recursive: true });
 
 // 65536 pages = 4 GiB, the wasm32 limit; the memory starts small and grows with the network and batch.
 const common = [
-  path.join(root, "assembly", "index.ts"),
   "--config", path.join(root, "assembly", "asconfig.json"),
   "--target", "release",
   "--runtime", "stub",
@@ -26,13 +26,16 @@ const common = [
   "--enable", "simd",
   "--noAssert",
 ];
+const engine = path.join(root, "assembly", "index.ts");
+const search = path.join(root, "assembly", "search.ts");
 const builds = [
-  { name: "sparsewire", flags: [] },
-  { name: "sparsewire-threads", flags: ["--sharedMemory", "--enable", "threads"] },
+  { name: "sparsewire", entry: engine, flags: [] },
+  { name: "sparsewire-threads", entry: engine, flags: ["--sharedMemory", "--enable", "threads"] },
+  { name: "sparsewire-search", entry: search, flags: [] },
 ];
 for (const b of builds) {
   const outFile = path.join(outDir, `${b.name}.wasm`);
-  const args = [...common, ...b.flags, "--outFile", outFile];
+  const args = [b.entry, ...common, ...b.flags, "--outFile", outFile];
   if (wat) args.push("--textFile", path.join(outDir, `${b.name}.wat`));
   const { error, stderr } = await asc.main(args, { stdout: process.stdout, stderr: process.stderr });
   if (error) {

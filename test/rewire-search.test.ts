@@ -1,8 +1,11 @@
 /**
  * Candidate search (§4.3): correlation (Def. 4.6) against a direct float64 computation, the inner
  * product against the reference engine's gradient of a zero-weight edge, the exact top-k search
- * against brute force with a DFS admissibility written here, and the recall of the approximate
- * (LSH) search against the exact one on random data and on a trained network, above stated bounds.
+ * against brute force with a DFS admissibility written here, the recall of the approximate (LSH)
+ * search against the exact one on random data and on a trained network, above stated bounds; the
+ * WebAssembly filters (assembly/search.ts) against the plain TypeScript kernels on random data —
+ * bit for bit, since the filter only decides which pairs are rescored exactly — and the order-based
+ * admissibility (one pass per block of targets, TypeScript and WebAssembly) against online-order.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -32,6 +35,9 @@ import {
   type SearchResult,
 } from "../src/rewire/search.js";
 import { approximateSearch } from "../src/rewire/lsh.js";
+import { orderAdmissibility, type SearchOptions } from "../src/rewire/search.js";
+import { OnlineOrder } from "../src/graph/online-order.js";
+import { searchKernels, searchKernelStatus } from "../src/engine/wasm/search-kernels.js";
 import { denseBatch, oneHotBatch, randomNetwork } from "./helpers.js";
 
 /**
@@ -245,10 +251,11 @@ test("exact top-k search equals brute force, with DFS and level admissibility", 
     const a = randomActivity(10 + S, k, net.inputs, S);
     const dfs = dfsAdmissibility(net);
     const level = levelAdmissibility(net);
+    const order = orderAdmissibility(net);
     const dfsAdmits = (i: number, j: number) => admissibleBrute(net, i, j);
     const levelAdmits = (i: number, j: number) => level.admits!(i, j);
     for (const criterion of ["correlation", "gradient"] as const) {
-      for (const [name, adm, admits] of [["dfs", dfs, dfsAdmits], ["level", level, levelAdmits]] as const) {
+      for (const [name, adm, admits] of [["dfs", dfs, dfsAdmits], ["level", level, levelAdmits], ["order", order, dfsAdmits]] as const) {
         const label = `S=${S}, ${criterion}, ${name}`;
         const got = exactSearch(a, { criterion, top: 50, perTarget: 3, admissibility: adm });
         const brute = bruteSearch(a, admits, criterion, 50, 3);
@@ -367,5 +374,189 @@ test("approximate search (LSH) recall on a trained network is above the stated b
     checkRecall("trained k=1700 S=128", a, levelAdmissibility(net), RECALL_BOUNDS.trained, (m) => t.diagnostic(m));
   } finally {
     await engine.dispose();
+  }
+});
+
+// ---- the WebAssembly filters against the plain kernels, and the order-based admissibility ----
+
+/** Every field of two search results, bit for bit (Object.is: −0 ≠ +0, NaN = NaN). */
+function assertSameResult(label: string, a: SearchResult, b: SearchResult): void {
+  assert.equal(a.top.count, b.top.count, `${label}: top count`);
+  for (const f of ["sources", "targets", "inner", "correlation", "score"] as const) {
+    for (let r = 0; r < a.top.count; r++) assert.ok(Object.is(a.top[f][r], b.top[f][r]), `${label}: top ${f}[${r}] ${a.top[f][r]} vs ${b.top[f][r]}`);
+  }
+  assert.equal(a.perTarget.perTarget, b.perTarget.perTarget);
+  for (const f of ["sources", "inner", "correlation", "score"] as const) {
+    const x = a.perTarget[f];
+    const y = b.perTarget[f];
+    assert.equal(x.length, y.length);
+    for (let r = 0; r < x.length; r++) assert.ok(Object.is(x[r], y[r]), `${label}: perTarget ${f}[${r}] ${x[r]} vs ${y[r]}`);
+  }
+}
+
+/**
+ * Random activity with the awkward cases a float32 filter could get wrong: exact ties (duplicated
+ * rows), values whose float32 products overflow (1e25·1e25) or underflow (1e-25·1e-25), NaN, and
+ * errors of very different scales; plus the usual one-hot inputs and silent/rare ReLUs.
+ */
+function awkwardActivity(seed: number, k: number, n: number, S: number): Activity {
+  const a = randomActivity(seed, k, n, S);
+  const rng = new Rng(seed + 1000);
+  const { outputs, errors } = a;
+  const row = (i: number) => i * S;
+  for (let q = 0; q < 6; q++) {
+    const i = n + rng.nextInt(k - n);
+    const j = n + rng.nextInt(k - n);
+    outputs.copyWithin(row(i), row(j), row(j) + S); // exact ties between sources
+    errors.copyWithin(row(n + rng.nextInt(k - n)), row(j), row(j) + S); // and between targets
+  }
+  const huge = n + rng.nextInt(k - n);
+  for (let b = 0; b < S; b++) outputs[row(huge) + b] = 1e25 * (1 + (b % 3));
+  const hugeError = n + rng.nextInt(k - n);
+  for (let b = 0; b < S; b++) errors[row(hugeError) + b] = b % 2 ? 1e25 : -2e25;
+  const tiny = n + rng.nextInt(k - n);
+  for (let b = 0; b < S; b++) outputs[row(tiny) + b] = 1e-25 * (b % 4);
+  const tinyError = n + rng.nextInt(k - n);
+  for (let b = 0; b < S; b++) errors[row(tinyError) + b] = b % 3 ? 1e-25 : -3e-25;
+  const scaled = n + rng.nextInt(k - n);
+  for (let b = 0; b < S; b++) errors[row(scaled) + b]! *= 1e6;
+  if (S > 2) {
+    outputs[row(n + rng.nextInt(k - n)) + 1] = NaN;
+    errors[row(n + rng.nextInt(k - n)) + 2] = NaN;
+  }
+  return a;
+}
+
+function kernelLoaded(t: { skip(message?: string): void }): boolean {
+  searchKernels();
+  const status = searchKernelStatus();
+  if (!status.loaded) t.skip(`the WebAssembly search module is not loaded: ${status.reason ?? "?"}`);
+  return status.loaded;
+}
+
+test("exact search: the WebAssembly filter gives the plain kernel's result bit for bit (random data, seeds printed)", (t) => {
+  if (!kernelLoaded(t)) return;
+  const shapes = [
+    { neurons: 130, inputs: 54, S: 1 },
+    { neurons: 130, inputs: 54, S: 7 },
+    { neurons: 400, inputs: 135, S: 33 },
+    { neurons: 700, inputs: 540, S: 64 },
+    { neurons: 1100, inputs: 540, S: 256 },
+  ];
+  let compared = 0;
+  let rescoredAll = 0;
+  let scoredAll = 0;
+  for (const [index, shape] of shapes.entries()) {
+    const seed = 100 + index;
+    const net = randomNetwork(seed, { neurons: shape.neurons, inputs: shape.inputs, outputs: 5, inDegree: 6 });
+    const activities: [string, Activity][] = [
+      ["random", randomActivity(seed, shape.neurons, shape.inputs, shape.S)],
+      ["awkward", awkwardActivity(seed, shape.neurons, shape.inputs, shape.S)],
+    ];
+    const admissibilities: [string, Admissibility][] = [["order", orderAdmissibility(net)], ["level", levelAdmissibility(net)]];
+    for (const [dataName, a] of activities) {
+      for (const [admName, admissibility] of admissibilities) {
+        for (const criterion of ["correlation", "gradient"] as const) {
+          const rng = new Rng(seed * 7 + compared);
+          const someTargets = Array.from(new Set(Array.from({ length: 40 }, () => shape.inputs + rng.nextInt(shape.neurons - shape.inputs))));
+          const variants: Omit<SearchOptions, "admissibility" | "criterion">[] = [
+            { top: 0, perTarget: 4 },
+            { top: 50, perTarget: 1 },
+            { top: 0, perTarget: 3, minScore: criterion === "correlation" ? 0.3 : 0.05 / shape.S },
+            { top: 2000, perTarget: 2 },
+            { top: 7, perTarget: 0 },
+            { top: 20, perTarget: 5, targets: someTargets },
+          ];
+          for (const v of variants) {
+            const label = `seed ${seed}, k=${shape.neurons}, S=${shape.S}, ${dataName}, ${admName}, ${criterion}, ${JSON.stringify({ ...v, targets: v.targets ? v.targets.length : undefined })}`;
+            const options: SearchOptions = { criterion, admissibility, ...v };
+            const plain = exactSearch(a, { ...options, kernel: "js" });
+            const wasm = exactSearch(a, { ...options, kernel: "wasm" });
+            assert.equal(plain.stats.kernel, "js");
+            assert.equal(wasm.stats.kernel, "wasm");
+            assertSameResult(label, plain, wasm);
+            assert.equal(wasm.stats.pairsScored, plain.stats.pairsScored, `${label}: pairs scored`);
+            assert.equal(wasm.stats.admissiblePairs, plain.stats.admissiblePairs, `${label}: admissible pairs`);
+            compared++;
+            rescoredAll += wasm.stats.rescored ?? 0;
+            scoredAll += wasm.stats.pairsScored;
+          }
+        }
+      }
+    }
+  }
+  t.diagnostic(`${compared} searches compared; the filter rescored ${rescoredAll} of ${scoredAll} scored pairs exactly`);
+});
+
+test("approximate search: WebAssembly candidate scoring gives the plain scoring's result bit for bit", (t) => {
+  if (!kernelLoaded(t)) return;
+  for (const [index, shape] of [{ neurons: 600, inputs: 135, S: 29 }, { neurons: 1500, inputs: 540, S: 128 }].entries()) {
+    const seed = 200 + index;
+    const net = randomNetwork(seed, { neurons: shape.neurons, inputs: shape.inputs, outputs: 5, inDegree: 8 });
+    for (const [dataName, a] of [["random", randomActivity(seed, shape.neurons, shape.inputs, shape.S)], ["awkward", awkwardActivity(seed, shape.neurons, shape.inputs, shape.S)]] as const) {
+      for (const [admName, admissibility] of [["order", orderAdmissibility(net)], ["level", levelAdmissibility(net)]] as const) {
+        for (const criterion of ["correlation", "gradient"] as const) {
+          for (const v of [{ top: 0, perTarget: 4 }, { top: 100, perTarget: 1 }, { top: 0, perTarget: 2, minScore: criterion === "correlation" ? 0.3 : 0.05 / shape.S }]) {
+            const label = `seed ${seed}, k=${shape.neurons}, ${dataName}, ${admName}, ${criterion}, ${JSON.stringify(v)}`;
+            const options: SearchOptions = { criterion, admissibility, ...v };
+            const plain = approximateSearch(a, { ...options, kernel: "js" });
+            const wasm = approximateSearch(a, { ...options, kernel: "wasm" });
+            assert.equal(wasm.stats.kernel, "wasm");
+            assertSameResult(label, plain, wasm);
+            assert.equal(wasm.stats.pairsScored, plain.stats.pairsScored, `${label}: candidates`);
+            assert.ok((wasm.stats.rescored ?? Infinity) <= wasm.stats.pairsScored);
+          }
+        }
+      }
+    }
+  }
+});
+
+test("order admissibility (blocks of 32 in TypeScript, of 512 in WebAssembly) equals online-order's after random rewiring", () => {
+  for (const [index, shape] of [{ neurons: 300, inputs: 40, d: 5 }, { neurons: 1400, inputs: 540, d: 12 }].entries()) {
+    const seed = 300 + index;
+    const net = randomNetwork(seed, { neurons: shape.neurons, inputs: shape.inputs, outputs: 5, inDegree: shape.d });
+    const order = new OnlineOrder(net);
+    const rng = new Rng(seed);
+    const k = net.neurons;
+    const n = net.inputs;
+    for (let round = 0; round < 3; round++) {
+      // Rewire a batch of random slots (the order repairs itself), then compare everything.
+      for (let e = 0; e < 400; e++) order.replaceEdge(n + rng.nextInt(k - n), rng.nextInt(shape.d), rng.nextInt(k));
+      const adm = orderAdmissibility(net);
+      const expected = new Uint8Array(k);
+      const mask = new Uint8Array(k);
+      const block = new Int32Array(k);
+      // Targets in order positions, as the searches visit them, in blocks of 512 and 32.
+      const targets = Int32Array.from(net.order);
+      for (let t0 = 0; t0 < targets.length; t0 += 512) {
+        const superBlock = targets.subarray(t0, Math.min(t0 + 512, targets.length));
+        const words = adm.fillBlocks!(superBlock).slice();
+        for (let b = 0; b * 32 < superBlock.length; b++) {
+          const targets32 = superBlock.subarray(32 * b, 32 * b + 32);
+          adm.fillBlock!(targets32, block);
+          for (let t = 0; t < targets32.length; t++) {
+            const j = targets32[t]!;
+            order.admissibleSources(j, expected);
+            mask.fill(0);
+            adm.fill(j, mask);
+            for (let i = 0; i < k; i++) {
+              const want = expected[i]!;
+              assert.equal((block[i]! >>> t) & 1, want, `seed ${seed} round ${round}: fillBlock ${i} → ${j}`);
+              assert.equal((words[b * k + i]! >>> t) & 1, want, `seed ${seed} round ${round}: fillBlocks ${i} → ${j}`);
+              assert.equal(mask[i], want, `seed ${seed} round ${round}: fill ${i} → ${j}`);
+            }
+          }
+          // No bits for targets past the block's end.
+          if (targets32.length < 32) for (let i = 0; i < k; i++) assert.equal(block[i]! >>> targets32.length, 0);
+        }
+      }
+      // The default pair test against online-order's canInsert.
+      for (let q = 0; q < 3000; q++) {
+        const i = rng.nextInt(k);
+        const j = n + rng.nextInt(k - n);
+        assert.equal(adm.admits!(i, j), order.canInsert(i, j), `seed ${seed} round ${round}: admits ${i} → ${j}`);
+      }
+    }
   }
 });

@@ -1,6 +1,8 @@
 /**
  * Rewiring end to end: each preset on the bundled corpus rewires every round, stays finite, keeps
- * the network valid (acyclic, fixed in-degree, no duplicates), and the engine sees the edited graph.
+ * the network valid (acyclic, fixed in-degree, no duplicates), and the engine sees the edited graph;
+ * the round's report (phases, search counters, sampled recall), the partial selection of the
+ * fraction rule against a full sort, and the rewirer flags of `train`.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -13,7 +15,9 @@ import { Network } from "../src/graph/network.js";
 import { createEngine } from "../src/engine/create.js";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";
 import { loadNetwork } from "../src/io/model-file.js";
-import { Rewirer } from "../src/rewire/rewire.js";
+import { lowestFinite, Rewirer } from "../src/rewire/rewire.js";
+import { REWIRE_FLAGS, rewireConfigFromFlags, rewirerOptionsFromFlags } from "../src/cli/rewire-flags.js";
+import { parseFlags } from "../src/cli/args.js";
 import { PRESETS, scheduledFraction, isRewireStep, type RewireConfig } from "../src/rewire/schedule.js";
 import { Rng } from "../src/util/rng.js";
 import { oneHotBatch } from "./helpers.js";
@@ -95,4 +99,61 @@ test("schedules: constant, cosine decay to 0 at 75 %, stop after a share", () =>
   assert.equal(isRewireStep({ ...base, schedule: { kind: "stop", at: 0.5 } }, 400, 1000), true);
   assert.equal(isRewireStep({ ...base, schedule: { kind: "stop", at: 0.5 } }, 500, 1000), false);
   assert.equal(isRewireStep(base, 150, 1000), false);
+});
+
+test("lowestFinite picks exactly what a full sort by (value, index) picks, ties, ±0 and non-finite values included", () => {
+  const rng = new Rng(41);
+  for (const size of [0, 1, 7, 100, 5000]) {
+    const values = new Float64Array(size);
+    for (let p = 0; p < size; p++) {
+      const kind = rng.nextInt(20);
+      values[p] = kind === 0 ? NaN : kind === 1 ? Infinity : kind === 2 ? -Infinity : kind === 3 ? -0 : kind === 4 ? 0 : kind < 10 ? rng.nextInt(5) - 2 : rng.nextNormal();
+    }
+    const reference = Array.from({ length: size }, (_, p) => p)
+      .filter((p) => Number.isFinite(values[p]!))
+      .sort((a, b) => values[a]! - values[b]! || a - b);
+    for (const count of [0, 1, 2, 3, Math.floor(size / 3), size - 1, size, size + 5]) {
+      if (count < 0) continue;
+      const got = Array.from(lowestFinite(values, count));
+      assert.deepEqual(got, reference.slice(0, count), `size ${size}, count ${count}`);
+    }
+  }
+});
+
+test("a round reports its phases and search counters, and the approximate search's recall when sampled", async () => {
+  const net = Network.random({ neurons: 500, inputs: 5 * 12, outputs: 12, inDegree: 6 }, new Rng(5));
+  const engine = await createEngine("reference", net);
+  const batch = oneHotBatch(6, 96, 5, 12, 12);
+  for (let s = 0; s < 20; s++) engine.step(batch);
+  const config: RewireConfig = { ...PRESETS.thesis, search: "approximate", count: { kind: "threshold", threshold: 0.05 } };
+  const rewirer = new Rewirer(net, engine, config, new Rng(2), { recallEvery: 2 });
+  const reports = [0, 1, 2].map((r) => rewirer.round(20 + r, 1000, [oneHotBatch(7 + r, 96, 5, 12, 12)]));
+  for (const [r, report] of reports.entries()) {
+    const phases = report.phases!;
+    const sum = Object.values(phases).reduce((x, y) => x + y, 0);
+    assert.ok(Object.values(phases).every((x) => x >= 0), `round ${r}: phases ${JSON.stringify(phases)}`);
+    assert.ok(sum <= report.seconds + 1e-6 && sum >= 0.5 * report.seconds, `round ${r}: phases add up to ${sum} of ${report.seconds} s`);
+    assert.ok(report.searchStats && report.searchStats.pairsScored > 0 && report.searchStats.samples === 96);
+    // Rounds 0 and 2 measure the recall (every 2nd round), round 1 does not.
+    if (r === 1) {
+      assert.equal(report.recall, undefined);
+      assert.ok(phases.recall < 0.01, `round 1 measured no recall but spent ${phases.recall} s on it`);
+    } else {
+      assert.ok(report.recall !== undefined && report.recall >= 0 && report.recall <= 1, `round ${r}: recall ${report.recall}`);
+    }
+  }
+  net.validate();
+});
+
+test("train's rewirer flags: --rewire-samples and --rewire-recall-every reach the Rewirer; recall needs the approximate search", () => {
+  const spec = { name: "train", summary: "", usage: "", flags: REWIRE_FLAGS };
+  const argv = ["--rewire", "thesis", "--rewire-search", "approximate", "--rewire-samples", "128", "--rewire-recall-every", "4"];
+  const flags = parseFlags(spec, argv);
+  assert.equal(rewireConfigFromFlags(flags, argv)?.search, "approximate");
+  assert.deepEqual(rewirerOptionsFromFlags(flags), { searchSamples: 128, recallEvery: 4 });
+  assert.deepEqual(rewirerOptionsFromFlags(parseFlags(spec, ["--rewire", "rigl"])), {});
+  const exact = ["--rewire", "thesis", "--rewire-recall-every", "4"];
+  assert.throws(() => rewireConfigFromFlags(parseFlags(spec, exact), exact), /--rewire-recall-every .* needs --rewire-search approximate/);
+  const none = ["--rewire-recall-every", "4"];
+  assert.throws(() => rewireConfigFromFlags(parseFlags(spec, none), none), /no effect without --rewire/);
 });

@@ -17,6 +17,7 @@ import assert from "node:assert/strict";
 import { Network } from "../src/graph/network.js";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";
 import { createWasmEngine, wasmSupported } from "../src/engine/wasm/engine.js";
+import { loadSearchKernels, searchKernels, searchKernelStatus } from "../src/engine/wasm/search-kernels.js";
 import type { Batch, Engine, OptimizerConfig } from "../src/engine/types.js";
 import { Rng } from "../src/util/rng.js";
 import { denseBatch, oneHotBatch, randomNetwork, worstMismatch } from "./helpers.js";
@@ -296,6 +297,55 @@ test("rewiring hooks: push after editing edges, resetEdgeState and resetTimestep
       await wasm.dispose();
     }
   }
+});
+
+test("resetEdgeState still resets after the engine's memory grew (its cached views follow the buffer)", async () => {
+  const seed = 23;
+  const base = randomNetwork(seed, { neurons: 220, inputs: 6 * 8, outputs: 8, inDegree: 6 });
+  const ref = new ReferenceEngine(base.clone(), { optimizer: ADAM });
+  const reset = await createWasmEngine(base.clone(), { optimizer: ADAM, threads: 1 });
+  const control = await createWasmEngine(base.clone(), { optimizer: ADAM, threads: 1 });
+  try {
+    const batch = oneHotBatch(seed, 90, 6, 8, 8);
+    for (let s = 0; s < 8; s++) for (const e of [ref, reset, control]) e.step(batch);
+    // Edges whose moments matter: the largest gradients (a dead edge's moments are 0 anyway).
+    const g = ref.gradients(batch).weightGradients;
+    const byGradient = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]!) - Math.abs(g[a]!) || a - b);
+    const early = byGradient.slice(0, 2);
+    const late = byGradient.slice(2, 4);
+    for (const e of early) {
+      ref.resetEdgeState(e);
+      reset.resetEdgeState(e); // caches the views
+      control.resetEdgeState(e);
+    }
+    const before = (reset as unknown as { memoryBytes(): number }).memoryBytes();
+    reset.gradients(oneHotBatch(seed + 1, 4096, 6, 8, 8), { activity: true }); // grows the memory
+    assert.ok((reset as unknown as { memoryBytes(): number }).memoryBytes() > before, "the big batch should grow the memory");
+    for (const e of late) {
+      ref.resetEdgeState(e);
+      reset.resetEdgeState(e);
+    }
+    for (const e of [ref, reset, control]) e.step(batch);
+    for (const e of [ref, reset, control]) e.pull();
+    for (const e of late) {
+      const r = ref.network.weights[e]!;
+      const w = reset.network.weights[e]!;
+      const c = control.network.weights[e]!;
+      assert.ok(Math.abs(w - r) <= 1e-5 + 1e-3 * Math.abs(r), `edge ${e}: wasm ${w} vs reference ${r}`);
+      assert.ok(Math.abs(c - r) > 3 * (1e-5 + 1e-3 * Math.abs(r)), `edge ${e}: without the reset the weight (${c}) should differ from the reference (${r})`);
+    }
+  } finally {
+    await reset.dispose();
+    await control.dispose();
+  }
+});
+
+test("the exact search's WebAssembly filter loads here (synchronously in Node, or by loadSearchKernels)", async () => {
+  const sync = searchKernels();
+  const viaPromise = await loadSearchKernels();
+  const status = searchKernelStatus();
+  assert.ok(status.loaded, `not loaded: ${status.reason}`);
+  assert.ok(viaPromise !== undefined && (sync === undefined || sync === viaPromise), "one instance per process");
 });
 
 test("push refuses an evaluation order that reads a neuron before it is computed", async () => {

@@ -1,4 +1,5 @@
 /** The rewiring flags of `train`: a preset, then any part of it overridden flag by flag. */
+import type { RewirerOptions } from "../rewire/rewire.js";
 import { PRESETS, checkRewireConfig, parseSchedule, type CountRule, type PresetName, type RewireConfig } from "../rewire/schedule.js";
 import { UsageError } from "../util/errors.js";
 import type { FlagSpec, Flags } from "./args.js";
@@ -11,7 +12,7 @@ export const REWIRE_FLAGS: FlagSpec[] = [
   { name: "rewire-grace", type: "int", min: 0, value: "G", help: "steps during which a new edge cannot be pruned" },
   { name: "rewire-count", type: "string", choices: ["threshold", "fraction", "per-pair"], help: "how many: thesis threshold rule, lowest-utility fraction, or best pairs (§4.3 b)" },
   { name: "rewire-threshold", type: "number", min: 0, max: 1, value: "T", help: "|corr| threshold of the thesis rule" },
-  { name: "prune-by", type: "string", choices: ["first-order", "magnitude", "obd"], help: "which edges to delete: −w·∂L/∂w (thesis), |w| (SET, RigL) or OBD" },
+  { name: "prune-by", type: "string", choices: ["first-order", "magnitude", "obd", "taylor"], help: "which edges to delete: −w·∂L/∂w (thesis), |w| (SET, RigL), OBD, or taylor = −w·∂L/∂w + ½w²·Fisher" },
   { name: "grow-by", type: "string", choices: ["correlation", "gradient", "random"], help: "which edges to insert: |corr| (thesis), |⟨σ(a_i), δ_j⟩| (RigL) or random (SET)" },
   { name: "new-weights", type: "string", choices: ["optimal", "zero", "random"], help: "weights of new edges: least activation change (eq. 4.8), zero (RigL) or random (SET)" },
   { name: "rewire-reset-timestep", type: "boolean", help: "reset Adam's timestep after a round (thesis); =false to keep it" },
@@ -19,7 +20,18 @@ export const REWIRE_FLAGS: FlagSpec[] = [
   { name: "rewire-batches", type: "int", min: 1, max: 64, value: "N", help: "batches over which utility and correlation are estimated" },
   { name: "rewire-samples", type: "int", min: 8, value: "S", help: "samples used by the candidate search (default 256; cost grows with k²·S)" },
   { name: "rewire-search", type: "string", choices: ["exact", "approximate"], help: "exact candidate search (k²·batch) or locality-sensitive hashing" },
+  { name: "rewire-recall-every", type: "int", min: 0, value: "N", help: "with --rewire-search approximate: every N rounds also run the exact search and log the recall (0: never)" },
 ];
+
+/** The Rewirer's options from the flags (search samples, recall sampling); only what was given. */
+export function rewirerOptionsFromFlags(flags: Flags): RewirerOptions {
+  const options: RewirerOptions = {};
+  const samples = flags.optionalNumber("rewire-samples");
+  if (samples !== undefined) options.searchSamples = samples;
+  const recallEvery = flags.optionalNumber("rewire-recall-every");
+  if (recallEvery !== undefined) options.recallEvery = recallEvery;
+  return options;
+}
 
 /** undefined when rewiring is off. */
 export function rewireConfigFromFlags(flags: Flags, argv: readonly string[]): RewireConfig | undefined {
@@ -56,6 +68,9 @@ export function rewireConfigFromFlags(flags: Flags, argv: readonly string[]): Re
   if (n("rewire-batches") !== undefined) c.batches = n("rewire-batches")!;
   const search = flags.string("rewire-search");
   if (search !== undefined) c.search = search as RewireConfig["search"];
+  if (given("rewire-recall-every") && (n("rewire-recall-every") ?? 0) > 0 && (c.search !== "approximate" || c.growBy === "random")) {
+    throw new UsageError(`--rewire-recall-every measures the approximate search's recall: it needs --rewire-search approximate${c.growBy === "random" ? " and a growth criterion that searches (--grow-by correlation|gradient)" : ""}`);
+  }
   if (c.growBy === "random" && c.count.kind !== "fraction") throw new UsageError(`--grow-by random needs --rewire-count fraction (there is no correlation to threshold or rank)`);
   checkRewireConfig(c);
   return c;

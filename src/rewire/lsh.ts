@@ -30,6 +30,13 @@
  * best from norm-ranging LSH plus an exact pass over the heaviest sources (`heavy`), and is only
  * approximate (see the recall figures in the issue-4 report).
  *
+ * Two things keep it fast without changing its result: with a block admissibility (`fillBlocks`,
+ * e.g. search.ts's orderAdmissibility) the targets are queried in rank order and a candidate's
+ * admissibility is one bit, where a per-candidate graph search (online-order's canInsert) made the
+ * 17,000-neuron search 50× slower; and where the WebAssembly module is loaded, the candidates are
+ * scored in float32 SIMD with the exact search's error bound and only those that can still enter the
+ * result are rescored exactly (the same sums as below, so the same values).
+ *
  * Cost: hashing O((k + targets)·L·b·log S), tables O(L·(k + 2^b)) memory, queries
  * O(targets·L·(1 + probes)·2·k/2^b·S) — with b ≈ log₂(k) − 3 that is O(k·L·S) per round, linear in
  * k for fixed L (plus O(targets·H·S) for the heavy sources), against O(k²·S) for the exact search.
@@ -39,7 +46,9 @@
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { checkActivity, normalise, rowNorms, type Activity } from "./correlation.js";
-import { CandidateCollector, targetList, type SearchOptions, type SearchResult } from "./search.js";
+import { searchKernels, searchKernelStatus } from "../engine/wasm/search-kernels.js";
+import { SparsewireError } from "../util/errors.js";
+import { BLOCK_TARGETS, byRank, CandidateCollector, FILTER_MARGIN, FILTER_TINY, fillWordBlocks, filterErrorBound, SUPER_BLOCK_TARGETS, targetList, type SearchOptions, type SearchResult } from "./search.js";
 
 export interface LshOptions {
   /** L: number of hash tables (per norm range; default `DEFAULTS[criterion].tables`). */
@@ -242,6 +251,15 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
   const targets = targetList(a, options.targets);
   const mask = admissibility.admits === undefined ? new Uint8Array(k) : undefined;
   const admits = (i: number, j: number): boolean => (mask ? mask[i] !== 0 : admissibility.admits!(i, j));
+  // With `fillBlock` (orderAdmissibility), the queries visit the targets in rank order, 32 at a time,
+  // and read admissibility as bits computed once per block: O(k·d/32) per target and O(1) per
+  // candidate, where a per-candidate `admits` may search the graph (canInsert) for every collision.
+  const blockMode = admissibility.fillBlocks !== undefined || admissibility.fillBlock !== undefined;
+  const scratch = new Int32Array(blockMode ? 16 * k : 0);
+  let words: Int32Array = scratch;
+  let wordBase = 0;
+  let shift = 0;
+  const admitsQuery = (i: number, j: number): boolean => (blockMode ? ((words[wordBase + i]! >>> shift) & 1) !== 0 : admits(i, j));
   let pairsScored = 0;
 
   // |gradient| top K by the Cauchy–Schwarz bound (Fagin's threshold algorithm, as in LEMP,
@@ -281,18 +299,59 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
     }
   }
 
+  // Scoring the candidates: exactly in TypeScript, or — where the WebAssembly module is loaded — in
+  // float32 SIMD first (assembly/search.ts approxDots, with the exact search's error bound), then
+  // exactly only for the candidates whose upper bound can still enter the result: the target's best
+  // c by upper bound first, then whatever `mayAccept` still lets through. Same result either way.
+  const choice = options.kernel ?? "auto";
+  const kernels = choice === "js" ? undefined : searchKernels();
+  if (choice === "wasm" && !kernels) throw new SparsewireError("engine", `the WebAssembly search kernel is not available: ${searchKernelStatus().reason ?? "unknown reason"}`, 'use kernel "auto" or "js"');
+  const Sp = (S + 3) & ~3;
+  let filter: { X: number; q: number; list: number; out: number; query: Float32Array; approx: Float32Array; found: Int32Array } | undefined;
+  if (kernels) {
+    let top = kernels.ctx + kernels.layout.S_SIZE;
+    const take = (bytes: number) => {
+      const at = Math.ceil(top / 64) * 64;
+      top = at + bytes;
+      return at;
+    };
+    const at = { X: take(4 * k * Sp), q: take(4 * Sp), list: take(4 * k), out: take(4 * k) };
+    const buffer = kernels.ensure(top);
+    const X = new Float32Array(buffer, at.X, k * Sp);
+    if (Sp === S) X.set(outputs);
+    else {
+      X.fill(0);
+      for (let i = 0; i < k; i++) X.set(outputs.subarray(i * S, (i + 1) * S), i * Sp);
+    }
+    const query = new Float32Array(buffer, at.q, Sp);
+    query.fill(0);
+    filter = { ...at, query, approx: new Float32Array(buffer, at.out, k), found: new Int32Array(buffer, at.list, k) };
+  }
+  const { errRel, errAbs } = filterErrorBound(S);
+  const upper = new Float64Array(filter ? k : 0);
+  const correlationScores = options.criterion === "correlation";
+  const c = collector.perTarget;
+  let rescored = 0;
+
   // Queries.
   const stamp = new Int32Array(k).fill(-1);
   const flips = new Int32Array(Math.max(1, probesUsed));
-  const found = new Int32Array(k);
+  const found = filter ? filter.found : new Int32Array(k);
   const hits = new Int32Array(k);
   const histogram = new Int32Array(L * 2 * (1 + probesUsed) + 2);
   let visited = 0;
-  for (let q = 0; q < targets.length; q++) {
-    const j = targets[q]!;
+  const queries = blockMode ? byRank(Array.from(targets).filter((j) => eNorm[j]! > 0), admissibility.rank) : targets;
+  const blockMask = new Uint8Array(blockMode ? k : 0);
+  for (let q = 0; q < queries.length; q++) {
+    const j = queries[q]!;
     const en = eNorm[j]!;
     if (!(en > 0)) continue;
-    if (mask) {
+    if (blockMode) {
+      const inSuper = q % SUPER_BLOCK_TARGETS;
+      if (inSuper === 0) words = fillWordBlocks(admissibility, queries.subarray(q, q + SUPER_BLOCK_TARGETS), k, scratch, blockMask);
+      wordBase = Math.floor(inSuper / BLOCK_TARGETS) * k;
+      shift = q % BLOCK_TARGETS;
+    } else if (mask) {
       mask.fill(0);
       admissibility.fill(j, mask);
     }
@@ -305,7 +364,7 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
       const i = normOrder[h]!;
       stamp[i] = q;
       hits[i] = 0;
-      if (h >= stop && admits(i, j)) found[nFound++] = i;
+      if (h >= stop && admitsQuery(i, j)) found[nFound++] = i;
     }
     for (let g = 0; g < R; g++) {
       const bg = groupBits[g]!;
@@ -350,7 +409,7 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
               }
               stamp[i] = q;
               hits[i] = 1;
-              if (normRank[i]! < stop || !admits(i, j)) continue;
+              if (normRank[i]! < stop || !admitsQuery(i, j)) continue;
               found[nFound++] = i;
             }
           }
@@ -358,6 +417,42 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
       }
       // Per range, only the `budget` candidates that collided most often are scored.
       if (nFound - groupFirst > budget) nFound = groupFirst + keepMostHits(found.subarray(groupFirst, nFound), nFound - groupFirst, hits, budget, histogram);
+    }
+    if (filter) {
+      filter.query.set(errors.subarray(e, e + S));
+      kernels!.approxDots(filter.X, Sp, filter.q, filter.list, nFound, filter.out);
+      const approx = filter.approx;
+      for (let f = 0; f < nFound; f++) {
+        const v = Math.abs(approx[f]!);
+        const prod = xNorm[found[f]!]! * en;
+        let score: number;
+        let err: number;
+        if (correlationScores) {
+          score = v / prod;
+          err = errRel + errAbs / prod;
+        } else {
+          score = v;
+          err = errRel * prod + errAbs;
+        }
+        const u = score + err + score * FILTER_MARGIN + FILTER_TINY;
+        upper[f] = u < Infinity ? u : Infinity; // NaN or overflow: only the exact score can tell
+      }
+      // The c best by upper bound first, so that the target's row holds exact scores early.
+      for (let r = 0; r < c; r++) {
+        let best = -1;
+        for (let f = 0; f < nFound; f++) if (upper[f]! !== -Infinity && (best < 0 || upper[f]! > upper[best]!)) best = f;
+        if (best < 0 || !collector.mayAccept(j, upper[best]!)) break;
+        scoreExactly(collector, outputs, errors, S, found[best]!, j, e, xNorm, en);
+        upper[best] = -Infinity;
+        rescored++;
+      }
+      for (let f = 0; f < nFound; f++) {
+        if (upper[f]! === -Infinity || !collector.mayAccept(j, upper[f]!)) continue;
+        scoreExactly(collector, outputs, errors, S, found[f]!, j, e, xNorm, en);
+        rescored++;
+      }
+      pairsScored += nFound;
+      continue;
     }
     // Score the candidates exactly, four sources against the query at a time: four independent
     // sums hide the floating-point add latency, and each is still summed in sample order, so a
@@ -388,7 +483,15 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
     }
     pairsScored += nFound;
   }
-  return collector.finish({ pairsScored, visited, admissiblePairs: -1, samples: S, seconds: (performance.now() - started) / 1000 });
+  return collector.finish({ pairsScored, visited, admissiblePairs: -1, samples: S, seconds: (performance.now() - started) / 1000, kernel: filter ? "wasm" : "js", ...(filter ? { rescored } : {}) });
+}
+
+/** ⟨x_i, δ_j⟩ summed as everywhere (float64, sample order), offered to the collector. */
+function scoreExactly(collector: CandidateCollector, outputs: Float32Array, errors: Float32Array, S: number, i: number, j: number, e: number, xNorm: Float64Array, en: number): void {
+  const x = i * S;
+  let s = 0;
+  for (let m = 0; m < S; m++) s += outputs[x + m]! * errors[e + m]!;
+  collector.offer(i, j, s, normalise(s, xNorm[i]!, en));
 }
 
 /**

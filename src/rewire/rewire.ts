@@ -13,9 +13,11 @@ import type { Network } from "../graph/network.js";
 import type { Rng } from "../util/rng.js";
 import { activityFrom, stackActivity, subBatch, type Activity } from "./correlation.js";
 import { approximateSearch } from "./lsh.js";
-import { exactSearch, maskAdmissibility, recallOf, type SearchResult } from "./search.js";
+import { exactSearch, orderAdmissibility, recallOf, type SearchResult, type SearchStats } from "./search.js";
+import { loadSearchKernels } from "../engine/wasm/search-kernels.js";
 import { estimateUtility } from "./utility.js";
 import { newEdgeWeights } from "./new-weights.js";
+import { taylorUtility } from "./taylor.js";
 import { scheduledFraction, type RewireConfig } from "./schedule.js";
 
 export interface RoundReport {
@@ -36,13 +38,35 @@ export interface RoundReport {
   /** Recall of the approximate search against the exact one, when sampled. */
   recall?: number;
   seconds: number;
+  /** Where the round's time went (seconds); they add up to `seconds` but for bookkeeping. */
+  phases?: RoundPhases;
+  /** The candidate search's work counters (absent for random growth). */
+  searchStats?: SearchStats;
+}
+
+/** Seconds per part of a round. */
+export interface RoundPhases {
+  /** engine.pull, order rebuild, gradients (with per-sample activity) and edge utilities. */
+  utility: number;
+  /** Candidate search (exact or approximate), admissibility included. */
+  search: number;
+  /** The extra exact search that measures the approximate search's recall (recallEvery). */
+  recall: number;
+  /** Choosing the slots to free (the count rule). */
+  select: number;
+  /** Admissibility checks and edge replacements with online order repair (§4.5). */
+  repair: number;
+  /** New weights (§4.4), bias changes and fresh optimiser state. */
+  fit: number;
+  /** Handing the edited graph to the engine (engine.push) and the timestep reset. */
+  push: number;
 }
 
 export interface RewirerOptions {
   /**
-   * Samples used for the candidate search (default 256: the search costs k²·samples, and at 256 a
-   * thesis-network round stays near 5 % of 2048 steps; below ~128, |corr| = 1 coincidences of
-   * rarely active neurons dominate, see search.ts).
+   * Samples used for the candidate search (default 256: the exact search costs k²·samples — at 256 a
+   * thesis-network round costs about 1 % of the 2048 steps it follows, bench/README.md; below ~128,
+   * |corr| = 1 coincidences of rarely active neurons dominate, see search.ts).
    */
   searchSamples?: number;
   /** Candidates kept per target, so that a refused best candidate has runners-up (default 4). */
@@ -64,13 +88,27 @@ export class Rewirer {
     private readonly rng: Rng,
     private readonly options: RewirerOptions = {},
   ) {
-    this.order = new OnlineOrder(network);
+    // Levels deferred to one O(edges) refresh per round: a round's many replacements would otherwise
+    // each update (or, past a budget, refresh) them — at 17,000 neurons a RigL round's repair took
+    // 3.6 s with incremental levels and 0.24 s deferred. The order, and so every result, is the same
+    // (Pearce–Kelly does not read levels; canInsert stays exact without them).
+    this.order = new OnlineOrder(network, { levels: "deferred" });
     this.bornAt = new Float64Array(network.edges).fill(-Infinity);
+    // The exact search's WebAssembly filter: loaded synchronously on first use in Node; in browsers
+    // this starts the fetch so that rounds use it once it is there (same results either way).
+    void loadSearchKernels();
   }
 
   /** Run one round after `step` training steps using `batches` (drawn from the training split). */
   round(step: number, totalSteps: number, batches: readonly Batch[]): RoundReport {
     const started = performance.now();
+    let mark = started;
+    const lap = (): number => {
+      const now = performance.now();
+      const seconds = (now - mark) / 1000;
+      mark = now;
+      return seconds;
+    };
     const net = this.network;
     const engine = this.engine;
     const c = this.config;
@@ -79,7 +117,7 @@ export class Rewirer {
     this.order.rebuild();
 
     // 1. Utility of every edge and (for correlation/gradient growth) the per-sample activity.
-    const needActivity = c.growBy !== "random" || c.newWeights === "optimal";
+    const needActivity = c.growBy !== "random" || c.newWeights === "optimal" || c.pruneBy === "taylor";
     const gradient = new Float64Array(net.edges);
     const activities: Activity[] = [];
     for (const batch of batches) {
@@ -88,12 +126,14 @@ export class Rewirer {
       if (needActivity) activities.push(activityFrom(net, batch.size, g));
     }
     const utility = new Float64Array(net.edges);
+    let activity = activities.length === 1 ? activities[0] : activities.length > 1 ? stackActivity(activities) : undefined;
     if (c.pruneBy === "obd") utility.set(estimateUtility(net, batches, "obd"));
+    else if (c.pruneBy === "taylor") taylorUtility(net, gradient, activity!, batches.length, utility);
     else for (let p = 0; p < utility.length; p++) utility[p] = c.pruneBy === "magnitude" ? Math.abs(net.weights[p]!) : -net.weights[p]! * gradient[p]!;
     for (let p = 0; p < utility.length; p++) if (step - this.bornAt[p]! < c.grace) utility[p] = Infinity; // grace period
-    let activity = activities.length === 1 ? activities[0] : activities.length > 1 ? stackActivity(activities) : undefined;
     const searchSamples = this.options.searchSamples ?? 256;
     if (activity && searchSamples < activity.samples) activity = subBatch(activity, searchSamples);
+    const utilitySeconds = lap();
 
     // 2. Candidates.
     const fraction = scheduledFraction(c, step, totalSteps);
@@ -101,12 +141,18 @@ export class Rewirer {
     const perTarget = this.options.perTarget ?? 4;
     let search: SearchResult | undefined;
     let recall: number | undefined;
+    let searchSeconds = 0;
+    let recallSeconds = 0;
     if (c.growBy !== "random" && activity) {
-      const admissibility = maskAdmissibility((t, into) => { into.fill(0); this.order.admissibleSources(t, into); }, { admits: (s, t) => this.order.canInsert(s, t) });
+      // Exact admissibility (§4.5) from the order, as online-order's admissibleSources/canInsert give
+      // it, but a block of 32 targets per pass over the order (search.ts, orderAdmissibility).
+      const admissibility = orderAdmissibility(net, { admits: (s, t) => this.order.canInsert(s, t) });
       const opts = { criterion: c.growBy === "correlation" ? ("correlation" as const) : ("gradient" as const), top: c.count.kind === "per-pair" ? budget * 2 : 0, perTarget, admissibility, ...(c.count.kind === "threshold" ? { minScore: c.count.threshold } : {}) };
       search = c.search === "exact" ? exactSearch(activity, opts) : approximateSearch(activity, opts);
+      searchSeconds = lap();
       const every = this.options.recallEvery ?? 0;
       if (c.search === "approximate" && every > 0 && this.rounds % every === 0) recall = recallOf(exactSearch(activity, opts), search).perTarget;
+      recallSeconds = lap();
     }
 
     // 3. Which slots to free (target, slot) and with which candidate lists.
@@ -147,13 +193,12 @@ export class Rewirer {
       }
     } else {
       // Fraction: the `budget` lowest-utility edges overall, each regrown into its own neuron.
-      const edges = Array.from({ length: net.edges }, (_, p) => p).filter((p) => Number.isFinite(utility[p]!));
-      edges.sort((a, b) => utility[a]! - utility[b]! || a - b);
-      for (const p of edges.slice(0, budget)) {
+      for (const p of lowestFinite(utility, budget)) {
         const j = n + Math.floor(p / d);
         plan.push({ target: j, slot: p % d, candidates: perTargetCandidates(j) });
       }
     }
+    const selectSeconds = lap();
 
     // 4. Apply the swaps.
     let rewired = 0;
@@ -195,7 +240,12 @@ export class Rewirer {
       rewired++;
     }
 
+    // Levels exact again for the engine, the next round's search and anyone reading net.levels.
+    if (!this.order.levelsCurrent) this.order.refreshLevels();
+    const repairSeconds = lap();
+
     // 5. New weights (eq. 4.8 / zero / random), fresh optimiser state, hand back to the engine.
+    let fitSeconds = 0;
     if (swaps.length > 0) {
       const fit = newEdgeWeights(c.newWeights, swaps, activity, net, this.rng);
       for (let q = 0; q < swaps.length; q++) {
@@ -206,9 +256,11 @@ export class Rewirer {
         engine.resetEdgeState(edge);
       }
       for (const [j, beta] of fit.biasChanges) net.biases[j] = net.biases[j]! + beta;
+      fitSeconds = lap();
       engine.push();
     }
     if (c.resetTimestep) engine.resetTimestep();
+    const pushSeconds = lap();
     this.rounds++;
     const report: RoundReport = {
       step,
@@ -220,10 +272,111 @@ export class Rewirer {
       meanAbsGradientAdded: rewired ? gradAdded / rewired : 0,
       inputShareAdded: rewired ? inputsAdded / rewired : 0,
       seconds: (performance.now() - started) / 1000,
+      phases: { utility: utilitySeconds, search: searchSeconds, recall: recallSeconds, select: selectSeconds, repair: repairSeconds, fit: fitSeconds, push: pushSeconds },
     };
     if (recall !== undefined) report.recall = recall;
+    if (search) report.searchStats = search.stats;
     return report;
   }
+}
+
+/**
+ * The indices of the `count` smallest finite values, ordered by (value, index) — exactly the prefix
+ * of sorting all finite indices that way — in expected O(E + count·log count): a selection finds
+ * the cut, one pass gathers the indices below it (and those at it, in index order, as far as
+ * needed), and a merge sort orders only those. −0 and +0 compare equal, as in a comparator sort.
+ */
+export function lowestFinite(values: Float64Array, count: number): Int32Array {
+  let finite = 0;
+  for (let p = 0; p < values.length; p++) if (Number.isFinite(values[p]!)) finite++;
+  const take = Math.max(0, Math.min(count, finite));
+  const out = new Int32Array(take);
+  if (take === 0) return out;
+  const pool = new Float64Array(finite);
+  for (let p = 0, q = 0; p < values.length; p++) if (Number.isFinite(values[p]!)) pool[q++] = values[p]!;
+  const cut = selectNth(pool, take - 1);
+  let m = 0;
+  for (let p = 0; p < values.length; p++) if (values[p]! < cut && values[p]! !== -Infinity) out[m++] = p;
+  for (let p = 0; p < values.length && m < take; p++) if (values[p]! === cut) out[m++] = p;
+  sortByValueThenIndex(out, values);
+  return out;
+}
+
+/**
+ * The n-th smallest of `a` (0-based; `a` is reordered), by quickselect with a median-of-three
+ * pivot; falls back to a full sort if the partitions keep coming out lopsided.
+ */
+function selectNth(a: Float64Array, n: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  let rounds = 0;
+  while (hi > lo) {
+    if (++rounds > 64) {
+      const rest = a.subarray(lo, hi + 1).sort();
+      return rest[n - lo]!;
+    }
+    const mid = (lo + hi) >>> 1;
+    const x = a[lo]!;
+    const y = a[mid]!;
+    const z = a[hi]!;
+    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i++] = a[j]!;
+        a[j--] = t;
+      }
+    }
+    if (n <= j) hi = j;
+    else if (n >= i) lo = i;
+    else return a[n]!;
+  }
+  return a[lo]!;
+}
+
+/** Sort `idx` by (values[idx], idx) ascending: insertion-sorted runs of 16, then bottom-up merges. */
+function sortByValueThenIndex(idx: Int32Array, values: Float64Array): void {
+  const n = idx.length;
+  const before = (a: number, b: number): boolean => {
+    const va = values[a]!;
+    const vb = values[b]!;
+    return va < vb || (va === vb && a < b);
+  };
+  const RUN = 16;
+  for (let s = 0; s < n; s += RUN) {
+    const e = Math.min(s + RUN, n);
+    for (let i = s + 1; i < e; i++) {
+      const x = idx[i]!;
+      let j = i - 1;
+      while (j >= s && before(x, idx[j]!)) {
+        idx[j + 1] = idx[j]!;
+        j--;
+      }
+      idx[j + 1] = x;
+    }
+  }
+  let src: Int32Array = idx;
+  let dst: Int32Array = new Int32Array(n);
+  for (let width = RUN; width < n; width *= 2) {
+    for (let s = 0; s < n; s += 2 * width) {
+      const mid = Math.min(s + width, n);
+      const e = Math.min(s + 2 * width, n);
+      let a = s;
+      let b = mid;
+      let o = s;
+      while (a < mid && b < e) dst[o++] = before(src[b]!, src[a]!) ? src[b++]! : src[a++]!;
+      while (a < mid) dst[o++] = src[a++]!;
+      while (b < e) dst[o++] = src[b++]!;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src !== idx) idx.set(src);
 }
 
 function bestScore(search: SearchResult | undefined, j: number): number {

@@ -18,10 +18,18 @@
  * over the samples where input i is active, ~1/27 of the work for text. The approximate search
  * (lsh.ts) returns the same result type.
  *
+ * Where the WebAssembly module is loaded (Node always; browsers after `loadSearchKernels()`), the
+ * exact search runs a SIMD filter instead (assembly/search.ts): every admissible pair is scored in
+ * float32 with a rigorous error bound, and only the pairs whose upper bound can still reach the
+ * result are rescored exactly — so the result is the plain kernel's, bit for bit, at 6–9× its speed
+ * (bench/README.md). Admissibility is read 32 targets at a time as bits (`fillBlock`); the
+ * evaluation-order version (`orderAdmissibility`) finds the descendants of a whole block in one pass.
+ *
  * Legend: k neurons, n inputs, S samples, K global candidates, c candidates per target.
  */
 import type { Network } from "../graph/network.js";
-import { ShapeError, UsageError } from "../util/errors.js";
+import { graphKernels, searchKernelStatus, searchKernels, type SearchKernels } from "../engine/wasm/search-kernels.js";
+import { ShapeError, SparsewireError, UsageError } from "../util/errors.js";
 import { checkActivity, normalise, rowNorms, type Activity } from "./correlation.js";
 
 export type GrowthCriterion = "correlation" | "gradient";
@@ -35,6 +43,21 @@ export type GrowthCriterion = "correlation" | "gradient";
 export interface Admissibility {
   fill(target: number, into: Uint8Array): void;
   /**
+   * Optional: the admissible sources of up to 32 targets at once, as bits: into[i] (length ≥ k) gets
+   * bit t set iff i → targets[t] is admissible, every other bit clear. Must agree with `fill`. The
+   * searches visit targets in blocks of 32, so an implementation that shares work between the
+   * targets of a block (`orderAdmissibility`: one pass over the order instead of 32) makes the
+   * admissibility O(k·d/32) per target instead of O(k·d).
+   */
+  fillBlock?(targets: Int32Array, into: Int32Array): void;
+  /**
+   * Optional: the same for up to 512 targets (16 blocks of 32) at once, block-major: word b·k + i
+   * of the returned array has bit t set iff i → targets[32b + t] is admissible. The result may be a
+   * view that the next call overwrites. `orderAdmissibility` runs this in WebAssembly SIMD (one
+   * 512-bit word per neuron) where the search module is loaded.
+   */
+  fillBlocks?(targets: Int32Array): Int32Array;
+  /**
    * Optional O(d) test of one pair. The approximate search checks only a few candidates per target,
    * so with `admits` it never builds an O(k) mask per target (which would make it quadratic again).
    */
@@ -45,6 +68,179 @@ export interface Admissibility {
    * used to decide admissibility.
    */
   rank?: Int32Array;
+}
+
+/** Targets per admissibility block (one bit each in a 32-bit word per source). */
+export const BLOCK_TARGETS = 32;
+/** Targets per `fillBlocks` call (sixteen blocks). */
+export const SUPER_BLOCK_TARGETS = 512;
+
+/**
+ * Admissibility words of up to 512 targets, block-major (see `Admissibility.fillBlocks`): through
+ * `fillBlocks` when there is one, else block by block into `scratch` (length ≥ 16·k).
+ */
+export function fillWordBlocks(admissibility: Admissibility, targets: Int32Array, k: number, scratch: Int32Array, mask: Uint8Array): Int32Array {
+  if (targets.length > SUPER_BLOCK_TARGETS) throw new ShapeError(`an admissibility super-block holds at most ${SUPER_BLOCK_TARGETS} targets, got ${targets.length}`);
+  if (admissibility.fillBlocks) return admissibility.fillBlocks(targets);
+  for (let b = 0; b * BLOCK_TARGETS < targets.length; b++) {
+    fillBlockWords(admissibility, targets.subarray(b * BLOCK_TARGETS, (b + 1) * BLOCK_TARGETS), scratch.subarray(b * k, (b + 1) * k), k, mask);
+  }
+  return scratch;
+}
+
+/**
+ * Fill `words` (length ≥ k) with the admissibility bits of `targets` (≤ 32) through `fillBlock`, or
+ * target by target through `fill` (using `mask`, length ≥ k, as scratch).
+ */
+export function fillBlockWords(admissibility: Admissibility, targets: Int32Array, words: Int32Array, k: number, mask: Uint8Array): void {
+  if (targets.length > BLOCK_TARGETS) throw new ShapeError(`an admissibility block holds at most ${BLOCK_TARGETS} targets, got ${targets.length}`);
+  if (admissibility.fillBlock) {
+    admissibility.fillBlock(targets, words);
+    return;
+  }
+  words.fill(0, 0, k);
+  for (let t = 0; t < targets.length; t++) {
+    mask.fill(0, 0, k);
+    admissibility.fill(targets[t]!, mask);
+    const bit = 1 << t;
+    for (let i = 0; i < k; i++) if (mask[i] !== 0) words[i]! |= bit;
+  }
+}
+
+/** Set bits of a 32-bit word. */
+export function popcount32(x: number): number {
+  x = (x - ((x >>> 1) & 0x55555555)) | 0;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
+/**
+ * Exact admissibility (§4.5) read off the evaluation order, for the network as it is when this is
+ * built (rebuild it after editing edges; `net.order` and `net.levels` must be valid): i → j is
+ * admissible iff j is not an input, i ≠ j, i is not a source of j and j does not reach i — the
+ * same set as online-order's `admissibleSources`.
+ *
+ * `fillBlock` finds the descendants of up to 32 targets in ONE pass over the order from the earliest
+ * of them, carrying a 32-bit word per neuron (bit t: "descends from target t"): a neuron descends
+ * from t iff one of its sources is t or descends from t, and the order decides its sources first;
+ * neurons at a level ≤ the block's lowest target level cannot descend from any of them and are
+ * skipped unread. Cost O(k·d) per block, i.e. O(k·d/32) per target, where `admissibleSources` costs
+ * O(k·d) per target. `admits` tests one pair (default: a backward search from the source confined
+ * to neurons after the target in the order and above its level; pass online-order's `canInsert`
+ * to share its scratch). The rank is the position in the order (inputs −1), so targets and sources
+ * are visited in order and blocks of later sources — never admissible — are skipped.
+ */
+export function orderAdmissibility(net: Network, extra: { admits?: (source: number, target: number) => boolean } = {}): Admissibility {
+  const { neurons: k, inputs: n, inDegree: d, sources } = net;
+  const { order, levels } = net;
+  const H = k - n;
+  if (order.length !== H || levels.length !== k) {
+    throw new ShapeError(`network order holds ${order.length} neurons and levels ${levels.length}, expected ${H} and ${k}`, "call validate() or computeOrder() first");
+  }
+  const position = new Int32Array(k).fill(-1);
+  for (let r = 0; r < H; r++) position[order[r]!] = r;
+  const fillBlock = (targets: Int32Array, into: Int32Array): void => {
+    const count = targets.length;
+    if (count > BLOCK_TARGETS) throw new ShapeError(`an admissibility block holds at most ${BLOCK_TARGETS} targets, got ${count}`);
+    // While scanning, bit t of into[w] = "w is target t, a descendant of it, or one of its sources".
+    into.fill(0, 0, k);
+    let r0 = H;
+    let minLevel = Infinity;
+    for (let t = 0; t < count; t++) {
+      const j = targets[t]!;
+      if (!(Number.isInteger(j) && j >= n && j < k)) throw new ShapeError(`target ${j} is not a non-input neuron (${n}..${k - 1})`);
+      into[j]! |= 1 << t;
+      if (position[j]! < r0) r0 = position[j]!;
+      if (levels[j]! < minLevel) minLevel = levels[j]!;
+    }
+    for (let r = r0 + 1; r < H; r++) {
+      const w = order[r]!;
+      if (levels[w]! <= minLevel) continue;
+      const row = (w - n) * d;
+      let m = 0;
+      for (let e = 0; e < d; e++) m |= into[sources[row + e]!]!;
+      if (m !== 0) into[w]! |= m;
+    }
+    for (let t = 0; t < count; t++) {
+      const row = (targets[t]! - n) * d;
+      const bit = 1 << t;
+      for (let e = 0; e < d; e++) into[sources[row + e]!]! |= bit;
+    }
+    const full = count === 32 ? -1 : (1 << count) - 1;
+    for (let i = 0; i < k; i++) into[i] = ~into[i]! & full;
+  };
+  const one = new Int32Array(1);
+  const oneWords = new Int32Array(k);
+  // Default pair test: does target reach source? Backward from source over neurons that come after
+  // target in the order and sit above its level (both necessary for a path target ⇝ w).
+  const seen = new Uint32Array(k);
+  const stack = new Int32Array(k);
+  let epoch = 0;
+  const reaches = (target: number, source: number): boolean => {
+    if (++epoch === 0xffffffff) {
+      seen.fill(0);
+      epoch = 1;
+    }
+    const pt = position[target]!;
+    const lt = levels[target]!;
+    let top = 0;
+    stack[top++] = source;
+    seen[source] = epoch;
+    while (top > 0) {
+      const w = stack[--top]!;
+      const row = (w - n) * d;
+      for (let e = 0; e < d; e++) {
+        const s = sources[row + e]!;
+        if (s === target) return true;
+        if (s < n || seen[s] === epoch || position[s]! <= pt || levels[s]! <= lt) continue;
+        seen[s] = epoch;
+        stack[top++] = s;
+      }
+    }
+    return false;
+  };
+  const admits =
+    extra.admits ??
+    ((source: number, target: number): boolean => {
+      if (!(target >= n && target < k && source >= 0 && source < k) || source === target) return false;
+      const row = (target - n) * d;
+      for (let e = 0; e < d; e++) if (sources[row + e] === source) return false;
+      if (source < n || position[source]! < position[target]! || levels[source]! <= levels[target]!) return true;
+      return !reaches(target, source);
+    });
+  // Sixteen blocks at once: in WebAssembly (512-bit words) where the module is loaded, else block by block.
+  const scratch = new Int32Array(16 * k);
+  const owner = {};
+  const fillBlocks = (targets: Int32Array): Int32Array => {
+    if (targets.length > SUPER_BLOCK_TARGETS) throw new ShapeError(`an admissibility super-block holds at most ${SUPER_BLOCK_TARGETS} targets, got ${targets.length}`);
+    const graph = graphKernels();
+    if (!graph) {
+      for (let b = 0; b * BLOCK_TARGETS < targets.length; b++) fillBlock(targets.subarray(b * BLOCK_TARGETS, (b + 1) * BLOCK_TARGETS), scratch.subarray(b * k, (b + 1) * k));
+      return scratch;
+    }
+    let r0 = H;
+    let minLevel = 0x7fffffff;
+    for (let t = 0; t < targets.length; t++) {
+      const j = targets[t]!;
+      if (!(Number.isInteger(j) && j >= n && j < k)) throw new ShapeError(`target ${j} is not a non-input neuron (${n}..${k - 1})`);
+      if (position[j]! < r0) r0 = position[j]!;
+      if (levels[j]! < minLevel) minLevel = levels[j]!;
+    }
+    graph.load(owner, net);
+    return graph.descendantWords(owner, targets, r0, minLevel);
+  };
+  return {
+    rank: position,
+    fillBlock,
+    fillBlocks,
+    admits,
+    fill(target: number, into: Uint8Array): void {
+      if (!(target >= n && target < k)) return;
+      one[0] = target;
+      fillBlock(one, oneWords);
+      for (let i = 0; i < k; i++) into[i] = oneWords[i]! & 1;
+    },
+  };
 }
 
 /**
@@ -103,6 +299,12 @@ export interface SearchOptions {
   targets?: ArrayLike<number>;
   /** Keep only pairs whose score is at least this (the §4.6 threshold); default 0 (keep all). */
   minScore?: number;
+  /**
+   * "auto" (default) runs the WebAssembly filter where it is loaded (exact search: all pairs;
+   * approximate search: the colliding candidates), else plain TypeScript; "js" forces the plain
+   * kernel; "wasm" forces the filter (throws where it is missing). Same result either way.
+   */
+  kernel?: SearchKernel;
 }
 
 /** Candidate pairs sorted best first: score descending, then source, then target ascending. */
@@ -136,6 +338,10 @@ export interface SearchStats {
   admissiblePairs: number;
   samples: number;
   seconds: number;
+  /** Which kernel scored the pairs: the WebAssembly filter or plain TypeScript. */
+  kernel?: "wasm" | "js";
+  /** WebAssembly kernel: pairs its filter kept and that were rescored exactly. */
+  rescored?: number;
 }
 
 export interface SearchResult {
@@ -152,7 +358,8 @@ export interface SearchResult {
 export class CandidateCollector {
   private readonly K: number;
   private readonly c: number;
-  private readonly minScore: number;
+  /** Pairs scoring below this are never kept. */
+  readonly minScore: number;
   private readonly useCorrelation: boolean;
   private size = 0;
   private readonly hScore: Float64Array;
@@ -184,6 +391,30 @@ export class CandidateCollector {
     this.tSource = new Int32Array(neurons * perTarget).fill(-1);
     this.tInner = new Float64Array(neurons * perTarget);
     this.tCorr = new Float64Array(neurons * perTarget);
+  }
+
+  /** K: pairs kept globally. */
+  get top(): number {
+    return this.K;
+  }
+
+  /** c: candidates kept per target. */
+  get perTarget(): number {
+    return this.c;
+  }
+
+  /**
+   * Could a pair into `target` whose score is at most `upper` still be kept (by minScore, the
+   * target's best c, or the global top K)? False only when it surely cannot (ties count as "could").
+   */
+  mayAccept(target: number, upper: number): boolean {
+    if (!(upper >= this.minScore)) return false;
+    const c = this.c;
+    if (c > 0) {
+      const last = target * c + c - 1;
+      if (this.tSource[last]! < 0 || upper >= this.tScore[last]!) return true;
+    }
+    return this.K > 0 && (this.size < this.K || upper >= this.hScore[0]!);
   }
 
   /** Offer pair i → j with inner product `inner` and correlation `corr`. */
@@ -315,7 +546,7 @@ export function targetList(a: Activity, targets: ArrayLike<number> | undefined):
 }
 
 /** Sort neuron ids by (rank, id) when a rank is given; by id otherwise. */
-function byRank(ids: number[], rank: Int32Array | undefined): Int32Array {
+export function byRank(ids: number[], rank: Int32Array | undefined): Int32Array {
   if (rank) ids.sort((a, b) => rank[a]! - rank[b]! || a - b);
   else ids.sort((a, b) => a - b);
   return Int32Array.from(ids);
@@ -324,40 +555,142 @@ function byRank(ids: number[], rank: Int32Array | undefined): Int32Array {
 /** A source is stored as a list of its non-zero samples when at most this share of them is non-zero. */
 const SPARSE_SHARE = 0.25;
 const SOURCE_BLOCK = 64;
-const TARGET_BLOCK = 32;
+const TARGET_BLOCK = BLOCK_TARGETS;
+
+/** Which inner-product kernel the exact search runs; all give the same result. */
+export type SearchKernel = "auto" | "wasm" | "js";
+
+/** What both kernels of the exact search work on: norms, visiting order, sparse source lists. */
+interface ExactPlan {
+  k: number;
+  S: number;
+  outputs: Float32Array;
+  errors: Float32Array;
+  xNorm: Float64Array;
+  eNorm: Float64Array;
+  /** Searched targets with non-zero error, in visiting order. */
+  targets: Int32Array;
+  /** Dense sources (non-silent), in visiting order. */
+  dense: Int32Array;
+  /** Sparse sources and their (sample, value) lists. */
+  sparse: Int32Array;
+  sparseStart: Int32Array;
+  sparseSample: Int32Array;
+  sparseValue: Float32Array;
+  admissibility: Admissibility;
+  collector: CandidateCollector;
+}
+
+interface KernelCounts {
+  pairsScored: number;
+  admissiblePairs: number;
+  rescored?: number;
+}
 
 /**
  * Exact search over all admissible pairs, O(k²·S) multiply-adds (fewer for sparse sources and
  * skipped blocks). Sums run in float64 over the float32 activity, in sample order, so a pair's
  * inner product is bit-identical to the plain loop in `innerProduct`.
+ *
+ * Two kernels, one result: the plain TypeScript one below, and — where the WebAssembly module
+ * dist/wasm/sparsewire-search.wasm is loaded (Node: always; browsers: once `loadSearchKernels()`
+ * has resolved) — a SIMD filter (assembly/search.ts) that scores every pair approximately in
+ * float32 with a rigorous error bound and leaves only the pairs that can still reach the result to
+ * be rescored exactly here. `options.kernel` forces one ("js", or "wasm", which throws where the
+ * module is missing); `stats.kernel` says which ran.
  */
 export function exactSearch(a: Activity, options: SearchOptions): SearchResult {
   const started = performance.now();
   checkActivity(a);
-  const { neurons: k, samples: S, outputs, errors } = a;
+  const { neurons: k, samples: S } = a;
   const admissibility = options.admissibility;
   const rank = admissibility.rank;
   if (rank !== undefined && rank.length !== k) throw new ShapeError(`admissibility rank holds ${rank.length} entries, expected ${k}`);
   const collector = new CandidateCollector(k, options.criterion, options.top, options.perTarget ?? 1, options.minScore ?? 0);
+  const choice = options.kernel ?? "auto";
+  if (choice !== "auto" && choice !== "wasm" && choice !== "js") throw new UsageError(`kernel must be "auto", "wasm" or "js", got "${String(choice)}"`);
 
-  const xNorm = rowNorms(outputs, k, S);
-  const eNorm = rowNorms(errors, k, S);
+  const kernels = choice === "js" ? undefined : searchKernels();
+  if (choice === "wasm" && !kernels) {
+    throw new SparsewireError("engine", `the WebAssembly search kernel is not available: ${searchKernelStatus().reason ?? "unknown reason"}`, 'use kernel "auto" or "js"');
+  }
+  const requested = targetList(a, options.targets);
+  const counts = kernels ? wasmExact(a, requested, admissibility, collector, kernels) : jsExact(a, requested, admissibility, collector);
+  return collector.finish({
+    pairsScored: counts.pairsScored,
+    visited: counts.pairsScored,
+    admissiblePairs: counts.admissiblePairs,
+    samples: S,
+    seconds: (performance.now() - started) / 1000,
+    kernel: kernels ? "wasm" : "js",
+    ...(counts.rescored !== undefined ? { rescored: counts.rescored } : {}),
+  });
+}
+
+/**
+ * The visiting order of the exact search: searched targets with non-zero error, and the non-silent
+ * sources split into dense and sparse (at most SPARSE_SHARE of the samples non-zero), each sorted
+ * by (rank, id).
+ */
+function visitingOrder(k: number, S: number, requested: Int32Array, xNorm: Float64Array, eNorm: Float64Array, nnzOf: Int32Array, rank: Int32Array | undefined): { targets: Int32Array; dense: Int32Array; sparse: Int32Array } {
   // A silent source or an error-free target has inner product 0 with everything: never a candidate.
   const targetIds: number[] = [];
-  for (const j of targetList(a, options.targets)) if (eNorm[j]! > 0) targetIds.push(j);
-  const targets = byRank(targetIds, rank);
+  for (const j of requested) if (eNorm[j]! > 0) targetIds.push(j);
   const denseIds: number[] = [];
   const sparseIds: number[] = [];
   for (let i = 0; i < k; i++) {
     if (!(xNorm[i]! > 0)) continue;
-    let nnz = 0;
-    const base = i * S;
-    for (let b = 0; b < S; b++) if (outputs[base + b] !== 0) nnz++;
-    (nnz <= SPARSE_SHARE * S ? sparseIds : denseIds).push(i);
+    (nnzOf[i]! <= SPARSE_SHARE * S ? sparseIds : denseIds).push(i);
   }
-  const dense = byRank(denseIds, rank);
-  const sparse = byRank(sparseIds, rank);
+  return { targets: byRank(targetIds, rank), dense: byRank(denseIds, rank), sparse: byRank(sparseIds, rank) };
+}
 
+/** The plain path: norms, non-zero counts and sparse lists in TypeScript, then `jsKernel`. */
+function jsExact(a: Activity, requested: Int32Array, admissibility: Admissibility, collector: CandidateCollector): KernelCounts {
+  const { neurons: k, samples: S, outputs, errors } = a;
+  // Source norms (as rowNorms computes them) and non-zero counts in one pass.
+  const xNorm = new Float64Array(k);
+  const nnzOf = new Int32Array(k);
+  for (let i = 0; i < k; i++) {
+    const base = i * S;
+    let sum = 0;
+    let nnz = 0;
+    for (let b = 0; b < S; b++) {
+      const v = outputs[base + b]!;
+      sum += v * v;
+      if (v !== 0) nnz++;
+    }
+    xNorm[i] = Math.sqrt(sum);
+    nnzOf[i] = nnz;
+  }
+  const eNorm = rowNorms(errors, k, S);
+  const { targets, dense, sparse } = visitingOrder(k, S, requested, xNorm, eNorm, nnzOf, admissibility.rank);
+  // Sparse sources as (sample, value) lists.
+  const sparseStart = new Int32Array(sparse.length + 1);
+  for (let p = 0; p < sparse.length; p++) sparseStart[p + 1] = sparseStart[p]! + nnzOf[sparse[p]!]!;
+  const nnzTotal = sparseStart[sparse.length]!;
+  const sparseSample = new Int32Array(nnzTotal);
+  const sparseValue = new Float32Array(nnzTotal);
+  for (let p = 0, q = 0; p < sparse.length; p++) {
+    const base = sparse[p]! * S;
+    for (let b = 0; b < S; b++) {
+      const v = outputs[base + b]!;
+      if (v !== 0) {
+        sparseSample[q] = b;
+        sparseValue[q++] = v;
+      }
+    }
+  }
+  return jsKernel({ k, S, outputs, errors, xNorm, eNorm, targets, dense, sparse, sparseStart, sparseSample, sparseValue, admissibility, collector });
+}
+
+/**
+ * The plain kernel: every admissible pair scored exactly, cache-blocked (blocks of 64 sources × 32
+ * targets), register-tiled (4 sources × 4 targets per pass over the samples, 16 accumulators),
+ * blocks without an admissible pair skipped, sparse sources gathered.
+ */
+function jsKernel(plan: ExactPlan): KernelCounts {
+  const { k, S, outputs, errors, xNorm, eNorm, targets, dense, sparse, sparseStart, sparseSample, sparseValue, admissibility, collector } = plan;
   // Pack dense sources and targets contiguously in visiting order, padded to multiples of 4 with
   // zero rows (id −1), so that tiles read consecutive rows.
   const nd = dense.length;
@@ -378,76 +711,43 @@ export function exactSearch(a: Activity, options: SearchOptions): SearchResult {
     D.set(errors.subarray(j * S, (j + 1) * S), q * S);
     targetId[q] = j;
   }
-  // Sparse sources as (sample, value) lists.
-  const sparseStart = new Int32Array(sparse.length + 1);
-  let nnzTotal = 0;
-  for (let p = 0; p < sparse.length; p++) {
-    const base = sparse[p]! * S;
-    for (let b = 0; b < S; b++) if (outputs[base + b] !== 0) nnzTotal++;
-    sparseStart[p + 1] = nnzTotal;
-  }
-  const sparseSample = new Int32Array(nnzTotal);
-  const sparseValue = new Float32Array(nnzTotal);
-  for (let p = 0, q = 0; p < sparse.length; p++) {
-    const base = sparse[p]! * S;
-    for (let b = 0; b < S; b++) {
-      const v = outputs[base + b]!;
-      if (v !== 0) {
-        sparseSample[q] = b;
-        sparseValue[q++] = v;
-      }
-    }
-  }
-
-  const mask = new Uint8Array(TARGET_BLOCK * k);
+  // Admissibility of the current block: bit (q − t0) of words[i] = i → targetId[q] admissible,
+  // computed for 16 blocks at a time.
+  const scratch = new Int32Array(16 * k);
+  const mask = new Uint8Array(k);
+  let blocks: Int32Array = scratch;
+  // Dense rows' words (0 for padding rows), refreshed per block.
+  const denseWords = new Int32Array(ndPad);
   let pairsScored = 0;
   let admissiblePairs = 0;
   for (let t0 = 0; t0 < ntPad; t0 += TARGET_BLOCK) {
     const t1 = Math.min(t0 + TARGET_BLOCK, ntPad);
-    mask.fill(0);
-    for (let q = t0; q < t1; q++) {
-      const j = targetId[q]!;
-      if (j >= 0) admissibility.fill(j, mask.subarray((q - t0) * k, (q - t0 + 1) * k));
-    }
+    if (t0 % SUPER_BLOCK_TARGETS === 0) blocks = fillWordBlocks(admissibility, targets.subarray(t0, Math.min(t0 + SUPER_BLOCK_TARGETS, nt)), k, scratch, mask);
+    const b = (t0 % SUPER_BLOCK_TARGETS) / TARGET_BLOCK;
+    const words = blocks.subarray(b * k, (b + 1) * k);
     // Admissible pairs include silent sources too (their score is 0 and they are never offered).
-    for (let q = t0; q < t1; q++) {
-      if (targetId[q]! < 0) continue;
-      const row = (q - t0) * k;
-      for (let i = 0; i < k; i++) admissiblePairs += mask[row + i]!;
-    }
+    for (let i = 0; i < k; i++) admissiblePairs += popcount32(words[i]!);
+    for (let p = 0; p < nd; p++) denseWords[p] = words[denseId[p]!]!;
 
     for (let s0 = 0; s0 < ndPad; s0 += SOURCE_BLOCK) {
       const s1 = Math.min(s0 + SOURCE_BLOCK, ndPad);
       // Skip the block when no pair in it is admissible (sources ranked after the targets).
       let anyAdmissible = 0;
-      for (let q = t0; q < t1 && anyAdmissible === 0; q++) {
-        const row = (q - t0) * k;
-        for (let p = s0; p < s1; p++) {
-          const i = denseId[p]!;
-          if (i >= 0 && mask[row + i] !== 0) { anyAdmissible = 1; break; }
-        }
-      }
+      for (let p = s0; p < s1; p++) anyAdmissible |= denseWords[p]!;
       if (anyAdmissible === 0) continue;
       for (let q = t0; q < t1; q += 4) {
-        const m0 = (q - t0) * k;
-        const m1 = m0 + k;
-        const m2 = m1 + k;
-        const m3 = m2 + k;
+        const shift = q - t0;
         const c0 = q * S;
         const c1 = c0 + S;
         const c2 = c1 + S;
         const c3 = c2 + S;
         for (let p = s0; p < s1; p += 4) {
-          // Which of the 16 pairs are admissible (padding rows have id −1: never).
-          const i0 = denseId[p]!;
-          const i1 = denseId[p + 1]!;
-          const i2 = denseId[p + 2]!;
-          const i3 = denseId[p + 3]!;
-          let bits = 0;
-          if (i0 >= 0) bits |= mask[m0 + i0]! | (mask[m1 + i0]! << 1) | (mask[m2 + i0]! << 2) | (mask[m3 + i0]! << 3);
-          if (i1 >= 0) bits |= (mask[m0 + i1]! << 4) | (mask[m1 + i1]! << 5) | (mask[m2 + i1]! << 6) | (mask[m3 + i1]! << 7);
-          if (i2 >= 0) bits |= (mask[m0 + i2]! << 8) | (mask[m1 + i2]! << 9) | (mask[m2 + i2]! << 10) | (mask[m3 + i2]! << 11);
-          if (i3 >= 0) bits |= (mask[m0 + i3]! << 12) | (mask[m1 + i3]! << 13) | (mask[m2 + i3]! << 14) | (mask[m3 + i3]! << 15);
+          // Which of the 16 pairs are admissible: bit 4·s + t = source p + s, target q + t.
+          const bits =
+            ((denseWords[p]! >>> shift) & 15) |
+            (((denseWords[p + 1]! >>> shift) & 15) << 4) |
+            (((denseWords[p + 2]! >>> shift) & 15) << 8) |
+            (((denseWords[p + 3]! >>> shift) & 15) << 12);
           if (bits === 0) continue;
           const a0 = p * S;
           const a1 = a0 + S;
@@ -465,10 +765,10 @@ export function exactSearch(a: Activity, options: SearchOptions): SearchResult {
           }
           pairsScored += 16;
           const j0 = targetId[q]!, j1 = targetId[q + 1]!, j2 = targetId[q + 2]!, j3 = targetId[q + 3]!;
-          if (bits & 0x000f) offerRow(collector, bits, i0, xNorm, eNorm, j0, j1, j2, j3, s00, s01, s02, s03);
-          if (bits & 0x00f0) offerRow(collector, bits >> 4, i1, xNorm, eNorm, j0, j1, j2, j3, s10, s11, s12, s13);
-          if (bits & 0x0f00) offerRow(collector, bits >> 8, i2, xNorm, eNorm, j0, j1, j2, j3, s20, s21, s22, s23);
-          if (bits & 0xf000) offerRow(collector, bits >> 12, i3, xNorm, eNorm, j0, j1, j2, j3, s30, s31, s32, s33);
+          if (bits & 0x000f) offerRow(collector, bits, denseId[p]!, xNorm, eNorm, j0, j1, j2, j3, s00, s01, s02, s03);
+          if (bits & 0x00f0) offerRow(collector, bits >> 4, denseId[p + 1]!, xNorm, eNorm, j0, j1, j2, j3, s10, s11, s12, s13);
+          if (bits & 0x0f00) offerRow(collector, bits >> 8, denseId[p + 2]!, xNorm, eNorm, j0, j1, j2, j3, s20, s21, s22, s23);
+          if (bits & 0xf000) offerRow(collector, bits >> 12, denseId[p + 3]!, xNorm, eNorm, j0, j1, j2, j3, s30, s31, s32, s33);
         }
       }
     }
@@ -476,20 +776,194 @@ export function exactSearch(a: Activity, options: SearchOptions): SearchResult {
     // Sparse sources: gather the target errors at the source's non-zero samples only.
     for (let p = 0; p < sparse.length; p++) {
       const i = sparse[p]!;
+      const w = words[i]!;
+      if (w === 0) continue;
       const from = sparseStart[p]!;
       const to = sparseStart[p + 1]!;
       for (let q = t0; q < t1; q++) {
+        if (((w >>> (q - t0)) & 1) === 0) continue;
         const j = targetId[q]!;
-        if (j < 0 || mask[(q - t0) * k + i] === 0) continue;
-        const c = q * S;
+        const c = j * S;
         let s = 0;
-        for (let z = from; z < to; z++) s += sparseValue[z]! * D[c + sparseSample[z]!]!;
+        for (let z = from; z < to; z++) s += sparseValue[z]! * errors[c + sparseSample[z]!]!;
         pairsScored++;
         collector.offer(i, j, s, normalise(s, xNorm[i]!, eNorm[j]!));
       }
     }
   }
-  return collector.finish({ pairsScored, visited: pairsScored, admissiblePairs, samples: S, seconds: (performance.now() - started) / 1000 });
+  return { pairsScored, admissiblePairs };
+}
+
+/**
+ * Error bound of the WebAssembly filters' float32 inner products over S samples (see wasmKernel):
+ * |approx − exact| ≤ errRel·‖x‖·‖δ‖ + errAbs.
+ */
+export function filterErrorBound(S: number): { errRel: number; errAbs: number } {
+  const Sp = (S + 3) & ~3;
+  const u = 2 ** -24;
+  const n = Sp / 4 + 3;
+  return { errRel: (4 * n * u) / (1 - n * u) + Sp * 2 ** -50, errAbs: (Sp + 16) * 2 ** -147 };
+}
+
+/** Relative and absolute margins on every filtered score, as assembly/search.ts adds them. */
+export const FILTER_MARGIN = 2 ** -40;
+export const FILTER_TINY = 1e-300;
+
+/**
+ * The WebAssembly path: per block of 32 targets, the filter (assembly/search.ts searchBlock) scores
+ * every admissible pair approximately and keeps those whose upper bound reaches the result; they are
+ * rescored exactly (rescore: float64, sample order; the sparse gather over the same lists — the sums
+ * `jsKernel` computes, bit for bit) and offered to the same collector. Everything that touches every
+ * sample — norms, non-zero counts, packing, sparse lists, rescoring — runs in WebAssembly too, so a
+ * round is fast from the first one (these loops run once per round: cold code in V8).
+ *
+ * Error bound handed to the filter (see assembly/search.ts): each float32 lane sums S/4 products,
+ * then two levels of horizontal adds, so |approx − exact| ≤ γ_{S/4+3}·‖x‖·‖δ‖ (+ underflow) with
+ * γ_n = n·u/(1 − n·u), u = 2⁻²⁴; errRel is 4× that plus the float64 rounding of the exact sum and
+ * norms, errAbs 8× the underflow bound. Generous on purpose: a looser bound only rescores more.
+ */
+function wasmExact(a: Activity, requested: Int32Array, admissibility: Admissibility, collector: CandidateCollector, kernels: SearchKernels): KernelCounts {
+  const { neurons: k, samples: S, outputs, errors } = a;
+  const L = kernels.layout;
+  const ctx = kernels.ctx;
+  const Sp = (S + 3) & ~3;
+  let top = ctx + L.S_SIZE;
+  const take = (bytes: number) => {
+    const at = Math.ceil(top / 64) * 64;
+    top = at + bytes;
+    return at;
+  };
+  // Stage 1: the activity, its norms and non-zero counts.
+  const A = take(4 * k * S);
+  const E = take(4 * k * S);
+  const xn = take(8 * k);
+  const enAll = take(8 * k);
+  const nnz = take(4 * k);
+  let buffer = kernels.ensure(top);
+  new Float32Array(buffer, A, k * S).set(outputs);
+  new Float32Array(buffer, E, k * S).set(errors);
+  kernels.rowStats(A, k, S, xn, nnz);
+  kernels.rowStats(E, k, S, enAll, 0);
+  const xNorm = new Float64Array(buffer, xn, k).slice();
+  const eNorm = new Float64Array(buffer, enAll, k).slice();
+  const nnzOf = new Int32Array(buffer, nnz, k).slice();
+  const { targets, dense, sparse } = visitingOrder(k, S, requested, xNorm, eNorm, nnzOf, admissibility.rank);
+
+  // Stage 2: packed rows, sparse lists, block buffers, outputs.
+  const nd = dense.length;
+  const ndPad = (nd + 3) & ~3;
+  const ns = sparse.length;
+  const sparseStart = new Int32Array(ns + 1);
+  for (let p = 0; p < ns; p++) sparseStart[p + 1] = sparseStart[p]! + nnzOf[sparse[p]!]!;
+  const nnzTotal = sparseStart[ns]!;
+  const nt = targets.length;
+  const c = collector.perTarget;
+  const K = collector.top;
+  const capacity = TARGET_BLOCK * (ndPad + ns);
+  const at = {
+    words: take(4 * k),
+    X: take(4 * ndPad * Sp),
+    denseId: take(4 * ndPad),
+    xnDense: take(8 * ndPad),
+    sparseStart: take(4 * (ns + 1)),
+    sparseSample: take(4 * nnzTotal),
+    sparseValue: take(4 * nnzTotal),
+    sparseId: take(4 * ns),
+    xnSparse: take(8 * ns),
+    blockIds: take(4 * TARGET_BLOCK),
+    D: take(4 * TARGET_BLOCK * Sp),
+    Dt: take(4 * TARGET_BLOCK * Sp),
+    en: take(8 * TARGET_BLOCK),
+    lb: take(8 * TARGET_BLOCK * c),
+    heap: take(8 * K),
+    outSlot: take(4 * capacity),
+    outTarget: take(4 * capacity),
+    outUpper: take(8 * capacity),
+    outInner: take(8 * capacity),
+  };
+  buffer = kernels.ensure(top);
+  const i32 = new Int32Array(buffer);
+  const f64 = new Float64Array(buffer);
+  const setI32 = (field: number, value: number) => (i32[(ctx + field) >> 2] = value);
+  const setF64 = (field: number, value: number) => (f64[(ctx + field) >> 3] = value);
+
+  const denseId = new Int32Array(buffer, at.denseId, ndPad);
+  denseId.fill(-1);
+  denseId.set(dense);
+  kernels.packRows(A, S, at.denseId, ndPad, at.X, Sp);
+  const xnDense = new Float64Array(buffer, at.xnDense, ndPad);
+  xnDense.fill(0);
+  for (let p = 0; p < nd; p++) xnDense[p] = xNorm[dense[p]!]!;
+  new Int32Array(buffer, at.sparseStart, ns + 1).set(sparseStart);
+  new Int32Array(buffer, at.sparseId, ns).set(sparse);
+  kernels.sparseLists(A, S, at.sparseId, ns, at.sparseStart, at.sparseSample, at.sparseValue);
+  const xnSparse = new Float64Array(buffer, at.xnSparse, ns);
+  for (let p = 0; p < ns; p++) xnSparse[p] = xNorm[sparse[p]!]!;
+  const blockIds = new Int32Array(buffer, at.blockIds, TARGET_BLOCK);
+  const en = new Float64Array(buffer, at.en, TARGET_BLOCK);
+  const words = new Int32Array(buffer, at.words, k);
+  const outSlot = new Int32Array(buffer, at.outSlot, capacity);
+  const outTarget = new Int32Array(buffer, at.outTarget, capacity);
+  const outInner = new Float64Array(buffer, at.outInner, capacity);
+
+  setI32(L.S_WORDS, at.words);
+  setI32(L.S_X, at.X);
+  setI32(L.S_ND, ndPad);
+  setI32(L.S_DENSE_ID, at.denseId);
+  setI32(L.S_XN_DENSE, at.xnDense);
+  setI32(L.S_SPARSE_START, at.sparseStart);
+  setI32(L.S_SPARSE_SAMPLE, at.sparseSample);
+  setI32(L.S_SPARSE_VALUE, at.sparseValue);
+  setI32(L.S_NS, ns);
+  setI32(L.S_SPARSE_ID, at.sparseId);
+  setI32(L.S_XN_SPARSE, at.xnSparse);
+  setI32(L.S_D, at.D);
+  setI32(L.S_DT, at.Dt);
+  setI32(L.S_EN, at.en);
+  setI32(L.S_SP, Sp);
+  setI32(L.S_S, S);
+  setI32(L.S_MODE, collector.criterion === "correlation" ? 0 : 1);
+  setI32(L.S_C, c);
+  setI32(L.S_LB, at.lb);
+  setI32(L.S_K, K);
+  setI32(L.S_HEAP, at.heap);
+  setI32(L.S_OUT_SLOT, at.outSlot);
+  setI32(L.S_OUT_TARGET, at.outTarget);
+  setI32(L.S_OUT_UPPER, at.outUpper);
+  setI32(L.S_OUT_INNER, at.outInner);
+  setI32(L.S_K_NEURONS, k);
+  setF64(L.S_MIN_SCORE, collector.minScore);
+  const bound = filterErrorBound(S);
+  setF64(L.S_ERR_REL, bound.errRel);
+  setF64(L.S_ERR_ABS, bound.errAbs);
+  kernels.beginSearch();
+
+  const mask = new Uint8Array(k);
+  const scratch = new Int32Array(16 * k);
+  let blocks: Int32Array = scratch;
+  let rescored = 0;
+  for (let t0 = 0; t0 < nt; t0 += TARGET_BLOCK) {
+    const block = targets.subarray(t0, Math.min(t0 + TARGET_BLOCK, nt));
+    if (t0 % SUPER_BLOCK_TARGETS === 0) blocks = fillWordBlocks(admissibility, targets.subarray(t0, Math.min(t0 + SUPER_BLOCK_TARGETS, nt)), k, scratch, mask);
+    const b = (t0 % SUPER_BLOCK_TARGETS) / TARGET_BLOCK;
+    words.set(blocks.subarray(b * k, (b + 1) * k));
+    blockIds.fill(-1);
+    blockIds.set(block);
+    kernels.packRows(E, S, at.blockIds, TARGET_BLOCK, at.D, Sp);
+    en.fill(0);
+    for (let t = 0; t < block.length; t++) en[t] = eNorm[block[t]!]!;
+    const kept = kernels.searchBlock(block.length);
+    kernels.rescore(kept);
+    rescored += kept;
+    for (let e = 0; e < kept; e++) {
+      const slot = outSlot[e]!;
+      const i = slot >= 0 ? dense[slot]! : sparse[-1 - slot]!;
+      const j = block[outTarget[e]!]!;
+      const s = outInner[e]!;
+      collector.offer(i, j, s, normalise(s, xNorm[i]!, eNorm[j]!));
+    }
+  }
+  return { pairsScored: 16 * i32[(ctx + L.S_TILES) >> 2]! + i32[(ctx + L.S_SPARSE_PAIRS) >> 2]!, admissiblePairs: i32[(ctx + L.S_ADMISSIBLE) >> 2]!, rescored };
 }
 
 /** Offer the admissible pairs of one source row of a 4×4 tile (bit t of `bits` = target t admissible). */

@@ -12,9 +12,11 @@ import { Rng } from "../../util/rng.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { ENGINE_FLAGS, engineFromFlags, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
-import { REWIRE_FLAGS, rewireConfigFromFlags } from "../rewire-flags.js";
+import { REWIRE_FLAGS, rewireConfigFromFlags, rewirerOptionsFromFlags } from "../rewire-flags.js";
 import { Rewirer, type RoundReport } from "../../rewire/rewire.js";
 import { isRewireStep } from "../../rewire/schedule.js";
+import { GradualPruner } from "../../compress/gradual.js";
+import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireArgv } from "../gradual-flags.js";
 
 export const trainSpec: CommandSpec = {
   name: "train",
@@ -39,6 +41,7 @@ export const trainSpec: CommandSpec = {
     { name: "save", type: "string", value: "PATH", help: "save the model (.json or .safetensors), atomically, at every check and at the end" },
     { name: "log", type: "string", value: "PATH", help: "write JSON lines: one per validation check" },
     ...REWIRE_FLAGS,
+    ...GRADUAL_FLAGS,
     ...ENGINE_FLAGS,
     { name: "json", type: "boolean", help: "print one JSON object with the results as the last line of stdout" },
     { name: "quiet", type: "boolean", help: "no progress output" },
@@ -46,6 +49,7 @@ export const trainSpec: CommandSpec = {
   examples: [
     "sparsewire train --steps 3000 --save model.safetensors",
     "sparsewire train --text enwik8 --neurons 1700 --in-degree 58 --minutes 30 --log run.jsonl --json",
+    "sparsewire train --in-degree 58 --prune-to 29 --prune-by first-order --steps 10240 --save d29.safetensors",
   ],
 };
 
@@ -66,7 +70,8 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     flags.string("optimizer") === "sgd"
       ? { kind: "sgd", learningRate: flags.number("lr"), momentum: flags.number("momentum") }
       : { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
-  const rewireConfig = rewireConfigFromFlags(flags, argv);
+  // With --prune-to, --prune-by is gradual pruning's criterion, not rewiring's.
+  const rewireConfig = rewireConfigFromFlags(flags, rewireArgv(flags, argv));
   const rng = new Rng(seed);
 
   let network: Network;
@@ -90,6 +95,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   }
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();
+  const gradual = gradualConfigFromFlags(flags, argv, network.inDegree, steps);
 
   const text = await loadText(flags.string("text"));
   const [train, valid, test] = splitCorpus(text.symbols, fractions, context);
@@ -107,9 +113,13 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     `sparsewire: ${network.neurons} neurons (${network.inputs} inputs, ${network.outputs} outputs), in-degree ${network.inDegree}, ${network.edges.toLocaleString("en")} edges, depth ${network.depth}; ` +
       `${text.bundled ? "bundled text8 excerpt" : text.path}: ${text.symbols.length.toLocaleString("en")} symbols; engine ${engine.name} × ${engine.threads} thread${engine.threads > 1 ? "s" : ""}`,
   );
-  const meta = () => ({ training: { seed, steps: engine.timestep, engine: engine.name, lr: optimizer.learningRate, batch, text: text.bundled ? "bundled" : text.path } });
+  // Gradual pruning replaces the engine (and network) at every pruning step: live() is the current one.
+  const pruner = gradual ? new GradualPruner(engine, gradual, steps, (net) => engineFromFlags(flags, net, optimizer)) : undefined;
+  const live = () => pruner?.engine ?? engine;
+  let stepsDone = 0;
+  const meta = () => ({ training: { seed, steps: pruner ? stepsDone : engine.timestep, engine: engine.name, lr: optimizer.learningRate, batch, text: text.bundled ? "bundled" : text.path, ...(pruner && gradual ? { gradualPruning: { from: pruner.from, ...gradual } } : {}) } });
   const started = performance.now();
-  const rewirer = rewireConfig ? new Rewirer(network, engine, rewireConfig, rewireRng, flags.optionalNumber("rewire-samples") !== undefined ? { searchSamples: flags.number("rewire-samples") } : {}) : undefined;
+  const rewirer = rewireConfig ? new Rewirer(network, engine, rewireConfig, rewireRng, rewirerOptionsFromFlags(flags)) : undefined;
   let edgesRewired = 0;
   let rewireRounds = 0;
   let trainSecondsAtLastRound = 0;
@@ -125,6 +135,19 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       evalEvery: flags.number("eval-every"),
       evalWindows: flags.number("eval-windows"),
       rng: samplingRng,
+      ...(pruner
+        ? {
+            afterStep: async (step: number, total: number, draw: (count: number) => Batch[]) => {
+              const before = pruner.events.length;
+              const next = await pruner.afterStep(step, total, draw);
+              for (const e of pruner.events.slice(before)) {
+                logLine({ type: "prune", ...e, seconds: round(e.seconds, 3) });
+                say(`step ${step}: pruned in-degree ${e.from} → ${e.to} (${gradual!.by} utility)`);
+              }
+              return next;
+            },
+          }
+        : {}),
       ...(rewirer && rewireConfig
         ? {
             afterStep: (step: number, total: number, draw: (count: number) => Batch[]) => {
@@ -140,6 +163,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
           }
         : {}),
       onStep: (s) => {
+        stepsDone = s.step;
         const fraction = Number.isFinite(steps) ? s.step / steps : minutes ? s.seconds / (minutes * 60) : NaN;
         const rate = s.step / Math.max(s.seconds, 1e-9);
         const eta = Number.isFinite(steps) ? (steps - s.step) / rate : minutes ? minutes * 60 - s.seconds : NaN;
@@ -151,13 +175,14 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
         }
         if (!e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(3)} bits/char, validation ${e.valid.bitsPerSymbol.toFixed(3)} bits/char (${e.valid.windows} windows)`);
         if (savePath !== undefined) {
-          engine.pull();
-          saveNetwork(savePath, network, meta());
+          live().pull();
+          saveNetwork(savePath, live().network, meta());
         }
       },
     });
     progress.done();
-    const testEval = evaluateText(engine, test.symbols, context, batch);
+    const testEval = evaluateText(result.engine, test.symbols, context, batch);
+    const trained = result.engine.network;
     const seconds = (performance.now() - started) / 1000;
     const summary = {
       steps: result.steps,
@@ -170,9 +195,9 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       neurons: network.neurons,
       inputs: network.inputs,
       outputs: network.outputs,
-      inDegree: network.inDegree,
-      edges: network.edges,
-      depth: network.depth,
+      inDegree: trained.inDegree,
+      edges: trained.edges,
+      depth: trained.depth,
       context,
       batch,
       lr: optimizer.learningRate,
@@ -193,12 +218,14 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       edgesRewired,
       rewireRounds,
       rewireTimeShare: round(result.hookSeconds / Math.max(result.seconds, 1e-9), 5),
+      ...(pruner && gradual ? { gradualPruning: { from: pruner.from, ...gradual, rebuilds: pruner.events.length, seconds: round(pruner.events.reduce((a, e) => a + e.seconds, 0), 3) } } : {}),
       ...(savePath !== undefined ? { saved: savePath } : {}),
     };
     if (json) printJson(summary);
     else {
       process.stdout.write(
         [
+          ...(pruner && gradual ? [`pruned     in-degree ${pruner.from} → ${trained.inDegree} by ${gradual.by} utility in ${pruner.events.length} step${pruner.events.length === 1 ? "" : "s"} (steps ${pruner.events[0]?.step ?? "–"}…${pruner.events[pruner.events.length - 1]?.step ?? "–"}; Adam state reset at each)`] : []),
           ...(rewireConfig ? [`rewired    ${edgesRewired.toLocaleString("en")} edges in ${rewireRounds} rounds (${(100 * summary.rewireTimeShare).toFixed(1)} % of training time)`] : []),
           `trained ${result.steps} steps in ${formatDuration(result.seconds)} (${summary.stepsPerSecond} steps/s, ${(summary.edgeSamplesPerSecond / 1e9).toFixed(2)} G edge-samples/s)`,
           `train      ${summary.trainBitsPerChar.toFixed(3)} bits/char (mean batch loss of the last ≤ 256 steps)`,
@@ -212,6 +239,6 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   } finally {
     progress.done();
     if (logFd !== undefined) closeSync(logFd);
-    await engine.dispose();
+    await live().dispose();
   }
 }

@@ -482,9 +482,14 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.checkAlive();
     if (!(Number.isInteger(edge) && edge >= 0 && edge < this.E)) throw new UsageError(`edge ${edge} is outside 0..${this.E - 1}`);
     const q = this.qOfEdge[edge]!;
-    this.f32(this.mW, this.E)[q] = 0;
-    this.f32(this.vW, this.E)[q] = 0;
+    // Views are cached (a rewiring round resets thousands of edges); the memory may have grown.
+    if (this.momentViews?.buffer !== this.memory.buffer) {
+      this.momentViews = { buffer: this.memory.buffer, m: this.f32(this.mW, this.E), v: this.f32(this.vW, this.E) };
+    }
+    this.momentViews.m[q] = 0;
+    this.momentViews.v[q] = 0;
   }
+  private momentViews: { buffer: ArrayBufferLike; m: Float32Array; v: Float32Array } | undefined;
 
   // ---- batches ----
 
