@@ -9,6 +9,7 @@
  */
 import { mean, pairedDifference, sd } from "../util/stats.js";
 import { PRESETS, type RewireConfig } from "../rewire/schedule.js";
+import type { RewirerOptions } from "../rewire/rewire.js";
 import { UsageError } from "../util/errors.js";
 import { corpusLabel, recordRuns, type Experiment, type ExperimentOutput } from "./experiment.js";
 import { readCurves, type RunRecord, type RunSpec } from "./protocol.js";
@@ -28,6 +29,8 @@ export interface VersusConfig {
   degreeFactor?: number;
   rewire?: RewireConfig;
   dense?: boolean;
+  /** Rewirer options (e.g. candidates kept per target). */
+  rewirerOptions?: RewirerOptions;
   /** Start at degreeFactor × the base in-degree and prune gradually to the base in-degree (Zhu & Gupta). */
   prune?: GradualPruneConfig;
 }
@@ -55,6 +58,10 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "taylor-opt", description: "RigL schedule, taylor prune, gradient growth, eq. 4.8 weights", rewire: riglWith({ pruneBy: "taylor", newWeights: "optimal" }) },
   { name: "thesis-taylor", description: "thesis criteria on RigL's schedule with the curvature term: taylor prune, correlation growth, eq. 4.8 weights", rewire: riglWith({ pruneBy: "taylor", growBy: "correlation", newWeights: "optimal" }) },
   { name: "rigl-b4-opt", description: "ours: RigL schedule and criteria (magnitude prune, gradient growth = un-normalised correlation), prune and growth scores over 4 batches, eq. 4.8 new weights, online order", rewire: riglWith({ batches: 4, newWeights: "optimal" }) },
+  // The fraction rule frees up to ~9 slots of a neuron per round, but the search keeps 4 candidates per
+  // target by default, so most planned swaps were refused (the slot kept its edge). 32 ≥ d fills them.
+  { name: "rigl-fill", description: "RigL, 32 candidates per neuron so that every freed slot can be refilled (default: 4)", rewire: structuredClone(rigl), rewirerOptions: { perTarget: 32 } },
+  { name: "rigl-b4-opt-fill", description: "rigl-b4-opt with 32 candidates per neuron", rewire: riglWith({ batches: 4, newWeights: "optimal" }), rewirerOptions: { perTarget: 32 } },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "gradual-2x", description: "dense-to-sparse baseline: start at twice the in-degree, prune by magnitude on the cubic schedule (10 % → 60 % of training) to the base in-degree", degreeFactor: 2, prune: { to: 0, by: "magnitude", start: 0.1, end: 0.6, every: 128, batches: 4 } },
@@ -84,18 +91,19 @@ export const versus: Experiment = {
       const d = baseDegree * (c.degreeFactor ?? 1);
       for (let s = 0; s < p.seeds; s++) {
         const seed = ctx.seedBase + s;
-        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}), ...(c.prune ? { prune: { ...c.prune, to: baseDegree, every: ctx.quick ? 8 : c.prune.every } } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
+        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}), ...(c.rewirerOptions ? { rewirerOptions: c.rewirerOptions } : {}), ...(c.prune ? { prune: { ...c.prune, to: baseDegree, every: ctx.quick ? 8 : c.prune.every } } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
       }
     }
     const protocol = { ...p, baseDegree, seedBase: ctx.seedBase, ood: corpora.ood.map((t) => t.name) };
     const oodWindows = ctx.quick ? 5_000 : 500_000;
     const records = await recordRuns<TextRunResult>(ctx, "versus", protocol, runs, async (run, rc) => {
-      const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig };
+      const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig; rewirerOptions?: RewirerOptions };
       const onStep = (step: number, total: number, loss: number) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`);
       if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep);
       const s = textSettings(p, st.inDegree, run.seed, ctx);
       if (st.rewire) s.rewire = st.rewire;
       if (st.prune) s.prune = st.prune;
+      if (st.rewirerOptions) s.rewirerOptions = st.rewirerOptions;
       const r = await runText(s, corpora, { test: true, ood: true, oodWindows, onStep });
       rc.saveCurve(r.losses);
       return r.result;
