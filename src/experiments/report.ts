@@ -132,7 +132,8 @@ export function barChart(rows: readonly { label: string; mean: number; low: numb
       { mark: { type: "errorbar" }, encoding: { x: { field: "label", type: "nominal", sort: null }, y: { field: "low", type: "quantitative", title: o.y }, y2: { field: "high" } } },
     ],
   };
-  if (o.panels) return { $schema: SCHEMA, title: o.title, data: { values: rows }, facet: { row: { field: "panel", type: "nominal", title: null } }, spec: layer, resolve: { scale: { y: "independent" } } };
+  const panelOrder = [...new Set(rows.map((r) => r.panel))];
+  if (o.panels) return { $schema: SCHEMA, title: o.title, data: { values: rows }, facet: { row: { field: "panel", type: "nominal", title: null, sort: panelOrder } }, spec: layer, resolve: { scale: { y: "independent" } } };
   return { $schema: SCHEMA, title: o.title, data: { values: rows }, ...layer };
 }
 

@@ -200,16 +200,17 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     const valid = good.map((r) => r.result!.validBits);
     const dStatic = c.name === "static" ? undefined : paired(c.name, "static", (r) => r.testBits);
     const dRigl = c.name === "rigl" || !byConfig.has("rigl") ? undefined : paired(c.name, "rigl", (r) => r.testBits);
+    const dTwice = c.name === "static-2x" || !byConfig.has("static-2x") ? undefined : paired(c.name, "static-2x", (r) => r.testBits);
     const oodMeans = oodNames.map((t) => mean(good.map((r) => r.result!.ood?.[t] ?? NaN)));
     const edges = good[0]?.result?.edges;
     rows.push([
       c.name, edges === undefined ? "–" : String(edges), `${good.length}${all.length > good.length ? ` (+${all.length - good.length} failed)` : ""}`,
       meanSd(mean(valid), sd(valid), 4), meanSd(mean(test), sd(test), 4),
-      dStatic ? ci(dStatic) : "–", dRigl ? ci(dRigl) : "–",
+      dStatic ? ci(dStatic) : "–", dRigl ? ci(dRigl) : "–", dTwice ? ci(dTwice) : "–",
       ...oodMeans.map((m) => (Number.isFinite(m) ? m.toFixed(3) : "–")),
       good.length ? mean(good.map((r) => r.seconds)).toFixed(0) : "–", good.length ? `${(100 * mean(good.map((r) => r.result!.rewireTimeShare))).toFixed(1)} %` : "–",
     ]);
-    summary[c.name] = { description: c.description, seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), testBits: mean(test), testSd: sd(test), vsStatic: dStatic, vsRigl: dRigl, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
+    summary[c.name] = { description: c.description, seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), testBits: mean(test), testSd: sd(test), vsStatic: dStatic, vsRigl: dRigl, vsStatic2x: dTwice, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
     if (good.length) {
       bars.push({ label: c.name, mean: mean(test), low: mean(test) - (sd(test) || 0), high: mean(test) + (sd(test) || 0), panel: "test split" });
       for (let i = 0; i < oodNames.length; i++) {
@@ -236,7 +237,7 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     files.push(fig.svg, ...(fig.png ? [fig.png] : []));
   }
   const p = o.protocol;
-  const header = ["configuration", "params (edges)", "seeds", "validation bits/char", "test bits/char", "test Δ vs static [95 % CI]", "test Δ vs RigL [95 % CI]", ...oodNames.map((t) => `${t} bits/char`), "seconds/run", "rewiring time"];
+  const header = ["configuration", "params (edges)", "seeds", "validation bits/char", "test bits/char", "test Δ vs static [95 % CI]", "test Δ vs RigL [95 % CI]", "test Δ vs static ×2 edges [95 % CI]", ...oodNames.map((t) => `${t} bits/char`), "seconds/run", "rewiring time"];
   const md = [
     "## Versus: static vs rewiring at equal edges",
     "",
@@ -244,7 +245,7 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     "",
     markdownTable(header, rows, 4),
     "",
-    "Δ = configuration − static (or − RigL) on the same seed; negative is better. The interval is the paired Student-t 95 % confidence interval of the mean difference.",
+    "Δ = configuration − static (or − RigL, − static with twice the edges) on the same seed; negative is better. The interval is the paired Student-t 95 % confidence interval of the mean difference.",
     "",
     ...configs.filter((c) => byConfig.has(c.name)).map((c) => `- **${c.name}**: ${c.description}`),
     "",
