@@ -72,7 +72,7 @@ export interface BandPoint {
  * optionally one panel per `panel` value stacked vertically.
  */
 export function bandChart(points: readonly BandPoint[], o: { title: string; x: string; y: string; yDomain?: [number, number]; panels?: boolean; width?: number; height?: number; seriesOrder?: readonly string[] }): Record<string, unknown> {
-  const color = { field: "series", type: "nominal", title: null, ...(o.seriesOrder ? { scale: { domain: o.seriesOrder } } : {}) };
+  const color = { field: "series", type: "nominal", title: null, legend: { labelLimit: 400 }, ...(o.seriesOrder ? { scale: { domain: o.seriesOrder } } : {}) };
   const y = { field: "median", type: "quantitative", title: o.y, scale: { zero: false, ...(o.yDomain ? { domain: o.yDomain, clamp: true } : {}) } };
   const layer = {
     layer: [
@@ -82,7 +82,7 @@ export function bandChart(points: readonly BandPoint[], o: { title: string; x: s
   };
   const size = { width: o.width ?? 560, height: o.height ?? 260 };
   if (o.panels) {
-    return { $schema: SCHEMA, title: o.title, data: { values: points }, facet: { row: { field: "panel", type: "nominal", title: null } }, spec: { ...size, ...layer }, resolve: { scale: { y: "independent" } } };
+    return { $schema: SCHEMA, title: o.title, data: { values: points }, facet: { row: { field: "panel", type: "nominal", title: null, sort: [...new Set(points.map((q) => q.panel))] } }, spec: { ...size, ...layer }, resolve: { scale: { y: "independent" } } };
   }
   return { $schema: SCHEMA, title: o.title, data: { values: points }, ...size, ...layer };
 }
