@@ -16,6 +16,8 @@ export interface ExperimentContext {
   /** Overrides of the protocol's seeds and steps. */
   seeds?: number;
   steps?: number;
+  /** versus: the base in-degree (default 29, or 6 with --quick). */
+  inDegree?: number;
   /** Only these configurations (by name), when the experiment has several. */
   configs?: string[];
   /** First seed (tuning uses seeds apart from the evaluation seeds). */

@@ -84,7 +84,7 @@ export const versus: Experiment = {
       if (!c) throw new UsageError(`unknown versus configuration "${n}"; known: ${VERSUS_CONFIGS.map((v) => v.name).join(", ")}`);
       return c;
     });
-    const baseDegree = ctx.quick ? 6 : 29;
+    const baseDegree = ctx.inDegree ?? (ctx.quick ? 6 : 29);
     const scale = (r: RewireConfig): RewireConfig => (ctx.quick ? { ...r, every: Math.max(8, Math.round(r.every / 64)) } : r);
     const runs: RunSpec[] = [];
     for (const c of configs) {
