@@ -17,8 +17,7 @@
  */
 import type { Batch, EvaluationResult, OptimizerConfig } from "../engine/types.js";
 import { applyUpdate, checkOptimizer, OptimizerState } from "../engine/optimizer.js";
-import { ALPHABET_SIZE, makeSampler, TextBatch, type TextEvaluation } from "../train/text.js";
-import { sequentialPositions } from "../data/windows.js";
+import { ALPHABET_SIZE, evaluateText, makeSampler, TextBatch, type TextEvaluation } from "../train/text.js";
 import { NumericError, ShapeError, UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 
@@ -453,17 +452,5 @@ export function evaluateDenseText(model: DenseMlp, symbols: Uint8Array, context:
   if (model.config.inputs !== ALPHABET_SIZE * context || model.config.outputs !== ALPHABET_SIZE) {
     throw new ShapeError(`dense MLP has ${model.config.inputs} inputs and ${model.config.outputs} outputs; context ${context} text needs ${ALPHABET_SIZE * context} and ${ALPHABET_SIZE}`);
   }
-  const holder = new TextBatch(batch, context);
-  let lossSum = 0;
-  let correct = 0;
-  let windows = 0;
-  for (const { positions, count } of sequentialPositions(symbols, context, batch)) {
-    const take = Math.min(count, maxWindows - windows);
-    if (take <= 0) break;
-    const r = model.evaluate(holder.fill(symbols, positions, take));
-    lossSum += r.lossSum;
-    correct += r.correct;
-    windows += take;
-  }
-  return { bitsPerSymbol: lossSum / windows, accuracy: correct / windows, windows };
+  return evaluateText(model, symbols, context, batch, maxWindows);
 }

@@ -83,9 +83,10 @@ export interface TextEvaluation {
 
 /**
  * Evaluate on every window of `symbols` (or the first `maxWindows`), in order. The loss is summed in
- * float64 so the mean does not depend on the batch size beyond float32 rounding inside a batch.
+ * float64 so the mean does not depend on the batch size beyond float32 rounding inside a batch. Any
+ * model with an engine's `evaluate` will do (the dense baseline of the experiments uses it too).
  */
-export function evaluateText(engine: Engine, symbols: Uint8Array, context: number, batchSize: number, maxWindows = Infinity): TextEvaluation {
+export function evaluateText(engine: Pick<Engine, "evaluate">, symbols: Uint8Array, context: number, batchSize: number, maxWindows = Infinity): TextEvaluation {
   const holder = new TextBatch(batchSize, context);
   let lossSum = 0;
   let correct = 0;
