@@ -7,7 +7,7 @@
 import { basename } from "node:path";
 import { availableParallelism } from "node:os";
 import { createEngine } from "../engine/create.js";
-import type { Batch, Engine, EngineName } from "../engine/types.js";
+import type { Batch, EngineName } from "../engine/types.js";
 import { Network } from "../graph/network.js";
 import { readTextCorpus } from "../data/files.js";
 import { splitCorpus } from "../data/windows.js";
@@ -61,18 +61,12 @@ export interface TextRunSettings {
   prune?: GradualPruneConfig;
 }
 
-/** Extra per-step work (e.g. gradual pruning), given the run's network and engine. */
-export type HookFactory = (network: Network, engine: Engine) => (step: number, total: number, draw: (count: number) => Batch[]) => void;
-
 export interface TextRunOptions {
   /** Which held-out sets to measure at the end (validation always). */
   test?: boolean;
   ood?: boolean;
   /** Out-of-domain texts are long (the Bible: 4 M characters); read at most this many windows of each. */
   oodWindows?: number;
-  hooks?: HookFactory[];
-  /** Start from this network (copied) instead of a random one. */
-  initial?: Network;
   onStep?: (step: number, total: number, smoothedLoss: number) => void;
 }
 
@@ -117,10 +111,10 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
   const rng = new Rng(s.seed);
   const { inputs, outputs } = textShape(s.context);
   const initRng = rng.fork();
-  const network = o.initial ? o.initial.clone() : Network.random({ neurons: s.neurons, inputs, outputs, inDegree: s.inDegree, task: textTask(s.context) }, initRng);
+  const network = Network.random({ neurons: s.neurons, inputs, outputs, inDegree: s.inDegree, task: textTask(s.context) }, initRng);
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();
-  if (s.prune && (s.rewire || (o.hooks ?? []).length > 0)) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring or other hooks");
+  if (s.prune && s.rewire) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring");
   const makeEngine = (net: Network) =>
     createEngine(s.engine ?? "wasm", net, {
       optimizer: { kind: "adam", learningRate: s.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
@@ -132,17 +126,14 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
     const pruner = s.prune ? new GradualPruner(engine, s.prune, s.steps, makeEngine) : undefined;
     const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, s.rewirerOptions ?? {}) : undefined;
     const rounds: RoundSummary[] = [];
-    const hooks = (o.hooks ?? []).map((make) => make(network, engine));
     const config = s.rewire;
     const afterStep = pruner
       ? pruner.afterStep
-      : rewirer || hooks.length > 0
+      : rewirer && config
         ? (step: number, total: number, draw: (count: number) => Batch[]) => {
-            if (rewirer && config && isRewireStep(config, step, total)) {
-              const r = rewirer.round(step, total, draw(config.batches));
-              rounds.push({ step, rewired: r.rewired, fraction: r.rewired / network.edges, seconds: r.seconds, ...(r.recall !== undefined ? { recall: r.recall } : {}) });
-            }
-            for (const h of hooks) h(step, total, draw);
+            if (!isRewireStep(config, step, total)) return;
+            const r = rewirer.round(step, total, draw(config.batches));
+            rounds.push({ step, rewired: r.rewired, fraction: r.rewired / network.edges, seconds: r.seconds, ...(r.recall !== undefined ? { recall: r.recall } : {}) });
           }
         : undefined;
     const trained = await trainText(engine, corpora.train, corpora.valid, {
