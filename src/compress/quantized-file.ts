@@ -56,7 +56,7 @@
  * biases as x with its slots sorted (and, in .safetensors, input biases +0), and encoding it again
  * gives identical bytes. Browser-safe.
  */
-import type { Network } from "../graph/network.js";
+import { Network } from "../graph/network.js";
 import { describeJsonProblem, parseJson } from "../io/json-syntax.js";
 import { trainingText } from "../io/json-format.js";
 import { encodeSafetensors, littleEndian, type SafetensorsEntry } from "../io/safetensors.js";
@@ -130,6 +130,19 @@ export function sortedSlots(net: Network, q: Quantization): { sources: Int32Arra
     }
   }
   return { sources, integers, weights };
+}
+
+/**
+ * The network a quantised file of (net, q) loads as: slots sorted by source, weights dequantised,
+ * input biases +0 (the .safetensors file does not store them). Evaluate this one to report the
+ * numbers the saved file will give: the slot order can change a float32 sum in its last bit.
+ */
+export function quantizedFileNetwork(net: Network, q: Quantization): Network {
+  const sorted = sortedSlots(net, q);
+  const biases = net.biases.slice();
+  biases.fill(0, 0, net.inputs);
+  const weights = dequantizedWeights({ ...q, integers: sorted.integers }, net.edges, net.inDegree);
+  return Network.fromArrays({ neurons: net.neurons, inputs: net.inputs, outputs: net.outputs, inDegree: net.inDegree, sources: sorted.sources, weights, biases, task: net.task });
 }
 
 /** A corrupt graph in a quantised file is a bad file: one ModelFileError (buildNetwork's messages already name the file). */
@@ -471,6 +484,17 @@ function safetensorsHeader(bytes: Uint8Array): { header: Record<string, unknown>
   return { header: parsed.value, dataStart: 8 + length };
 }
 
+/**
+ * The bytes as signed integers, copied. Not `new Int8Array(bytes.slice().buffer)`: on a Node Buffer
+ * (what readFileSync returns) slice() is a view, so `.buffer` is the whole file (or Node's shared
+ * pool) and the integers would be read from its byte 0 (issue 10).
+ */
+function int8Copy(bytes: Uint8Array): Int8Array {
+  const out = new Int8Array(bytes.length);
+  out.set(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.length));
+  return out;
+}
+
 /** Parses a quantised safetensors model file (version 1 or 2). */
 export function quantizedFromSafetensors(bytes: Uint8Array, source = "quantized model safetensors"): LoadedQuantizedModel {
   const found = safetensorsHeader(bytes);
@@ -556,7 +580,7 @@ export function quantizedFromSafetensors(bytes: Uint8Array, source = "quantized 
   const sources = version === 1 ? unpackBits(data.get("sources")!, edges, sourceBits, false) : decodeSourceGaps(data.get("sources")!, k, n, d, source);
   const integers = packedWeights
     ? Int8Array.from(unpackBits(data.get("weights")!, edges, q.bits, true))
-    : new Int8Array(data.get("weights")!.slice().buffer);
+    : int8Copy(data.get("weights")!);
   const { min, max } = integerRange(q.bits);
   for (let p = 0; p < edges; p++) {
     if (integers[p]! < min || integers[p]! > max) throw fileError(source, `tensor "weights": neuron ${n + Math.floor(p / d)} edge ${p % d} is ${integers[p]}, outside the ${q.bits}-bit range ${min}..${max}`);

@@ -43,8 +43,10 @@ export function tempPrefix(path: string): string {
 /**
  * Replaces `path` with `data` atomically. On any failure the temporary file is removed, the old
  * file (if any) is left untouched, and a SparsewireError with code "io" says which step failed.
+ * `verify`, if given, reads the complete, synced temporary file before the rename (read after
+ * write: model files are loaded back and compared); if it throws, the save fails the same way.
  */
-export function writeFileAtomic(path: string, data: Uint8Array | string, fs: AtomicFs = NODE_FS): void {
+export function writeFileAtomic(path: string, data: Uint8Array | string, fs: AtomicFs = NODE_FS, verify?: (tempPath: string) => void): void {
   const target = resolve(path);
   const folder = dirname(target);
   const temp = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString("hex")}`);
@@ -73,6 +75,13 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, fs: Ato
       fs.closeSync(closing);
     } catch (e) {
       throw ioError(e, `cannot save ${path}: closing the temporary file failed (${describe(e)}); the previous file is unchanged`);
+    }
+    if (verify) {
+      try {
+        verify(temp);
+      } catch (e) {
+        throw ioError(e, `cannot save ${path}: reading the written file back failed (${describe(e)}); the previous file is unchanged`);
+      }
     }
     try {
       fs.renameSync(temp, target);

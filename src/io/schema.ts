@@ -215,3 +215,35 @@ export function checkWritable(net: Network, format: string): void {
   const mismatch = taskMismatch(net.task, net.inputs, net.outputs);
   if (mismatch !== undefined) throw new ModelFileError(`cannot save as ${format}: ${mismatch}`);
 }
+
+/**
+ * The first way `actual` differs from `expected` as a network, or undefined if they are the same:
+ * counts, task, sources, and weights and non-input biases bit for bit (compared as float32 bit
+ * patterns, so −0 ≠ +0 and nothing is "close enough"). Input biases are not parameters (Def. 3.20:
+ * an input passes its value on), and quantised files do not store them, so those compare as numbers.
+ * Used to read back every model file written (issue 10: a file must load as the network saved).
+ */
+export function networkDifference(expected: Network, actual: Network): string | undefined {
+  for (const key of ["neurons", "inputs", "outputs", "inDegree"] as const) {
+    if (expected[key] !== actual[key]) return `${key} ${actual[key]}, expected ${expected[key]}`;
+  }
+  if (JSON.stringify(expected.task) !== JSON.stringify(actual.task)) return `task ${JSON.stringify(actual.task)}, expected ${JSON.stringify(expected.task)}`;
+  const { inputs: n, inDegree: d } = expected;
+  const where = (p: number): string => `neuron ${n + Math.floor(p / d)} slot ${p % d}`;
+  for (let p = 0; p < expected.sources.length; p++) {
+    if (expected.sources[p] !== actual.sources[p]) return `${where(p)}: source ${actual.sources[p]}, expected ${expected.sources[p]}`;
+  }
+  const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ew = bits(expected.weights);
+  const aw = bits(actual.weights);
+  for (let p = 0; p < ew.length; p++) {
+    if (ew[p] !== aw[p]) return `${where(p)}: weight ${show(actual.weights[p])}, expected ${show(expected.weights[p])}`;
+  }
+  const eb = bits(expected.biases);
+  const ab = bits(actual.biases);
+  for (let i = 0; i < eb.length; i++) {
+    const same = i < n ? expected.biases[i] === actual.biases[i] : eb[i] === ab[i];
+    if (!same) return `neuron ${i}: bias ${show(actual.biases[i])}, expected ${show(expected.biases[i])}`;
+  }
+  return undefined;
+}

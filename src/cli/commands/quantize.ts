@@ -6,6 +6,7 @@
  */
 import { statSync } from "node:fs";
 import { saveQuantizedNetwork } from "../../compress/files.js";
+import { quantizedFileNetwork } from "../../compress/quantized-file.js";
 import { checkOutputPath, estimationBatches, textParts } from "../../compress/cli-shared.js";
 import { estimateLossChange, LOSS_ESTIMATES, MAX_BITS, MIN_BITS, QUANTIZE_BY, quantizedWeightBytes, quantizeNetwork, SCALE_MODES, type LossEstimate, type QuantizeBy, type Rounding, type ScaleMode } from "../../compress/quantize.js";
 import { meanLoss, measureSensitivity } from "../../compress/sensitivity.js";
@@ -76,8 +77,13 @@ export async function quantizeCommand(argv: readonly string[]): Promise<number> 
     const before = held ? evaluateText(engine, held, context, flags.number("batch")) : undefined;
     const q = quantizeNetwork(network, { bits, scale, by, ...(by === "utility" ? { estimate, rounding } : {}), gradient: sens.gradient, curvature: sens.curvature! });
     const estimated = estimateLossChange(network.weights, q.network.weights, sens.gradient, sens.curvature);
-    // The engine now evaluates the dequantised weights (same graph, so a push is enough).
-    network.weights.set(q.network.weights);
+    // The engine now evaluates the network exactly as the saved file loads (issue 10): dequantised
+    // weights, each neuron's slots sorted by source (the file's order; the same graph, so the
+    // evaluation order holds and a push is enough), input biases +0.
+    const fileNetwork = quantizedFileNetwork(q.network, q);
+    network.sources.set(fileNetwork.sources);
+    network.weights.set(fileNetwork.weights);
+    network.biases.set(fileNetwork.biases);
     engine.push();
     const trueChange = meanLoss(engine, batches) - sens.loss;
     const after = held ? evaluateText(engine, held, context, flags.number("batch")) : undefined;
@@ -105,7 +111,7 @@ export async function quantizeCommand(argv: readonly string[]): Promise<number> 
       trueChange: round(trueChange, 6),
       ...(before && after ? { evalSplit, windows: after.windows, bitsPerSymbolBefore: round(before.bitsPerSymbol, 6), bitsPerSymbolAfter: round(after.bitsPerSymbol, 6), bitsPerSymbolCost: round(after.bitsPerSymbol - before.bitsPerSymbol, 6) } : {}),
       ...(inputBytes !== undefined ? { inputBytes } : {}),
-      ...(savePath !== undefined ? { saved: savePath, savedBytes } : {}),
+      ...(savePath !== undefined ? { saved: savePath, savedBytes, readBack: "identical" } : {}),
       engine: engine.name,
       seconds: round((performance.now() - started) / 1000, 3),
     };
@@ -116,7 +122,7 @@ export async function quantizeCommand(argv: readonly string[]): Promise<number> 
         `loss change on ${sens.samples} training windows: true ${trueChange.toFixed(5)}, estimated signed ${estimated.signed.toFixed(5)}, absolute ${estimated.absolute.toFixed(5)}, second-order ${(estimated.secondOrder ?? NaN).toFixed(5)} bits/symbol`,
       ];
       if (before && after) lines.push(`${evalSplit} split: ${before.bitsPerSymbol.toFixed(4)} → ${after.bitsPerSymbol.toFixed(4)} bits/symbol (${(after.bitsPerSymbol - before.bitsPerSymbol >= 0 ? "+" : "")}${(after.bitsPerSymbol - before.bitsPerSymbol).toFixed(4)}) over ${after.windows.toLocaleString("en")} windows`);
-      if (savePath !== undefined) lines.push(`saved ${savePath} (${savedBytes!.toLocaleString("en")} bytes${inputBytes !== undefined ? `; input ${inputBytes.toLocaleString("en")} bytes` : ""})`);
+      if (savePath !== undefined) lines.push(`saved ${savePath} (${savedBytes!.toLocaleString("en")} bytes${inputBytes !== undefined ? `; input ${inputBytes.toLocaleString("en")} bytes`: ""}; read back: the same network, bit for bit)`);
       process.stdout.write(lines.join("\n") + "\n");
     }
     return 0;
