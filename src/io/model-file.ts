@@ -80,7 +80,8 @@ export function loadNetwork(path: string): Network {
 
 /** Loads a model file and the "training" metadata it carries, if any. */
 export function loadModel(path: string): LoadedModel {
-  return decodeModel(readModelBytes(path), modelFormatOf(path), path);
+  const format = modelFormatOf(path); // an unknown extension is a usage error before any reading
+  return decodeModel(readModelBytes(path), format, path);
 }
 
 /** Decodes a model file's bytes in the given format; `source` names the file in errors. */
