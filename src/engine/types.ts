@@ -7,6 +7,7 @@
  * neuron-major with the batch contiguous: value of neuron i for sample b is at [i·B + b].
  */
 import type { Network } from "../graph/network.js";
+import { ShapeError } from "../util/errors.js";
 
 /** Inputs of a batch. One-hot inputs list the active input neurons, so engines never multiply by 0. */
 export type BatchInputs =
@@ -59,6 +60,21 @@ export type OptimizerConfig =
   /** Plain SGD with optional (heavy-ball) momentum. */
   | { kind: "sgd"; learningRate: number; momentum: number };
 
+/**
+ * An engine's optimiser state in network order, as copies: it outlives the engine, so a network
+ * rebuilt at a smaller in-degree (gradual pruning) or a resumed run continues with it.
+ */
+export interface OptimizerSnapshot {
+  /** Updates since the last timestep reset (Adam's t). */
+  timestep: number;
+  /** Adam's m (SGD: the velocity) and v of every edge, indexed like network.sources / weights. */
+  weightFirst: Float32Array;
+  weightSecond: Float32Array;
+  /** The same per neuron, length k (inputs have no bias: 0). */
+  biasFirst: Float32Array;
+  biasSecond: Float32Array;
+}
+
 export const DEFAULT_ADAM: OptimizerConfig = { kind: "adam", learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
 export type EngineName = "reference" | "wasm";
@@ -91,10 +107,22 @@ export interface Engine {
   resetTimestep(): void;
   /** Zero the optimiser state (m, v) of one edge: index into sources/weights. */
   resetEdgeState(edge: number): void;
+  /** A copy of the optimiser state and timestep, in network order. */
+  optimizerState(): OptimizerSnapshot;
+  /** Replace the optimiser state and timestep (arrays sized for this engine's network). */
+  setOptimizerState(state: OptimizerSnapshot): void;
   /** Write the engine's parameters into network.weights / network.biases. */
   pull(): void;
   /** Re-read network.sources / weights / biases / order after an edit (rewiring, loading). */
   push(): void;
   /** Free workers and memory. */
   dispose(): Promise<void>;
+}
+
+/** Refuses a snapshot whose arrays do not fit a network of `edges` edges and `neurons` neurons. */
+export function checkOptimizerSnapshot(state: OptimizerSnapshot, edges: number, neurons: number): void {
+  if (!(Number.isInteger(state.timestep) && state.timestep >= 0)) throw new ShapeError(`optimiser state: timestep ${state.timestep} is not a non-negative integer`);
+  for (const [name, a, want] of [["weightFirst", state.weightFirst, edges], ["weightSecond", state.weightSecond, edges], ["biasFirst", state.biasFirst, neurons], ["biasSecond", state.biasSecond, neurons]] as const) {
+    if (a.length !== want) throw new ShapeError(`optimiser state: ${name} has ${a.length} entries, expected ${want}`);
+  }
 }

@@ -60,7 +60,8 @@ interface CompressProtocol extends TextProtocol {
   finetuneLr: number;
   /** Training-split batches (of `batch` windows) for gradients, curvature and utilities. */
   estimationBatches: number;
-  gradual: { start: number; end: number; every: number; batches: number; by: GradualPruneBy[] };
+  /** optimizer: what a rebuild does with Adam's state ("carry" since issue 12; results before it reset it). */
+  gradual: { start: number; end: number; every: number; batches: number; by: GradualPruneBy[]; optimizer: "carry" };
   seedBase: number;
 }
 
@@ -136,7 +137,7 @@ export const compress: Experiment = {
       finetuneSteps: ctx.quick ? 64 : 1024,
       finetuneLr: base.lr,
       estimationBatches: 8,
-      gradual: { start: 0.1, end: 0.6, every: ctx.quick ? 16 : 128, batches: 4, by: ["first-order", "magnitude"] },
+      gradual: { start: 0.1, end: 0.6, every: ctx.quick ? 16 : 128, batches: 4, by: ["first-order", "magnitude"], optimizer: "carry" },
       seedBase: ctx.seedBase,
     };
     const runs = planRuns(p, ctx);
@@ -147,7 +148,8 @@ export const compress: Experiment = {
 
 function gradualConfig(p: CompressProtocol, to: number, by: GradualPruneBy, rebuildOnly = false): GradualPruneConfig {
   const { start, end, every, batches } = p.gradual;
-  return { to, by, start, end, every, batches, ...(rebuildOnly ? { rebuildOnly: true } : {}) };
+  // The rebuild control measures what a rebuild with FRESH Adam state costs, so it resets it.
+  return { to, by, start, end, every, batches, ...(rebuildOnly ? { rebuildOnly: true, resetOptimizer: true } : {}) };
 }
 
 function planRuns(p: CompressProtocol, ctx: ExperimentContext): RunSpec[] {
@@ -466,7 +468,7 @@ async function report(ctx: ExperimentContext, p: CompressProtocol, records: RunR
     md.push(
       `### (b) Pruning a d = ${p.pruneFrom} network to d = ${p.pruneTo.join(" and ")}`,
       "",
-      `One-shot: every neuron keeps its d most useful in-edges by the criterion (no bias compensation), then ${p.finetuneSteps} fine-tuning steps (Adam, fresh state, lr ${p.finetuneLr}: training simply continues), so one-shot + fine-tune has ${p.steps} + ${p.finetuneSteps} steps. Gradual: the in-degree follows the cubic schedule of Zhu & Gupta (2017) from step ${Math.round(p.gradual.start * p.steps)} to ${Math.round(p.gradual.end * p.steps)}, checked every ${p.gradual.every} steps, by ${p.gradual.by.join(" or ")} on ${p.gradual.batches} fresh batches, Adam state reset at each rebuild; ${p.steps} steps in all, as the networks trained from the start.`,
+      `One-shot: every neuron keeps its d most useful in-edges by the criterion (no bias compensation), then ${p.finetuneSteps} fine-tuning steps (Adam, fresh state, lr ${p.finetuneLr}: training simply continues), so one-shot + fine-tune has ${p.steps} + ${p.finetuneSteps} steps. Gradual: the in-degree follows the cubic schedule of Zhu & Gupta (2017) from step ${Math.round(p.gradual.start * p.steps)} to ${Math.round(p.gradual.end * p.steps)}, checked every ${p.gradual.every} steps, by ${p.gradual.by.join(" or ")} on ${p.gradual.batches} fresh batches, Adam state (m, v of every kept edge, the timestep) carried across each rebuild; ${p.steps} steps in all, as the networks trained from the start.`,
       "",
       markdownTable(["network", "test bits/char (one-shot: right after pruning)", `after ${p.finetuneSteps} fine-tuning steps`, "seeds"], rows),
       "",

@@ -225,7 +225,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     else {
       process.stdout.write(
         [
-          ...(pruner && gradual ? [`pruned     in-degree ${pruner.from} → ${trained.inDegree} by ${gradual.by} utility in ${pruner.events.length} step${pruner.events.length === 1 ? "" : "s"} (steps ${pruner.events[0]?.step ?? "–"}…${pruner.events[pruner.events.length - 1]?.step ?? "–"}; Adam state reset at each)`] : []),
+          ...(pruner && gradual ? [`pruned     in-degree ${pruner.from} → ${trained.inDegree} by ${gradual.by} utility in ${pruner.events.length} step${pruner.events.length === 1 ? "" : "s"} (steps ${pruner.events[0]?.step ?? "–"}…${pruner.events[pruner.events.length - 1]?.step ?? "–"}; Adam state carried across each)`] : []),
           ...(rewireConfig ? [`rewired    ${edgesRewired.toLocaleString("en")} edges in ${rewireRounds} rounds (${(100 * summary.rewireTimeShare).toFixed(1)} % of training time)`] : []),
           `trained ${result.steps} steps in ${formatDuration(result.seconds)} (${summary.stepsPerSecond} steps/s, ${(summary.edgeSamplesPerSecond / 1e9).toFixed(2)} G edge-samples/s)`,
           `train      ${summary.trainBitsPerChar.toFixed(3)} bits/char (mean batch loss of the last ≤ 256 steps)`,

@@ -7,7 +7,7 @@ import type { Network } from "../../graph/network.js";
 import { ShapeError } from "../../util/errors.js";
 import { applyUpdate, checkOptimizer, OptimizerState } from "../optimizer.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
-import { DEFAULT_ADAM } from "../types.js";
+import { checkOptimizerSnapshot, DEFAULT_ADAM, type OptimizerSnapshot } from "../types.js";
 import { allocateWorkspace, backward, forward, loss, outputsOf, type Workspace } from "./kernels.js";
 
 export class ReferenceEngine implements Engine {
@@ -95,6 +95,25 @@ export class ReferenceEngine implements Engine {
 
   resetEdgeState(edge: number): void {
     this.weightState.reset(edge);
+  }
+
+  optimizerState(): OptimizerSnapshot {
+    return {
+      timestep: this.t,
+      weightFirst: this.weightState.first.slice(),
+      weightSecond: this.weightState.second.slice(),
+      biasFirst: this.biasState.first.slice(),
+      biasSecond: this.biasState.second.slice(),
+    };
+  }
+
+  setOptimizerState(state: OptimizerSnapshot): void {
+    checkOptimizerSnapshot(state, this.network.edges, this.network.neurons);
+    this.t = state.timestep;
+    this.weightState.first.set(state.weightFirst);
+    this.weightState.second.set(state.weightSecond);
+    this.biasState.first.set(state.biasFirst);
+    this.biasState.second.set(state.biasSecond);
   }
 
   pull(): void {}

@@ -23,7 +23,7 @@ import { GraphError, SparsewireError, UsageError } from "../../util/errors.js";
 import { checkOptimizer } from "../optimizer.js";
 import { checkBatch } from "../reference/engine.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
-import { DEFAULT_ADAM } from "../types.js";
+import { checkOptimizerSnapshot, DEFAULT_ADAM, type OptimizerSnapshot } from "../types.js";
 import { currentPlatform, type Platform, type WorkerHandle } from "./platform.js";
 import { CONTROL_BYTES, Pool, type Kernels } from "./pool.js";
 
@@ -490,6 +490,44 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.momentViews.v[q] = 0;
   }
   private momentViews: { buffer: ArrayBufferLike; m: Float32Array; v: Float32Array } | undefined;
+
+  optimizerState(): OptimizerSnapshot {
+    this.checkAlive();
+    const { K, N, E, H } = this;
+    const mW = this.f32(this.mW, E);
+    const vW = this.f32(this.vW, E);
+    const mB = this.f32(this.mB, H);
+    const vB = this.f32(this.vB, H);
+    const state: OptimizerSnapshot = { timestep: this.t, weightFirst: new Float32Array(E), weightSecond: new Float32Array(E), biasFirst: new Float32Array(K), biasSecond: new Float32Array(K) };
+    for (let e = 0; e < E; e++) {
+      state.weightFirst[e] = mW[this.qOfEdge[e]!]!;
+      state.weightSecond[e] = vW[this.qOfEdge[e]!]!;
+    }
+    for (let j = N; j < K; j++) {
+      state.biasFirst[j] = mB[this.posOf[j]! - N]!;
+      state.biasSecond[j] = vB[this.posOf[j]! - N]!;
+    }
+    return state;
+  }
+
+  setOptimizerState(state: OptimizerSnapshot): void {
+    this.checkAlive();
+    const { K, N, E, H } = this;
+    checkOptimizerSnapshot(state, E, K);
+    const mW = this.f32(this.mW, E);
+    const vW = this.f32(this.vW, E);
+    const mB = this.f32(this.mB, H);
+    const vB = this.f32(this.vB, H);
+    for (let e = 0; e < E; e++) {
+      mW[this.qOfEdge[e]!] = state.weightFirst[e]!;
+      vW[this.qOfEdge[e]!] = state.weightSecond[e]!;
+    }
+    for (let j = N; j < K; j++) {
+      mB[this.posOf[j]! - N] = state.biasFirst[j]!;
+      vB[this.posOf[j]! - N] = state.biasSecond[j]!;
+    }
+    this.t = state.timestep;
+  }
 
   // ---- batches ----
 
