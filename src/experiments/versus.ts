@@ -62,6 +62,7 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   // target by default, so most planned swaps were refused (the slot kept its edge). 32 ≥ d fills them.
   { name: "rigl-fill", description: "RigL, 32 candidates per neuron so that every freed slot can be refilled (default: 4)", rewire: structuredClone(rigl), rewirerOptions: { perTarget: 32 } },
   { name: "rigl-b4-opt-fill", description: "rigl-b4-opt with 32 candidates per neuron", rewire: riglWith({ batches: 4, newWeights: "optimal" }), rewirerOptions: { perTarget: 32 } },
+  { name: "rigl-wanda", description: "RigL, prune by |w|·rms(σ(a_source)) (Wanda: an edge's contribution, not its weight alone)", rewire: riglWith({ pruneBy: "wanda" }) },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "gradual-2x", description: "dense-to-sparse baseline: start at twice the in-degree, prune by magnitude on the cubic schedule (10 % → 60 % of training) to the base in-degree", degreeFactor: 2, prune: { to: 0, by: "magnitude", start: 0.1, end: 0.6, every: 128, batches: 4 } },

@@ -17,7 +17,7 @@ import { exactSearch, orderAdmissibility, recallOf, type SearchResult, type Sear
 import { loadSearchKernels } from "../engine/wasm/search-kernels.js";
 import { estimateUtility } from "./utility.js";
 import { newEdgeWeights } from "./new-weights.js";
-import { taylorUtility } from "./taylor.js";
+import { taylorUtility, wandaUtility } from "./taylor.js";
 import { scheduledFraction, type RewireConfig } from "./schedule.js";
 
 export interface RoundReport {
@@ -117,7 +117,7 @@ export class Rewirer {
     this.order.rebuild();
 
     // 1. Utility of every edge and (for correlation/gradient growth) the per-sample activity.
-    const needActivity = c.growBy !== "random" || c.newWeights === "optimal" || c.pruneBy === "taylor";
+    const needActivity = c.growBy !== "random" || c.newWeights === "optimal" || c.pruneBy === "taylor" || c.pruneBy === "wanda";
     const gradient = new Float64Array(net.edges);
     const activities: Activity[] = [];
     for (const batch of batches) {
@@ -129,6 +129,7 @@ export class Rewirer {
     let activity = activities.length === 1 ? activities[0] : activities.length > 1 ? stackActivity(activities) : undefined;
     if (c.pruneBy === "obd") utility.set(estimateUtility(net, batches, "obd"));
     else if (c.pruneBy === "taylor") taylorUtility(net, gradient, activity!, batches.length, utility);
+    else if (c.pruneBy === "wanda") wandaUtility(net, activity!, utility);
     else for (let p = 0; p < utility.length; p++) utility[p] = c.pruneBy === "magnitude" ? Math.abs(net.weights[p]!) : -net.weights[p]! * gradient[p]!;
     for (let p = 0; p < utility.length; p++) if (step - this.bornAt[p]! < c.grace) utility[p] = Infinity; // grace period
     const searchSamples = this.options.searchSamples ?? 256;

@@ -9,8 +9,12 @@
  */
 import { UsageError } from "../util/errors.js";
 
-/** taylor: −w·∂L/∂w + ½w²·(empirical Fisher), see taylor.ts. */
-export type PruneCriterion = "first-order" | "magnitude" | "obd" | "taylor";
+/**
+ * taylor: −w·∂L/∂w + ½w²·(empirical Fisher), see taylor.ts. wanda: |w|·rms(σ(a_source)) over the
+ * round's samples, the size of the edge's contribution to its neuron's input (Sun et al. 2023,
+ * "Wanda"; the thesis's objection to |w| is that it ignores the scale of σ(a), §4.1).
+ */
+export type PruneCriterion = "first-order" | "magnitude" | "obd" | "taylor" | "wanda";
 export type GrowthCriterion = "correlation" | "gradient" | "random";
 import type { NewWeightRule } from "./new-weights.js";
 export type { NewWeightRule };

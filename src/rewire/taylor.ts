@@ -19,6 +19,28 @@ import { ShapeError } from "../util/errors.js";
 import type { Activity } from "./correlation.js";
 
 /**
+ * |w|·rms(σ(a_i)) for every edge i → j into `utility`: the root-mean-square size of the edge's term
+ * in a_j over the activity's samples (Wanda, Sun et al. 2023, for the fixed in-degree network). Unlike
+ * |w| it sees that an edge from a rarely active neuron (or a rare input symbol) contributes little.
+ */
+export function wandaUtility(net: Network, activity: Activity, utility: Float64Array): void {
+  const k = net.neurons;
+  if (activity.neurons !== k) throw new ShapeError(`activity of ${activity.neurons} neurons for a network of ${k}`);
+  if (utility.length !== net.edges) throw new ShapeError(`utility needs ${net.edges} entries`);
+  const S = activity.samples;
+  const rms = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    let s = 0;
+    for (let b = 0; b < S; b++) {
+      const v = activity.outputs[i * S + b]!;
+      s += v * v;
+    }
+    rms[i] = Math.sqrt(s / S);
+  }
+  for (let p = 0; p < net.edges; p++) utility[p] = Math.abs(net.weights[p]!) * rms[net.sources[p]!]!;
+}
+
+/**
  * ΔL estimates for every edge into `utility` (length (k−n)·d). `gradient` is ∂(mean loss)/∂w
  * averaged over the batches; `activity` holds the same batches' samples; `batches` is their number
  * (stacked δ carry 1/B per batch, so S per batch is samples / batches).
