@@ -20,7 +20,7 @@ import { performance } from "node:perf_hooks";
 import { createEngine } from "../src/engine/create.js";
 import type { Batch, Engine } from "../src/engine/types.js";
 import { searchKernels, searchKernelStatus } from "../src/engine/wasm/search-kernels.js";
-import { activityFrom, subBatch, type Activity } from "../src/rewire/correlation.js";
+import { activityFrom, subBatch, type Activity } from "../src/estimate/activity.js";
 import { Rewirer, type RoundReport } from "../src/rewire/rewire.js";
 import { PRESETS, type RewireConfig } from "../src/rewire/schedule.js";
 import { exactSearch, orderAdmissibility, type SearchKernel } from "../src/rewire/search.js";

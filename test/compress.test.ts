@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { quantizeGroup, quantizeNetwork, estimateLossChange, dequantize, dequantizedWeights } from "../src/compress/quantize.js";
 import { pruneToInDegree } from "../src/compress/prune.js";
-import { measureSensitivity } from "../src/compress/sensitivity.js";
+import { measureSensitivity } from "../src/estimate/sensitivity.js";
 import { quantizedFromJson, quantizedFromSafetensors, quantizedToJson, quantizedToSafetensors, readQuantizedModel, isQuantizedModelFile, decodeSourceGaps, encodeSourceGaps, maxRiceParameter, sortedSlots, QUANTIZED_FORMAT_VERSION, SOURCE_CODING } from "../src/compress/quantized-file.js";
 import { loadQuantizedModel, saveQuantizedNetwork } from "../src/compress/files.js";
 import { Network } from "../src/graph/network.js";

@@ -21,7 +21,7 @@ import { writeFileAtomic } from "../src/io/atomic.js";
 import { loadQuantizedModel, saveQuantizedNetwork } from "../src/compress/files.js";
 import { quantizedFileNetwork, sourceBitsFor } from "../src/compress/quantized-file.js";
 import { dequantize, quantizeNetwork, type QuantizeBy, type ScaleMode } from "../src/compress/quantize.js";
-import { measureSensitivity } from "../src/compress/sensitivity.js";
+import { measureSensitivity } from "../src/estimate/sensitivity.js";
 import { encodeSafetensors, littleEndian } from "../src/io/safetensors.js";
 import { networkDifference } from "../src/io/schema.js";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { Network } from "../src/graph/network.js";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";
 import { Rng } from "../src/util/rng.js";
-import { activityFrom, type Activity } from "../src/rewire/correlation.js";
+import { activityFrom, type Activity } from "../src/estimate/activity.js";
 import { fitNewWeights, newEdgeWeights, solveDropping, type EdgeSwap } from "../src/rewire/new-weights.js";
 import { denseBatch, randomNetwork } from "./helpers.js";
 

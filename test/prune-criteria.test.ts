@@ -2,8 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";
-import { activityFrom, stackActivity } from "../src/rewire/correlation.js";
-import { wandaUtility } from "../src/rewire/taylor.js";
+import { activityFrom, stackActivity } from "../src/estimate/activity.js";
+import { wandaUtility } from "../src/estimate/taylor.js";
 import { Rewirer } from "../src/rewire/rewire.js";
 import { PRESETS } from "../src/rewire/schedule.js";
 import { textTask } from "../src/train/text.js";

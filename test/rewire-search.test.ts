@@ -17,14 +17,11 @@ import { bundledCorpusPath, readTextCorpus } from "../src/data/files.js";
 import { makeSampler, textShape, textTask, TextBatch } from "../src/train/text.js";
 import { Rng } from "../src/util/rng.js";
 import {
-  activityFrom,
   correlation,
   innerProduct,
   PairAccumulator,
-  stackActivity,
-  subBatch,
-  type Activity,
 } from "../src/rewire/correlation.js";
+import { activityFrom, stackActivity, subBatch, type Activity } from "../src/estimate/activity.js";
 import {
   exactSearch,
   levelAdmissibility,

@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";
 import type { Batch } from "../src/engine/types.js";
-import { activityFrom, stackActivity } from "../src/rewire/correlation.js";
-import { taylorUtility } from "../src/rewire/taylor.js";
+import { activityFrom, stackActivity } from "../src/estimate/activity.js";
+import { taylorUtility } from "../src/estimate/taylor.js";
 import { denseBatch, oneHotBatch, randomNetwork } from "./helpers.js";
 
 function sample(batch: Batch, b: number): Batch {

@@ -19,7 +19,7 @@
  */
 import type { Batch, Engine, OptimizerSnapshot } from "../engine/types.js";
 import type { Network } from "../graph/network.js";
-import { estimateUtility, type UtilityMethod } from "../rewire/utility.js";
+import { estimateUtility, type UtilityMethod } from "../estimate/utility.js";
 import { UsageError } from "../util/errors.js";
 import { pruneToInDegree, type PruneResult } from "./prune.js";
 

@@ -22,12 +22,13 @@ import type { GradualPruneBy, GradualPruneConfig } from "../compress/gradual.js"
 import { pruneToInDegree } from "../compress/prune.js";
 import { estimateLossChange, quantizeNetwork, type LossEstimate, type QuantizeBy, type ScaleMode } from "../compress/quantize.js";
 import { quantizedToSafetensors } from "../compress/quantized-file.js";
-import { meanLoss, measureSensitivity } from "../compress/sensitivity.js";
+import { meanLoss, measureSensitivity } from "../estimate/sensitivity.js";
 import { createEngine } from "../engine/create.js";
 import type { Engine } from "../engine/types.js";
 import type { Network } from "../graph/network.js";
 import { encodeModel } from "../io/model-file.js";
-import { estimateUtility, spearman } from "../rewire/utility.js";
+import { estimateUtility } from "../estimate/utility.js";
+import { spearman } from "../util/stats.js";
 import { evaluateText } from "../train/text.js";
 import { trainText } from "../train/trainer.js";
 import { Rng } from "../util/rng.js";

@@ -45,7 +45,8 @@
  */
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { checkActivity, normalise, rowNorms, type Activity } from "./correlation.js";
+import { checkActivity, rowNorms, type Activity } from "../estimate/activity.js";
+import { normalise } from "./correlation.js";
 import { searchKernels, searchKernelStatus } from "../engine/wasm/search-kernels.js";
 import { SparsewireError } from "../util/errors.js";
 import { BLOCK_TARGETS, byRank, CandidateCollector, FILTER_MARGIN, FILTER_TINY, fillWordBlocks, filterErrorBound, SUPER_BLOCK_TARGETS, targetList, type SearchOptions, type SearchResult } from "./search.js";

@@ -27,7 +27,7 @@
  */
 import type { Rng } from "../util/rng.js";
 import { ShapeError, UsageError } from "../util/errors.js";
-import { checkActivity, type Activity } from "./correlation.js";
+import { checkActivity, type Activity } from "../estimate/activity.js";
 
 export type NewWeightRule = "optimal" | "zero" | "random";
 

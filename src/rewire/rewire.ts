@@ -11,13 +11,13 @@ import type { Batch, Engine } from "../engine/types.js";
 import { OnlineOrder } from "../graph/online-order.js";
 import type { Network } from "../graph/network.js";
 import type { Rng } from "../util/rng.js";
-import { activityFrom, stackActivity, subBatch, type Activity } from "./correlation.js";
+import { activityFrom, stackActivity, subBatch, type Activity } from "../estimate/activity.js";
 import { approximateSearch } from "./lsh.js";
 import { exactSearch, orderAdmissibility, recallOf, type SearchResult, type SearchStats } from "./search.js";
 import { loadSearchKernels } from "../engine/wasm/search-kernels.js";
-import { estimateUtility } from "./utility.js";
+import { estimateUtility, firstOrderUtility } from "../estimate/utility.js";
 import { newEdgeWeights } from "./new-weights.js";
-import { taylorUtility, wandaUtility } from "./taylor.js";
+import { taylorUtility, wandaUtility } from "../estimate/taylor.js";
 import { scheduledFraction, type RewireConfig } from "./schedule.js";
 
 export interface RoundReport {
@@ -130,7 +130,7 @@ export class Rewirer {
     if (c.pruneBy === "obd") utility.set(estimateUtility(net, batches, "obd"));
     else if (c.pruneBy === "taylor") taylorUtility(net, gradient, activity!, batches.length, utility);
     else if (c.pruneBy === "wanda") wandaUtility(net, activity!, utility);
-    else for (let p = 0; p < utility.length; p++) utility[p] = c.pruneBy === "magnitude" ? Math.abs(net.weights[p]!) : -net.weights[p]! * gradient[p]!;
+    else for (let p = 0; p < utility.length; p++) utility[p] = c.pruneBy === "magnitude" ? Math.abs(net.weights[p]!) : firstOrderUtility(net.weights[p]!, gradient[p]!);
     for (let p = 0; p < utility.length; p++) if (step - this.bornAt[p]! < c.grace) utility[p] = Infinity; // grace period
     const searchSamples = this.options.searchSamples ?? 256;
     if (activity && searchSamples < activity.samples) activity = subBatch(activity, searchSamples);

@@ -30,7 +30,8 @@
 import type { Network } from "../graph/network.js";
 import { graphKernels, searchKernelStatus, searchKernels, type SearchKernels } from "../engine/wasm/search-kernels.js";
 import { ShapeError, SparsewireError, UsageError } from "../util/errors.js";
-import { checkActivity, normalise, rowNorms, type Activity } from "./correlation.js";
+import { checkActivity, rowNorms, type Activity } from "../estimate/activity.js";
+import { normalise } from "./correlation.js";
 
 export type GrowthCriterion = "correlation" | "gradient";
 

@@ -89,3 +89,43 @@ export function pairedDifference(a: ArrayLike<number>, b: ArrayLike<number>): Pa
   const half = n >= 2 ? (tQuantile975(n - 1) * s) / Math.sqrt(n) : NaN;
   return { mean: m, sd: s, n, low: m - half, high: m + half };
 }
+
+/**
+ * Spearman's rank correlation of two equally long series, over the pairs where both are finite
+ * (ties get their average rank). For comparing a heuristic with the true utility (Fig. 4.2).
+ */
+export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`spearman: lengths differ (${a.length} vs ${b.length})`);
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isFinite(a[i]!) && Number.isFinite(b[i]!)) {
+      x.push(a[i]!);
+      y.push(b[i]!);
+    }
+  }
+  const rx = ranks(x);
+  const ry = ranks(y);
+  const n = rx.length;
+  if (n < 2) return NaN;
+  const mean = (n + 1) / 2;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (rx[i]! - mean) * (ry[i]! - mean);
+    sxx += (rx[i]! - mean) ** 2;
+    syy += (ry[i]! - mean) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+function ranks(v: readonly number[]): Float64Array {
+  const idx = v.map((_, i) => i).sort((i, j) => v[i]! - v[j]!);
+  const r = new Float64Array(v.length);
+  for (let p = 0; p < idx.length; ) {
+    let q = p;
+    while (q + 1 < idx.length && v[idx[q + 1]!] === v[idx[p]!]) q++;
+    for (let t = p; t <= q; t++) r[idx[t]!] = (p + q) / 2 + 1;
+    p = q + 1;
+  }
+  return r;
+}

@@ -6,11 +6,11 @@
  */
 import { checkOutputPath, estimationBatches, textParts } from "../../compress/cli-shared.js";
 import { pruneToInDegree } from "../../compress/prune.js";
-import { measureSensitivity } from "../../compress/sensitivity.js";
+import { measureSensitivity } from "../../estimate/sensitivity.js";
 import { createEngine } from "../../engine/create.js";
 import type { EngineName, OptimizerConfig } from "../../engine/types.js";
 import { loadNetwork, saveNetwork } from "../../io/model-file.js";
-import { estimateUtility, UTILITY_METHODS, type UtilityMethod } from "../../rewire/utility.js";
+import { estimateUtility, UTILITY_METHODS, type UtilityMethod } from "../../estimate/utility.js";
 import { trainText } from "../../train/trainer.js";
 import { checkTextNetwork, contextOf, evaluateText } from "../../train/text.js";
 import { Rng } from "../../util/rng.js";

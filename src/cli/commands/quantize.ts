@@ -9,7 +9,7 @@ import { saveQuantizedNetwork } from "../../compress/files.js";
 import { quantizedFileNetwork } from "../../compress/quantized-file.js";
 import { checkOutputPath, estimationBatches, textParts } from "../../compress/cli-shared.js";
 import { estimateLossChange, LOSS_ESTIMATES, MAX_BITS, MIN_BITS, QUANTIZE_BY, quantizedWeightBytes, quantizeNetwork, SCALE_MODES, type LossEstimate, type QuantizeBy, type Rounding, type ScaleMode } from "../../compress/quantize.js";
-import { meanLoss, measureSensitivity } from "../../compress/sensitivity.js";
+import { meanLoss, measureSensitivity } from "../../estimate/sensitivity.js";
 import { loadNetwork } from "../../io/model-file.js";
 import { checkTextNetwork, contextOf, evaluateText } from "../../train/text.js";
 import { Rng } from "../../util/rng.js";

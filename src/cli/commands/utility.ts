@@ -8,7 +8,7 @@ import { loadNetwork } from "../../io/model-file.js";
 import { WindowSampler } from "../../data/windows.js";
 import type { Batch } from "../../engine/types.js";
 import type { Network } from "../../graph/network.js";
-import { estimateUtilityDetailed, sampleEdges, UTILITY_METHODS, type UtilityMethod, type UtilityResult } from "../../rewire/utility.js";
+import { estimateUtilityDetailed, sampleEdges, UTILITY_METHODS, type UtilityMethod, type UtilityResult } from "../../estimate/utility.js";
 import { checkTextNetwork, contextOf, TextBatch } from "../../train/text.js";
 import { DataError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";

@@ -16,7 +16,8 @@
  */
 import type { Network } from "../graph/network.js";
 import { ShapeError } from "../util/errors.js";
-import type { Activity } from "./correlation.js";
+import type { Activity } from "./activity.js";
+import { firstOrderUtility } from "./utility.js";
 
 /**
  * |w|·rms(σ(a_i)) for every edge i → j into `utility`: the root-mean-square size of the edge's term
@@ -67,7 +68,7 @@ export function taylorUtility(net: Network, gradient: ArrayLike<number>, activit
         f += g * g;
       }
       const w = net.weights[row + e]!;
-      utility[row + e] = -w * gradient[row + e]! + 0.5 * w * w * scale * f;
+      utility[row + e] = firstOrderUtility(w, gradient[row + e]!) + 0.5 * w * w * scale * f;
     }
   }
 }

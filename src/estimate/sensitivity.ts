@@ -12,7 +12,7 @@ import type { Batch, Engine } from "../engine/types.js";
 import { Network } from "../graph/network.js";
 import { checkBatch } from "../engine/reference/engine.js";
 import { float64Parameters, forward, outputsOf, workspaceCache } from "../engine/reference/kernels.js";
-import { engineGradient, engineLoss, referenceGradient, referenceHessian } from "../rewire/utility.js";
+import { engineGradient, engineLoss, referenceGradient, referenceHessian } from "./sums.js";
 import { UsageError } from "../util/errors.js";
 
 export type CurvatureKind = "lecun" | "gauss-newton";
