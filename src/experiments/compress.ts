@@ -21,7 +21,7 @@ import { estimationBatches } from "../compress/cli-shared.js";
 import type { GradualPruneBy, GradualPruneConfig } from "../compress/gradual.js";
 import { pruneToInDegree } from "../compress/prune.js";
 import { estimateLossChange, quantizeNetwork, type LossEstimate, type QuantizeBy, type ScaleMode } from "../compress/quantize.js";
-import { quantizedToSafetensors } from "../compress/quantized-file.js";
+import { quantizedToSafetensors } from "../io/quantized-format.js";
 import { meanLoss, measureSensitivity } from "../estimate/sensitivity.js";
 import { createEngine } from "../engine/create.js";
 import type { Engine } from "../engine/types.js";
@@ -364,7 +364,7 @@ async function report(ctx: ExperimentContext, p: CompressProtocol, records: RunR
       return [`${bits} bits`, net.toLocaleString("en"), (net / q0.floatBytes).toFixed(3), neu.toLocaleString("en"), (neu / q0.floatBytes).toFixed(3), ((Math.ceil((q0.edges * bits) / 8) + 4 * rows) / (4 * q0.edges)).toFixed(3)];
     });
     md.push(
-      `**File sizes** (.safetensors; the float file is ${q0.floatBytes.toLocaleString("en")} bytes for ${q0.edges.toLocaleString("en")} edges: I32 sources, F32 weights and biases; the quantised one stores the sources compactly, the weights as I8 or packed U8, plus F32 scales and biases, as laid out in src/compress/quantized-file.ts of the version that wrote these results):`,
+      `**File sizes** (.safetensors; the float file is ${q0.floatBytes.toLocaleString("en")} bytes for ${q0.edges.toLocaleString("en")} edges: I32 sources, F32 weights and biases; the quantised one stores the sources compactly, the weights as I8 or packed U8, plus F32 scales and biases, as laid out in src/io/quantized-format.ts (src/compress/quantized-file.ts before issue 11) of the version that wrote these results):`,
       "",
       markdownTable(["bits", "per network: bytes", "÷ float", "per neuron: bytes", "÷ float", "weights + per-neuron scales only ÷ F32 weights"], sizeRows),
       "",

@@ -6,3 +6,5 @@
 export { modelFromJson, networkFromJson, networkToJson } from "./json-format.js";
 export { modelFromSafetensors, networkFromSafetensors, networkToSafetensors, SAFETENSORS_MAX_HEADER } from "./safetensors.js";
 export { ACTIVATION, FORMAT_NAME, FORMAT_VERSION, type LoadedModel, type ModelExtra } from "./schema.js";
+export * from "./quantization.js";
+export * from "./quantized-format.js";

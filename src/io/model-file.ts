@@ -8,7 +8,7 @@ import { extname } from "node:path";
 import { Network } from "../graph/network.js";
 import { SparsewireError, UsageError } from "../util/errors.js";
 import { writeFileAtomic } from "./atomic.js";
-import { readQuantizedModel } from "../compress/quantized-file.js";
+import { readQuantizedModel } from "./quantized-format.js";
 import { modelFromJson, networkToJson } from "./json-format.js";
 import { modelFromSafetensors, networkToSafetensors } from "./safetensors.js";
 import { fileError, networkDifference, type LoadedModel, type ModelExtra } from "./schema.js";

@@ -5,8 +5,8 @@
  * bits per symbol before and after, the estimated and the true loss change. Never overwrites IN.
  */
 import { statSync } from "node:fs";
-import { saveQuantizedNetwork } from "../../compress/files.js";
-import { quantizedFileNetwork } from "../../compress/quantized-file.js";
+import { saveQuantizedNetwork } from "../../io/quantized-model-file.js";
+import { quantizedFileNetwork } from "../../io/quantized-format.js";
 import { checkOutputPath, estimationBatches, textParts } from "../../compress/cli-shared.js";
 import { estimateLossChange, LOSS_ESTIMATES, MAX_BITS, MIN_BITS, QUANTIZE_BY, quantizedWeightBytes, quantizeNetwork, SCALE_MODES, type LossEstimate, type QuantizeBy, type Rounding, type ScaleMode } from "../../compress/quantize.js";
 import { meanLoss, measureSensitivity } from "../../estimate/sensitivity.js";

@@ -57,15 +57,15 @@
  * gives identical bytes. Browser-safe.
  */
 import { Network } from "../graph/network.js";
-import { describeJsonProblem, parseJson } from "../io/json-syntax.js";
-import { trainingText } from "../io/json-format.js";
-import { encodeSafetensors, littleEndian, type SafetensorsEntry } from "../io/safetensors.js";
+import { describeJsonProblem, parseJson } from "./json-syntax.js";
+import { trainingText } from "./json-format.js";
+import { encodeSafetensors, littleEndian, type SafetensorsEntry } from "./safetensors.js";
 import {
   ACTIVATION, buildNetwork, checkActivation, checkCount, checkCounts, fileError, isRecord, parseTask, show, typeName,
   type Header, type LoadedModel, type ModelExtra,
-} from "../io/schema.js";
+} from "./schema.js";
 import { ModelFileError, SparsewireError, UsageError } from "../util/errors.js";
-import { dequantizedWeights, integerRange, LOSS_ESTIMATES, MAX_BITS, MIN_BITS, QUANTIZE_BY, SCALE_MODES, type LossEstimate, type Quantization, type QuantizeBy, type ScaleMode } from "./quantize.js";
+import { dequantizedWeights, integerRange, LOSS_ESTIMATES, MAX_BITS, MIN_BITS, QUANTIZE_BY, SCALE_MODES, type LossEstimate, type Quantization, type QuantizeBy, type ScaleMode } from "./quantization.js";
 
 export const QUANTIZED_FORMAT_NAME = "sparsewire.quantized-network";
 /** The version written. */

@@ -1,11 +1,11 @@
 /** Quantised model files on disk (Node only): atomic save by extension, and load. */
 import type { Network } from "../graph/network.js";
-import { writeFileAtomic } from "../io/atomic.js";
-import { checkReadBack, modelFormatOf, readModelBytes, type ModelFormat } from "../io/model-file.js";
-import { fileError, type ModelExtra } from "../io/schema.js";
+import { writeFileAtomic } from "./atomic.js";
+import { checkReadBack, modelFormatOf, readModelBytes, type ModelFormat } from "./model-file.js";
+import { fileError, type ModelExtra } from "./schema.js";
 import { SparsewireError } from "../util/errors.js";
-import type { Quantization } from "./quantize.js";
-import { quantizedFileNetwork, quantizedToJson, quantizedToSafetensors, readQuantizedModel, sortedSlots, type LoadedQuantizedModel } from "./quantized-file.js";
+import type { Quantization } from "./quantization.js";
+import { quantizedFileNetwork, quantizedToJson, quantizedToSafetensors, readQuantizedModel, sortedSlots, type LoadedQuantizedModel } from "./quantized-format.js";
 
 export function encodeQuantized(path: string, net: Network, q: Quantization, extra?: ModelExtra): Uint8Array | string {
   return modelFormatOf(path) === "json" ? quantizedToJson(net, q, extra) : quantizedToSafetensors(net, q, extra);
