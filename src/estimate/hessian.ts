@@ -27,6 +27,7 @@
  * Legend: k neurons, n inputs, m outputs, d in-degree, B batch; buffers neuron-major [i·B + b].
  */
 import type { Batch } from "../engine/types.js";
+import { softmaxStats } from "../engine/softmax.js";
 import { backward, type FloatArray, type Graph, type Parameters, type Workspace } from "../engine/reference/kernels.js";
 
 /**
@@ -44,7 +45,7 @@ export function outputCurvature(graph: Graph, batch: Batch, ws: Workspace, into:
     return;
   }
   for (let b = 0; b < B; b++) {
-    const { max, logSum } = logSumExp(ws, first, m, B, b);
+    const { max, logSum } = softmaxStats(ws.pre, first * B + b, B, m);
     for (let o = 0; o < m; o++) {
       const p = Math.exp(ws.pre[(first + o) * B + b]! - max - logSum);
       into[(first + o) * B + b] = (p * (1 - p)) / Math.LN2 / B;
@@ -125,7 +126,7 @@ export function gaussNewtonDiagonal(graph: Graph, params: Parameters, batch: Bat
   const prob = new Float64Array(m * B);
   if (classes) {
     for (let b = 0; b < B; b++) {
-      const { max, logSum } = logSumExp(ws, first, m, B, b);
+      const { max, logSum } = softmaxStats(ws.pre, first * B + b, B, m);
       for (let o = 0; o < m; o++) prob[o * B + b] = Math.exp(ws.pre[(first + o) * B + b]! - max - logSum);
     }
   }
@@ -176,14 +177,4 @@ export function gaussNewtonDiagonal(graph: Graph, params: Parameters, batch: Bat
   }
 }
 
-/** Max-shifted log Σ exp of sample b's logits, as kernels.loss computes it (numerically stable). */
-function logSumExp(ws: Workspace, first: number, m: number, B: number, b: number): { max: number; logSum: number } {
-  let max = -Infinity;
-  for (let o = 0; o < m; o++) {
-    const a = ws.pre[(first + o) * B + b]!;
-    if (a > max) max = a;
-  }
-  let sum = 0;
-  for (let o = 0; o < m; o++) sum += Math.exp(ws.pre[(first + o) * B + b]! - max);
-  return { max, logSum: Math.log(sum) };
-}
+

@@ -17,6 +17,7 @@
  */
 import type { Batch, EvaluationResult, OptimizerConfig } from "../engine/types.js";
 import { applyUpdate, checkOptimizer, OptimizerState } from "../engine/optimizer.js";
+import { crossEntropyBitsFrom, softmaxStats } from "../engine/softmax.js";
 import { ALPHABET_SIZE, evaluateText, makeSampler, TextBatch, type TextEvaluation } from "../train/text.js";
 import { NumericError, ShapeError, UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
@@ -198,20 +199,12 @@ export class DenseMlp {
       const o = b * m;
       const t = classes[b]!;
       if (!(t >= 0 && t < m)) throw new ShapeError(`target class ${t} (sample ${b}) is outside 0..${m - 1}`);
-      let max = -Infinity;
-      let arg = 0;
-      for (let j = 0; j < m; j++) {
-        const z = logits[o + j]!;
-        if (z > max) { max = z; arg = j; }
-      }
-      // exp(z − max) goes into δ first, then becomes the softmax gradient.
-      let sum = 0;
-      for (let j = 0; j < m; j++) sum += (delta[o + j] = Math.exp(logits[o + j]! - max));
-      lossSum += (Math.log(sum) - (logits[o + t]! - max)) / Math.LN2;
-      if (arg === t) correct++;
+      const stats = softmaxStats(logits, o, 1, m);
+      lossSum += crossEntropyBitsFrom(stats, logits[o + t]!);
+      if (stats.arg === t) correct++;
       if (withGradient) {
-        const norm = scale / sum;
-        for (let j = 0; j < m; j++) delta[o + j] = delta[o + j]! * norm;
+        const norm = scale / stats.sum;
+        for (let j = 0; j < m; j++) delta[o + j] = Math.exp(logits[o + j]! - stats.max) * norm;
         delta[o + t] -= scale;
       }
     }

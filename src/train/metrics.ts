@@ -2,6 +2,7 @@
  * Losses and metrics on plain numbers (Examples 3.5, 3.6, Def. 3.9). The engines compute the same
  * losses batched; these scalar versions are the readable definitions the tests pin down.
  */
+import { crossEntropyBitsFrom, softmaxStats } from "../engine/softmax.js";
 
 /** Cross-entropy L(y', y) = −⟨y, log₂ y'⟩ in bits (Example 3.6). Zero entries of y are skipped. */
 export function crossEntropyBits(predicted: ArrayLike<number>, target: ArrayLike<number>): number {
@@ -15,11 +16,7 @@ export function crossEntropyBits(predicted: ArrayLike<number>, target: ArrayLike
 
 /** Cross-entropy in bits of class `target` under softmax(logits), max-shifted so it never overflows. */
 export function softmaxCrossEntropyBits(logits: ArrayLike<number>, target: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
-  return (Math.log(sum) - (logits[target]! - max)) / Math.LN2;
+  return crossEntropyBitsFrom(softmaxStats(logits, 0, 1, logits.length), logits[target]!);
 }
 
 /** Squared error ‖y − y'‖² (Example 3.5). */

@@ -6,6 +6,7 @@
  *
  * Legend: k neurons, n inputs, m outputs, d in-degree, B batch; buffers are neuron-major [i·B + b].
  */
+import { crossEntropyBitsFrom, softmaxStats } from "../softmax.js";
 import type { Batch } from "../types.js";
 
 export type FloatArray = Float32Array | Float64Array;
@@ -132,18 +133,11 @@ export function loss(graph: Graph, batch: Batch, ws: Workspace, withGradient: bo
   if (batch.targets.kind === "class") {
     const classes = batch.targets.classes;
     for (let b = 0; b < B; b++) {
-      let max = -Infinity;
-      let arg = 0;
-      for (let o = 0; o < m; o++) {
-        const a = ws.pre[(first + o) * B + b]!;
-        if (a > max) { max = a; arg = o; }
-      }
-      let sum = 0;
-      for (let o = 0; o < m; o++) sum += Math.exp(ws.pre[(first + o) * B + b]! - max);
+      const stats = softmaxStats(ws.pre, first * B + b, B, m);
+      const { max, logSum } = stats;
       const t = classes[b]!;
-      const logSum = Math.log(sum);
-      lossSum += (logSum - (ws.pre[(first + t) * B + b]! - max)) / Math.LN2;
-      if (arg === t) correct++;
+      lossSum += crossEntropyBitsFrom(stats, ws.pre[(first + t) * B + b]!);
+      if (stats.arg === t) correct++;
       if (withGradient) {
         for (let o = 0; o < m; o++) {
           const p = Math.exp(ws.pre[(first + o) * B + b]! - max - logSum);
