@@ -46,8 +46,22 @@ test("experiment compress --quick: runs, summary, figures; a second call resumes
   }
   const md = readFileSync(join(out, "summary.md"), "utf8");
   assert.match(md, /Verdict \(quantisation\)/);
-  assert.match(md, /utility beats max/);
   assert.match(md, /Verdict \(pruning\)/);
+  // The verdict's counts must be the raw runs' counts, recomputed here: utility against max at ≤ 4 bits,
+  // seed by seed, from every "quantize" run's points (a template that prints "0 of 6" would fail).
+  const written = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+  const quantRuns = lines.map((l) => JSON.parse(l)).filter((r) => r.result.kind === "quantize");
+  const point = (r: any, bits: number, scale: string, quantizer: string) => r.result.points.find((x: any) => x.bits === bits && x.scale === scale && x.quantizer === quantizer);
+  const rows = written.quantize.utilityVsMax as { bits: number; scale: string; mean: number; utilityBetterSeeds: number }[];
+  assert.ok(rows.length >= 2, "at least one low-bit setting per scale");
+  let meanWins = 0;
+  for (const row of rows) {
+    const deltas = quantRuns.map((r) => point(r, row.bits, row.scale, "utility").testBits - point(r, row.bits, row.scale, "max").testBits);
+    assert.equal(row.utilityBetterSeeds, deltas.filter((x) => x < 0).length, `${row.bits} bits per ${row.scale}: seeds`);
+    assert.ok(Math.abs(row.mean - deltas.reduce((a, b) => a + b, 0) / deltas.length) < 1e-12, `${row.bits} bits per ${row.scale}: mean`);
+    if (row.mean < 0) meanWins++;
+  }
+  assert.match(md, new RegExp(`utility beats max on mean test bits/char in ${meanWins} of ${rows.length} settings`));
   const second = run();
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stderr + second.stdout, /resuming: \d+ of \d+ runs already done/);
