@@ -28,7 +28,7 @@ export type {
 } from "./engine/types.js";
 export { DEFAULT_ADAM } from "./engine/types.js";
 export { createEngine, ENGINE_NAMES } from "./engine/create.js";
-export { ReferenceEngine } from "./engine/reference/engine.js";
+export { ReferenceEngine } from "./engine/reference/index.js";
 export { TEXT_ALPHABET, SPACE_SYMBOL, TextCleaner, cleanText, decodeSymbols } from "./data/text.js";
 export { DEFAULT_CONTEXT, DEFAULT_SPLIT, splitCorpus, fillOneHotWindows, WindowSampler, sequentialPositions, windowCount, type TextSplit } from "./data/windows.js";
 export { networkToJson, networkFromJson, modelFromJson } from "./io/json-format.js";

@@ -28,7 +28,7 @@
  */
 import type { Batch } from "../engine/types.js";
 import { softmaxStats } from "../engine/softmax.js";
-import { backward, type FloatArray, type Graph, type Parameters, type Workspace } from "../engine/reference/kernels.js";
+import { backward, type FloatArray, type Graph, type Parameters, type Workspace } from "../engine/reference/index.js";
 
 /**
  * The loss's own second derivative with respect to each output pre-activation, per sample, for the

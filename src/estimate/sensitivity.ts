@@ -10,8 +10,8 @@
  */
 import type { Batch, Engine } from "../engine/types.js";
 import { Network } from "../graph/network.js";
-import { checkBatch } from "../engine/reference/engine.js";
-import { float64Parameters, forward, outputsOf, workspaceCache } from "../engine/reference/kernels.js";
+import { checkBatch } from "../engine/reference/index.js";
+import { float64Parameters, forward, outputsOf, workspaceCache } from "../engine/reference/index.js";
 import { engineGradient, engineLoss, referenceGradient, referenceHessian } from "./sums.js";
 import { UsageError } from "../util/errors.js";
 

@@ -6,7 +6,7 @@
  */
 import type { Network } from "../graph/network.js";
 import type { Batch, Engine } from "../engine/types.js";
-import { backward, float64Parameters, forward, loss, workspaceCache } from "../engine/reference/kernels.js";
+import { backward, float64Parameters, forward, loss, workspaceCache } from "../engine/reference/index.js";
 import { gaussNewtonDiagonal, obdDiagonal } from "./hessian.js";
 
 /** Σ over samples of the loss, through the engine. */

@@ -4,7 +4,7 @@
  */
 import { transpose, type Network } from "../graph/network.js";
 import type { Batch, Engine } from "../engine/types.js";
-import { float64Parameters, forward, loss, workspaceCache, type Graph, type Workspace } from "../engine/reference/kernels.js";
+import { float64Parameters, forward, loss, workspaceCache, type Graph, type Workspace } from "../engine/reference/index.js";
 import { engineLoss } from "./sums.js";
 
 /**

@@ -25,7 +25,7 @@
  */
 import { Network } from "../graph/network.js";
 import type { Batch, Engine } from "../engine/types.js";
-import { checkBatch } from "../engine/reference/engine.js";
+import { checkBatch } from "../engine/reference/index.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { engineGradient, engineLoss, referenceGradient, referenceHessian, referenceLoss } from "./sums.js";

@@ -84,7 +84,7 @@ export class Network {
    * He-scaled by fan-in, N(0, 2/d); biases 0.
    */
   static random(o: RandomNetworkOptions, rng: Rng): Network {
-    const { neurons: k, inputs: n, outputs: m, inDegree: d } = o;
+    const { neurons: k, inputs: n, inDegree: d } = o;
     checkSizes({ ...o, sources: new Int32Array((k - n) * d), weights: new Float32Array((k - n) * d), biases: new Float32Array(k) });
     if (n < d) {
       throw new ShapeError(`in-degree ${d} exceeds the ${n} inputs: the first non-input neuron cannot get ${d} distinct sources`, "use --in-degree at most the number of inputs");

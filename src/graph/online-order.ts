@@ -171,7 +171,7 @@ export class OnlineOrder {
    * to be valid for those sources (call `net.computeOrder()` first if unsure).
    */
   rebuild(): void {
-    const { neurons: k, inputs: n, sources } = this.net;
+    const { neurons: k, inputs: n } = this.net;
     this.order = this.net.order;
     this.levels = this.net.levels;
     if (this.order.length !== k - n || this.levels.length !== k) {

@@ -6,7 +6,7 @@
  * No Node built-ins here.
  */
 import { SparsewireError } from "../../util/errors.js";
-import { wasmUrl, type Platform, type WorkerHandle, type WorkerInit } from "./platform.js";
+import { wasmUrl, type Platform, type WorkerHandle, type WorkerInit } from "./platform-api.js";
 
 const modules = new Map<string, Promise<WebAssembly.Module>>();
 

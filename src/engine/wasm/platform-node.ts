@@ -8,7 +8,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { SparsewireError } from "../../util/errors.js";
-import { wasmUrl, type Platform, type WorkerHandle, type WorkerInit } from "./platform.js";
+import { wasmUrl, type Platform, type WorkerHandle, type WorkerInit } from "./platform-api.js";
 
 const modules = new Map<string, Promise<WebAssembly.Module>>();
 
