@@ -10,6 +10,8 @@ import { Network } from "../src/graph/network.js";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";
 import { createWasmEngine } from "../src/engine/wasm/engine.js";
 import type { Batch, Engine, OptimizerConfig } from "../src/engine/types.js";
+import { DenseMlp } from "../src/experiments/dense-mlp.js";
+import { Rng } from "../src/util/rng.js";
 import { denseBatch, oneHotBatch, randomNetwork, worstMismatch } from "./helpers.js";
 
 const ADAM: OptimizerConfig = { kind: "adam", learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
@@ -230,4 +232,22 @@ test("clipped wasm steps are deterministic for a given thread count", async () =
 test("an invalid clip norm is refused by name", () => {
   assert.throws(() => new ReferenceEngine(handMade(), { optimizer: { ...ADAM, clipNorm: -1 } }), /invalid --clip-norm -1/);
   assert.throws(() => new ReferenceEngine(handMade(), { optimizer: { ...ADAM, clipNorm: NaN } }), /invalid --clip-norm NaN/);
+});
+
+test("the dense baseline (versus) clips and follows a rate the same way: SGD step by −rate·g·(clip/‖g‖)", () => {
+  const config = { inputs: 12, hidden: [7], outputs: 3 };
+  const batch = denseBatch(21, 16, 12, 3, "class");
+  const probe = new DenseMlp(config, new Rng(4));
+  const g = probe.gradients(batch);
+  let squares = 0;
+  for (const a of [...g.weightGradients, ...g.biasGradients]) for (const x of a) squares += x * x;
+  const norm = Math.sqrt(squares);
+  const model = new DenseMlp(config, new Rng(4), { kind: "sgd", learningRate: 0.5, momentum: 0, clipNorm: norm / 5 });
+  const start = model.weights.map((w) => w.slice());
+  model.setLearningRate(0.2);
+  model.step(batch);
+  const scale = Math.fround(norm / 5 / norm);
+  model.weights.forEach((w, l) => {
+    for (let p = 0; p < w.length; p++) assert.equal(w[p], Math.fround(start[l]![p]! - 0.2 * Math.fround(g.weightGradients[l]![p]! * scale)), `layer ${l}, weight ${p}`);
+  });
 });
