@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "assembly/", "data/", "results/", "docs/api/"] },
+  { ignores: ["dist/", "node_modules/", "assembly/", "data/", "results/", "docs/api/", ".dependency-cruiser.cjs"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -33,7 +33,7 @@
  */
 
 // ---- context block: byte offsets (read by src/engine/wasm/engine.ts from these exports) ----
-export const LAYOUT_VERSION: i32 = 6;
+export const LAYOUT_VERSION: i32 = 7;
 export const CTX_K: i32 = 0;
 export const CTX_N: i32 = 4;
 export const CTX_M: i32 = 8;
@@ -73,6 +73,7 @@ export const CTX_BETA1: i32 = 140; // f32 (SGD: momentum)
 export const CTX_BETA2: i32 = 144; // f32
 export const CTX_EPS: i32 = 148; // f32
 export const CTX_C2: i32 = 152; // f32: 1/(1 − β2^t)
+export const CTX_GRAD_SCALE: i32 = 156; // f32: MODE_UPDATE scales the summed gradients by this (clipping)
 export const CTX_SIZE: i32 = 256;
 
 // per-thread block
@@ -84,6 +85,7 @@ export const TH_G: i32 = 16; // f32 [E] canonical order
 export const TH_GB: i32 = 20; // f32 [H] by row
 export const TH_CORRECT: i32 = 24; // i32
 export const TH_LOSS: i32 = 32; // f64
+export const TH_SQUARES: i32 = 40; // f64: Σ g² over this thread's parameter share (MODE_TRAIN_CLIPPED, phase 2)
 export const TH_SCRATCH: i32 = 64; // 64 bytes of kernel scratch
 export const THREAD_STRIDE: i32 = 128;
 
@@ -91,6 +93,11 @@ export const MODE_TRAIN: i32 = 0; // forward, loss, backward; phase 2 = optimise
 export const MODE_GRADIENTS: i32 = 1; // forward, loss, backward; phase 2 = reduce gradients into thread 0
 export const MODE_EVALUATE: i32 = 2; // forward, loss (sum and arg-max hits)
 export const MODE_PREDICT: i32 = 3; // forward, logits to logitsOut
+// Global-norm clipping needs the norm of the summed gradients before any update, so a clipped step
+// is two commands: MODE_TRAIN_CLIPPED (backward; phase 2 = Σ g²), then MODE_UPDATE. The unclipped
+// step stays one command (MODE_TRAIN) with the update behind the barrier, unchanged.
+export const MODE_TRAIN_CLIPPED: i32 = 4; // forward, loss, backward; phase 2 = Σ g² (float64) of this thread's parameter share into TH_SQUARES
+export const MODE_UPDATE: i32 = 5; // phase 1 only: optimiser update of this thread's share, gradients × CTX_GRAD_SCALE
 
 const LN2: f64 = 0.6931471805599453;
 
@@ -617,17 +624,21 @@ function backwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): voi
 }
 
 export function runPhase1(ctx: usize, t: i32): void {
+  const mode = i32At(ctx, CTX_MODE);
+  if (mode == MODE_UPDATE) {
+    updateShare(ctx, t, true);
+    return;
+  }
   const K = i32At(ctx, CTX_K);
   const M = i32At(ctx, CTX_M);
   const E = i32At(ctx, CTX_E);
   const H = i32At(ctx, CTX_H);
   const T = i32At(ctx, CTX_T);
   const B = i32At(ctx, CTX_B);
-  const mode = i32At(ctx, CTX_MODE);
   const threads = i32At(ctx, CTX_THREADS);
   const activity = i32At(ctx, CTX_ACTIVITY) != 0;
   const th = ptrAt(ctx, CTX_THREAD_BLOCKS) + <usize>t * <usize>THREAD_STRIDE;
-  const backward = mode == MODE_TRAIN || mode == MODE_GRADIENTS;
+  const backward = mode == MODE_TRAIN || mode == MODE_TRAIN_CLIPPED || mode == MODE_GRADIENTS;
   store<f64>(th + <usize>TH_LOSS, 0);
   store<i32>(th + <usize>TH_CORRECT, 0);
   if (backward) {
@@ -698,20 +709,61 @@ export function runPhase2(ctx: usize, t: i32): void {
     }
     return;
   }
-  if (mode != MODE_TRAIN) return;
-  update(ctx, blocks, threads, TH_G, ptrAt(ctx, CTX_W_T), ptrAt(ctx, CTX_M_W), ptrAt(ctx, CTX_V_W), q0, q1, ptrAt(ctx, CTX_FWD_INDEX), ptrAt(ctx, CTX_ROW_W));
-  update(ctx, blocks, threads, TH_GB, ptrAt(ctx, CTX_BIAS), ptrAt(ctx, CTX_M_B), ptrAt(ctx, CTX_V_B), r0, r1, 0, 0);
+  if (mode == MODE_TRAIN_CLIPPED) squares(ctx, t);
+  else if (mode == MODE_TRAIN) updateShare(ctx, t, false);
+}
+
+/** Optimiser update of thread t's share of the edges and rows; `scaled`: gradients × CTX_GRAD_SCALE. */
+function updateShare(ctx: usize, t: i32, scaled: bool): void {
+  const E = i32At(ctx, CTX_E);
+  const H = i32At(ctx, CTX_H);
+  const threads = i32At(ctx, CTX_THREADS);
+  const blocks = ptrAt(ctx, CTX_THREAD_BLOCKS);
+  const scale = f32At(ctx, CTX_GRAD_SCALE);
+  const q0 = share(E, t, threads, 4);
+  const q1 = share(E, t + 1, threads, 4);
+  const r0 = share(H, t, threads, 1);
+  const r1 = share(H, t + 1, threads, 1);
+  update(ctx, blocks, threads, TH_G, ptrAt(ctx, CTX_W_T), ptrAt(ctx, CTX_M_W), ptrAt(ctx, CTX_V_W), q0, q1, ptrAt(ctx, CTX_FWD_INDEX), ptrAt(ctx, CTX_ROW_W), scaled, scale);
+  update(ctx, blocks, threads, TH_GB, ptrAt(ctx, CTX_BIAS), ptrAt(ctx, CTX_M_B), ptrAt(ctx, CTX_V_B), r0, r1, 0, 0, scaled, scale);
+}
+
+/**
+ * Σ g² in float64 over thread t's share of the edges and rows, g summed over the threads' buffers
+ * in thread order (the same float32 sums the update will use), into TH_SQUARES.
+ */
+function squares(ctx: usize, t: i32): void {
+  const E = i32At(ctx, CTX_E);
+  const H = i32At(ctx, CTX_H);
+  const threads = i32At(ctx, CTX_THREADS);
+  const blocks = ptrAt(ctx, CTX_THREAD_BLOCKS);
+  let sum: f64 = 0;
+  for (let k = 0; k < 2; k++) {
+    const field = k == 0 ? TH_G : TH_GB;
+    const i0 = k == 0 ? share(E, t, threads, 4) : share(H, t, threads, 1);
+    const i1 = k == 0 ? share(E, t + 1, threads, 4) : share(H, t + 1, threads, 1);
+    const g0 = ptrAt(blocks, field);
+    for (let i = i0; i < i1; i++) {
+      const at = <usize>i << 2;
+      let gs = load<f32>(g0 + at);
+      for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, field) + at);
+      sum += <f64>gs * <f64>gs;
+    }
+  }
+  store<f64>(blocks + <usize>t * <usize>THREAD_STRIDE + <usize>TH_SQUARES, sum);
 }
 
 /**
  * Optimiser update of params[i0..i1) from the sum over threads of their gradient buffers (field
  * `gField` of each thread block), in thread order. Adam: m ← β1·m + (1−β1)·g, v ← β2·v + (1−β2)·g²,
  * p ← p − lr·c1·m / (√(c2·v) + ε). SGD: m ← μ·m + g, p ← p − lr·m. With `fwdIndex`, also writes
- * the new weight to its row-order copy rowW[fwdIndex[i]].
+ * the new weight to its row-order copy rowW[fwdIndex[i]]. With `scaled`, g is first multiplied by
+ * `scale` (float32, like the reference engine's clipped gradients); without, the arithmetic is
+ * exactly that of the unclipped step.
  */
 function update(
   ctx: usize, blocks: usize, threads: i32, gField: i32, params: usize, first: usize, second: usize,
-  i0: i32, i1: i32, fwdIndex: usize, rowW: usize,
+  i0: i32, i1: i32, fwdIndex: usize, rowW: usize, scaled: bool, scale: f32,
 ): void {
   const adam = i32At(ctx, CTX_OPTIMIZER) == 0;
   const lr = f32At(ctx, CTX_LR);
@@ -725,10 +777,12 @@ function update(
     const b1 = f32x4.splat(beta1), b1c = f32x4.splat(1 - beta1);
     const b2 = f32x4.splat(beta2), b2c = f32x4.splat(1 - beta2);
     const lrv = f32x4.splat(lr), epsv = f32x4.splat(eps), c2v = f32x4.splat(c2);
+    const scalev = f32x4.splat(scale);
     for (; i + 3 < i1; i += 4) {
       const at = <usize>i << 2;
       let gv = v128.load(g0 + at);
       for (let p = 1; p < threads; p++) gv = f32x4.add(gv, v128.load(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at));
+      if (scaled) gv = f32x4.mul(gv, scalev);
       const m = f32x4.add(f32x4.mul(b1, v128.load(first + at)), f32x4.mul(b1c, gv));
       const v = f32x4.add(f32x4.mul(b2, v128.load(second + at)), f32x4.mul(b2c, f32x4.mul(gv, gv)));
       v128.store(first + at, m);
@@ -746,6 +800,7 @@ function update(
       const at = <usize>i << 2;
       let gs = load<f32>(g0 + at);
       for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
+      if (scaled) gs *= scale;
       const m = beta1 * load<f32>(first + at) + (1 - beta1) * gs;
       const v = beta2 * load<f32>(second + at) + (1 - beta2) * (gs * gs);
       store<f32>(first + at, m);
@@ -760,6 +815,7 @@ function update(
       const at = <usize>i << 2;
       let gs = load<f32>(g0 + at);
       for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
+      if (scaled) gs *= scale;
       const m = mu * load<f32>(first + at) + gs;
       store<f32>(first + at, m);
       const w = load<f32>(params + at) - lr * m;

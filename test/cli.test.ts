@@ -107,6 +107,22 @@ test("user mistakes get one clear line and a non-zero exit", () => {
   assertOneLineError(run(["train", "--text", empty]), /no usable text|0 symbols/);
   assertOneLineError(run(["train", "--text", short]), /fewer than context \+ 1|too short|split/);
   assertOneLineError(run(["train", "--steps", "5", "--lr", "-1"]), /--lr must be at least 0|learning rate/);
+  // Learning-rate schedules and clipping (issue 12): refused before any work, naming the flag; exit 2.
+  for (const [args, message] of [
+    [["--lr-schedule", "exp"], /--lr-schedule must be one of constant, cosine, linear, step; got "exp"/],
+    [["--warmup", "-5"], /--warmup must be at least 0, got -5/],
+    [["--warmup", "100", "--steps", "100", "--lr-schedule", "cosine"], /--warmup 100 must be below the step budget \(--steps 100\)/],
+    [["--lr-schedule", "cosine", "--lr-final", "0.5"], /--lr-final 0\.5 is above the peak rate --lr 0\.01/],
+    [["--lr-final", "0.001"], /--lr-final 0\.001 needs --lr-schedule cosine, linear or step/],
+    [["--lr-schedule", "step", "--lr-final", "0"], /--lr-final must be above 0 for --lr-schedule step/],
+    [["--minutes", "1", "--warmup", "10", "--lr-schedule", "cosine"], /--warmup 10 counts steps, but with --minutes and no --steps the schedule runs on elapsed time/],
+    [["--clip-norm", "-1"], /--clip-norm must be at least 0, got -1/],
+    [["--clip-norm", "x"], /--clip-norm expects a number, got "x"/],
+  ] as [string[], RegExp][]) {
+    const r = run(["train", ...args]);
+    assertOneLineError(r, message);
+    assert.equal(r.code, 2, `${args.join(" ")}: exit 2`);
+  }
   assertOneLineError(run(["eval", "--text", short]), /eval needs --model/);
   assertOneLineError(run(["eval", "--model", junk, "--text", short]), /junk\.json/);
   assertOneLineError(run(["info", "--model", wrongExt]), /\.bin/);
@@ -115,6 +131,28 @@ test("user mistakes get one clear line and a non-zero exit", () => {
   const u = run(["frobnicate"]);
   assert.equal(u.code, 2);
   assert.match(u.stderr, /unknown command "frobnicate"/);
+});
+
+test("train --lr-schedule, --warmup, --lr-final, --clip-norm: recorded in --json and the model file; the defaults change nothing", () => {
+  const base = ["train", "--neurons", "620", "--in-degree", "7", "--batch", "64", "--steps", "60", "--eval-every", "0", "--seed", "4", "--json"];
+  const model = join(work, "cosine.json");
+  const r = run([...base, "--lr-schedule", "cosine", "--warmup", "10", "--lr-final", "0.001", "--clip-norm", "2", "--save", model]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = lastJson(r.stdout);
+  assert.deepEqual([s.lrSchedule, s.warmup, s.lrFinal, s.clipNorm], ["cosine", 10, 0.001, 2]);
+  const saved = JSON.parse(readFileSync(model, "utf8")) as { training: Record<string, unknown> };
+  assert.deepEqual([saved.training.lrSchedule, saved.training.warmup, saved.training.lrFinal, saved.training.clipNorm], ["cosine", 10, 0.001, 2]);
+  const plain = lastJson(run(base).stdout);
+  const constant = lastJson(run([...base, "--lr-schedule", "constant", "--warmup", "0", "--clip-norm", "0"]).stdout);
+  assert.deepEqual([plain.lrSchedule, plain.warmup, plain.lrFinal, plain.clipNorm], ["constant", 0, 0.01, 0]);
+  assert.equal(constant.finalLoss, plain.finalLoss, "explicit defaults give the same run");
+  assert.notEqual(s.finalLoss, plain.finalLoss, "the schedule changed the run");
+  const step = lastJson(run([...base, "--lr-schedule", "step"]).stdout);
+  assert.equal(step.lrFinal, 0.0001, "step decays to lr/100 by default");
+  // --minutes alone: the schedule runs on elapsed time.
+  const timed = run(["train", "--neurons", "620", "--in-degree", "7", "--batch", "64", "--minutes", "0.02", "--eval-every", "0", "--lr-schedule", "linear", "--json"]);
+  assert.equal(timed.code, 0, timed.stderr);
+  assert.ok((lastJson(timed.stdout).steps as number) > 10);
 });
 
 test("a diverging run stops with a clear error naming the step and keeps the last checkpoint", () => {

@@ -15,6 +15,21 @@ export function checkOptimizer(c: OptimizerConfig): void {
   } else if (!(c.momentum >= 0 && c.momentum < 1)) {
     throw new UsageError(`invalid SGD momentum: ${c.momentum} (must be in [0, 1))`);
   }
+  if (c.clipNorm !== undefined && !(c.clipNorm >= 0 && Number.isFinite(c.clipNorm))) throw new UsageError(`invalid --clip-norm ${c.clipNorm} (must be a number ≥ 0; 0 = off)`);
+}
+
+/** The rate setLearningRate accepts: finite and ≥ 0 (0 happens at the end of a decay to 0). */
+export function checkLearningRate(rate: number): void {
+  if (!(rate >= 0 && Number.isFinite(rate))) throw new UsageError(`invalid learning rate ${rate} for this step (must be a finite number ≥ 0)`);
+}
+
+/**
+ * The factor that clips gradients of global L2 norm `norm` to at most `clipNorm` (1: leave them),
+ * rounded to float32 so that every engine multiplies by the same number.
+ */
+export function clipScale(norm: number, clipNorm: number | undefined): number {
+  if (!clipNorm || !(norm > clipNorm)) return 1;
+  return Math.fround(clipNorm / norm);
 }
 
 /** Optimiser state for one parameter array. */
@@ -39,8 +54,9 @@ export function adamCorrections(c: OptimizerConfig & { kind: "adam" }, t: number
 }
 
 /**
- * One update of `params` from `grads` at timestep t (already incremented, t ≥ 1). `skip` marks
- * entries that are not parameters (input biases) and stay untouched.
+ * One update of `params` from `grads` at timestep t (already incremented, t ≥ 1) with rate `lr`
+ * (default: the config's). Entries before `from` are not parameters (input biases) and stay
+ * untouched. Clipping (c.clipNorm) is the engine's job: it needs the norm over all arrays.
  */
 export function applyUpdate(
   c: OptimizerConfig,
@@ -49,10 +65,10 @@ export function applyUpdate(
   grads: Float32Array,
   state: OptimizerState,
   from = 0,
+  lr = c.learningRate,
 ): void {
   const m = state.first;
   const v = state.second;
-  const lr = c.learningRate;
   if (c.kind === "adam") {
     const { beta1, beta2, epsilon } = c;
     const { c1, c2 } = adamCorrections(c, t);

@@ -54,11 +54,19 @@ export interface EvaluationResult {
   count: number;
 }
 
-export type OptimizerConfig =
+export type OptimizerConfig = (
   /** Adam (Kingma & Ba 2014) with bias correction. */
   | { kind: "adam"; learningRate: number; beta1: number; beta2: number; epsilon: number }
   /** Plain SGD with optional (heavy-ball) momentum. */
-  | { kind: "sgd"; learningRate: number; momentum: number };
+  | { kind: "sgd"; learningRate: number; momentum: number }
+) & {
+  /**
+   * Clip by global norm (Pascanu et al. 2013): when the L2 norm of all weight and bias gradients of
+   * a step exceeds this, they are scaled by clipNorm/norm before the update. Absent or 0: off. Part
+   * of the update rule, so it travels with the optimiser to every engine made from it.
+   */
+  clipNorm?: number;
+};
 
 /**
  * An engine's optimiser state in network order, as copies: it outlives the engine, so a network
@@ -99,8 +107,12 @@ export interface Engine {
   evaluate(batch: Batch): EvaluationResult;
   /** Output-neuron activations (logits for cross-entropy), m·B neuron-major. */
   predict(batch: Batch): Float32Array;
-  /** One training step (forward, loss, backward, optimiser update). Returns the mean loss. */
+  /** One training step (forward, loss, backward, clipping if on, optimiser update). Returns the mean loss. */
   step(batch: Batch): number;
+  /** The learning rate of the next step: the optimiser's, until setLearningRate changes it. */
+  readonly learningRate: number;
+  /** Use this rate from the next step on (learning-rate schedules); a finite number ≥ 0. */
+  setLearningRate(rate: number): void;
   /** Adam's timestep t (number of updates since the last reset). */
   readonly timestep: number;
   /** Restart Adam's bias correction at t = 0 (the thesis does this after every rewiring round, §4.6). */

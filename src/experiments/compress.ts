@@ -37,7 +37,7 @@ import { corpusLabel, recordRuns, type Experiment, type ExperimentContext, type 
 import { type RunRecord, type RunSpec } from "./protocol.js";
 import { markdownTable, meanSd, writeFigure, writeText } from "./report.js";
 import { textProtocol, textSettings, type TextProtocol } from "./sparsity.js";
-import { loadCorpora, runText, type TextCorpora } from "./text-run.js";
+import { loadCorpora, recipeText, runText, type TextCorpora } from "./text-run.js";
 
 /** The quantisers compared: `by` plus, for utility, the estimate it minimises. */
 export const QUANTIZERS: readonly { label: string; by: QuantizeBy; estimate?: LossEstimate }[] = [
@@ -186,7 +186,7 @@ async function execute(
   if (st.kind === "train") return { kind: "train", ...common, trainBits: r.trainBits, rebuilds: r.prunings?.length ?? 0 };
   const rng = new Rng(run.seed * 1009 + 7);
   const batches = estimationBatches(corpora.train, p.context, p.estimationBatches, p.batch, rng.fork(), "the training split");
-  const engine = await makeEngine(ctx, trained.network.clone(), p.lr);
+  const engine = await makeEngine(ctx, trained.network.clone(), p.lr, p.clipNorm);
   try {
     if (st.kind === "quantize") return { kind: "quantize", ...common, edges: trained.network.edges, ...(await quantizeAll(engine, trained.network, batches, p, corpora, (f) => progress(trainShare + (1 - trainShare) * f, `${run.key}: quantising`))) };
     return { kind: "oneshot", ...common, items: await pruneAll(engine, trained.network, batches, p, ctx, corpora, rng, (f, what) => progress(trainShare + (1 - trainShare) * f, `${run.key}: ${what}`)) };
@@ -195,9 +195,10 @@ async function execute(
   }
 }
 
-function makeEngine(ctx: ExperimentContext, network: Network, lr: number): Promise<Engine> {
+/** Fine-tuning engines: constant rate `lr` (a schedule belongs to the training run), the protocol's clipping. */
+function makeEngine(ctx: ExperimentContext, network: Network, lr: number, clipNorm?: number): Promise<Engine> {
   return createEngine(ctx.engine, network, {
-    optimizer: { kind: "adam", learningRate: lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+    optimizer: { kind: "adam", learningRate: lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...(clipNorm ? { clipNorm } : {}) },
     threads: ctx.threads ?? (ctx.engine === "wasm" ? availableParallelism() : 1),
   });
 }
@@ -240,7 +241,7 @@ async function pruneAll(
     for (const to of p.pruneTo) {
       progress(items.length / total, `${by} → d = ${to}`);
       const pruned = pruneToInDegree(net, utility, to).network;
-      const tuned = await makeEngine(ctx, pruned, p.finetuneLr);
+      const tuned = await makeEngine(ctx, pruned, p.finetuneLr, p.clipNorm);
       try {
         const testPruned = evaluateText(tuned, corpora.test, p.context, p.batch).bitsPerSymbol;
         await trainText(tuned, corpora.train, corpora.valid, { context: p.context, batch: p.batch, steps: p.finetuneSteps, evalEvery: 0, evalWindows: 0, rng: rng.fork() });
@@ -272,7 +273,7 @@ async function report(ctx: ExperimentContext, p: CompressProtocol, records: RunR
   const md: string[] = [
     "## Compression (§4.2): quantisation and pruning by estimated loss change",
     "",
-    `Corpus: ${corpus}; split 90/5/5 % contiguous; every number below is held-out TEST bits per character (the last 5 %, never used for training, tuning or estimation) unless said otherwise. Network: ${p.neurons} neurons, context ${p.context}, batch ${p.batch}, Adam lr ${p.lr}, ${p.steps} training steps; seeds ${p.seedBase}…${p.seedBase + p.seeds - 1}; mean ± sd over seeds. Gradients, curvature (LeCun's OBD diagonal) and utilities: ${p.estimationBatches} random training-split batches of ${p.batch} windows. Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed (diverged)` : ""}.`,
+    `Corpus: ${corpus}; split 90/5/5 % contiguous; every number below is held-out TEST bits per character (the last 5 %, never used for training, tuning or estimation) unless said otherwise. Network: ${p.neurons} neurons, context ${p.context}, batch ${p.batch}, ${recipeText(p.lr, p)}, ${p.steps} training steps; seeds ${p.seedBase}…${p.seedBase + p.seeds - 1}; mean ± sd over seeds. Gradients, curvature (LeCun's OBD diagonal) and utilities: ${p.estimationBatches} random training-split batches of ${p.batch} windows. Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed (diverged)` : ""}.`,
     "",
   ];
   const summary: Record<string, unknown> = {};

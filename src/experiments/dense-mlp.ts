@@ -16,7 +16,8 @@
  * contiguous rows. Dense batch inputs keep the engines' layout, values[i·B + b].
  */
 import type { Batch, EvaluationResult, OptimizerConfig } from "../engine/types.js";
-import { applyUpdate, checkOptimizer, OptimizerState } from "../engine/optimizer.js";
+import { applyUpdate, checkLearningRate, checkOptimizer, clipScale, OptimizerState } from "../engine/optimizer.js";
+import { checkLrSchedule, learningRateAt, type LrSchedule } from "../train/lr-schedule.js";
 import { crossEntropyBitsFrom, softmaxStats } from "../engine/softmax.js";
 import { ALPHABET_SIZE, evaluateText, makeSampler, TextBatch, type TextEvaluation } from "../train/text.js";
 import { NumericError, ShapeError, UsageError } from "../util/errors.js";
@@ -55,6 +56,7 @@ export class DenseMlp {
   readonly parameters: number;
   readonly optimizer: OptimizerConfig;
   private t = 0;
+  private rate: number;
   private readonly weightState: OptimizerState[];
   private readonly biasState: OptimizerState[];
   // Float64 gradient sums and their float32 copies that Adam reads.
@@ -74,6 +76,7 @@ export class DenseMlp {
     checkOptimizer(optimizer);
     this.config = { inputs: config.inputs, hidden: [...config.hidden], outputs: config.outputs };
     this.optimizer = optimizer;
+    this.rate = optimizer.learningRate;
     this.widths = [config.inputs, ...config.hidden, config.outputs];
     this.weights = [];
     this.biases = [];
@@ -106,6 +109,16 @@ export class DenseMlp {
     return this.t;
   }
 
+  /** The rate of the next step, as Engine.learningRate (schedules). */
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  setLearningRate(rate: number): void {
+    checkLearningRate(rate);
+    this.rate = rate;
+  }
+
   /** Forward, loss and backward without updating; returns copies of the gradients. */
   gradients(batch: Batch): DenseGradients {
     const loss = this.forwardBackward(batch);
@@ -122,9 +135,10 @@ export class DenseMlp {
       throw new NumericError(`dense MLP loss became ${loss} at step ${this.t + 1} (batch of ${batch.size})`, "lower the learning rate");
     }
     this.t++;
+    if (this.optimizer.clipNorm) this.clip();
     for (let l = 0; l < this.layers; l++) {
-      applyUpdate(this.optimizer, this.t, this.weights[l]!, this.weightGrads[l]!, this.weightState[l]!);
-      applyUpdate(this.optimizer, this.t, this.biases[l]!, this.biasGrads[l]!, this.biasState[l]!);
+      applyUpdate(this.optimizer, this.t, this.weights[l]!, this.weightGrads[l]!, this.weightState[l]!, 0, this.rate);
+      applyUpdate(this.optimizer, this.t, this.biases[l]!, this.biasGrads[l]!, this.biasState[l]!, 0, this.rate);
     }
     return loss;
   }
@@ -140,6 +154,15 @@ export class DenseMlp {
   predict(batch: Batch): Float64Array {
     this.forward(batch);
     return this.acts[this.layers - 1]!.subarray(0, batch.size * this.config.outputs);
+  }
+
+  /** Global-norm clipping over every weight and bias gradient (float64 norm), as the reference engine. */
+  private clip(): void {
+    let squares = 0;
+    for (const g of [...this.weightGrads, ...this.biasGrads]) for (let p = 0; p < g.length; p++) squares += g[p]! * g[p]!;
+    const scale = clipScale(Math.sqrt(squares), this.optimizer.clipNorm);
+    if (scale === 1) return;
+    for (const g of [...this.weightGrads, ...this.biasGrads]) for (let p = 0; p < g.length; p++) g[p] = g[p]! * scale;
   }
 
   private forwardBackward(batch: Batch): number {
@@ -362,8 +385,12 @@ export interface DenseTextOptions {
   context: number;
   batch: number;
   steps: number;
-  /** Adam learning rate (β1 0.9, β2 0.999, ε 1e-8). */
+  /** Adam learning rate (β1 0.9, β2 0.999, ε 1e-8); the peak of `lrSchedule`. */
   lr: number;
+  /** Learning-rate schedule over `steps` (finite), as trainText's; absent: constant. */
+  lrSchedule?: LrSchedule;
+  /** Global-norm gradient clipping (0 or absent: off), as the sparse engines'. */
+  clipNorm?: number;
   seed: number;
   hidden: number[];
   /** Stop after this many seconds even if `steps` are not done. */
@@ -404,7 +431,10 @@ export async function trainDenseText(train: Uint8Array, valid: Uint8Array, o: De
     beta1: 0.9,
     beta2: 0.999,
     epsilon: 1e-8,
+    ...(o.clipNorm ? { clipNorm: o.clipNorm } : {}),
   });
+  const schedule = o.lrSchedule;
+  if (schedule) checkLrSchedule(schedule, o.lr, { steps: o.steps });
   const samplingRng = rng.fork();
   const sampler = makeSampler(train, o.context, samplingRng.fork());
   const holder = new TextBatch(o.batch, o.context);
@@ -414,6 +444,7 @@ export async function trainDenseText(train: Uint8Array, valid: Uint8Array, o: De
   const started = performance.now() / 1000;
   let step = 0;
   while (step < o.steps && performance.now() / 1000 - started < maxSeconds) {
+    if (schedule) model.setLearningRate(learningRateAt(schedule, o.lr, step, o.steps));
     const loss = model.step(holder.sample(sampler));
     if (loss > divergenceBits) {
       throw new NumericError(

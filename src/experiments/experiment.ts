@@ -1,5 +1,6 @@
 /** What every experiment gets from the command line, and the shape of an experiment. */
 import type { EngineName } from "../engine/types.js";
+import type { TextRunRecipe } from "./text-run.js";
 import { openProtocol, readRecords, runProtocol, type RunContext, type RunProgress, type RunRecord, type RunSpec } from "./protocol.js";
 
 export interface ExperimentContext {
@@ -22,6 +23,10 @@ export interface ExperimentContext {
   configs?: string[];
   /** First seed (tuning uses seeds apart from the evaluation seeds). */
   seedBase: number;
+  /** Learning rate of the text runs (default: the protocol's). */
+  lr?: number;
+  /** Learning-rate schedule and clipping of the text runs; only fields that differ from the defaults. */
+  recipe?: TextRunRecipe;
   engine: EngineName;
   threads?: number;
   shard?: { index: number; count: number };
@@ -34,6 +39,8 @@ export interface ExperimentContext {
 export interface Experiment {
   name: string;
   summary: string;
+  /** First seed when --seed-base is not given (default 1; tuning experiments use others). */
+  defaultSeedBase?: number;
   run(ctx: ExperimentContext): Promise<ExperimentOutput>;
 }
 

@@ -4,6 +4,7 @@ import { rewiring } from "./rewiring.js";
 import { sparsity } from "./sparsity.js";
 import { utility } from "./utility.js";
 import { versus } from "./versus.js";
+import { recipe } from "./recipe.js";
 import { compress } from "./compress.js";
 
-export const EXPERIMENTS: Experiment[] = [sparsity, rewiring, versus, utility, compress];
+export const EXPERIMENTS: Experiment[] = [sparsity, rewiring, versus, utility, compress, recipe];

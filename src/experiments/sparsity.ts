@@ -7,9 +7,11 @@ import { mean, quantile, sd } from "../util/stats.js";
 import { corpusLabel, recordRuns, type Experiment, type ExperimentContext, type ExperimentOutput } from "./experiment.js";
 import { readCurves, type RunRecord, type RunSpec } from "./protocol.js";
 import { bandChart, markdownTable, meanSd, pooledBands, writeFigure, writeText, type BandPoint } from "./report.js";
-import { loadCorpora, runText, type TextRunResult, type TextRunSettings } from "./text-run.js";
+import { loadCorpora, lrScheduleOf, recipeFields, recipeText, runText, type TextRunRecipe, type TextRunResult, type TextRunSettings } from "./text-run.js";
+import { checkLrSchedule } from "../train/lr-schedule.js";
 
-export interface TextProtocol {
+/** The schedule and clipping fields appear only when they differ from the defaults (older folders match). */
+export interface TextProtocol extends TextRunRecipe {
   neurons: number;
   context: number;
   batch: number;
@@ -20,14 +22,20 @@ export interface TextProtocol {
   corpusSymbols: number;
 }
 
-/** The thesis network (§4.6), or a small one for --quick. */
+/** The thesis network (§4.6), or a small one for --quick; --lr, --lr-schedule… override the training recipe. */
 export function textProtocol(ctx: ExperimentContext, full: { steps: number; seeds: number }, corpus: { name: string; symbols: number }): TextProtocol {
   const base = ctx.quick ? { neurons: 260, context: 4, batch: 64, lr: 0.01, steps: 384, seeds: 2 } : { neurons: 1700, context: 20, batch: 512, lr: 0.01, ...full };
-  return { ...base, steps: ctx.steps ?? base.steps, seeds: ctx.seeds ?? base.seeds, corpus: corpus.name, corpusSymbols: corpus.symbols };
+  const lr = ctx.lr ?? base.lr;
+  const steps = ctx.steps ?? base.steps;
+  const recipe = recipeFields(ctx.recipe ?? {});
+  // Refused before the folder records a protocol that cannot run.
+  const schedule = lrScheduleOf(recipe);
+  if (schedule) checkLrSchedule(schedule, lr, { steps });
+  return { ...base, lr, ...recipe, steps, seeds: ctx.seeds ?? base.seeds, corpus: corpus.name, corpusSymbols: corpus.symbols };
 }
 
 export function textSettings(p: TextProtocol, inDegree: number, seed: number, ctx: ExperimentContext): TextRunSettings {
-  return { neurons: p.neurons, inDegree, context: p.context, batch: p.batch, steps: p.steps, lr: p.lr, seed, engine: ctx.engine, ...(ctx.threads ? { threads: ctx.threads } : {}) };
+  return { neurons: p.neurons, inDegree, context: p.context, batch: p.batch, steps: p.steps, lr: p.lr, ...recipeFields(p), seed, engine: ctx.engine, ...(ctx.threads ? { threads: ctx.threads } : {}) };
 }
 
 export const SPARSITY_DEGREES = [15, 29, 58, 116, 232, 464];
@@ -123,7 +131,7 @@ export async function reportCurves(ctx: ExperimentContext, name: string, records
   const md = [
     `## ${o.heading}`,
     "",
-    `Corpus: ${o.corpus}; split 90/5/5 % (train/validation/test, contiguous). Network: ${p.neurons} neurons, context ${p.context}, batch ${p.batch}, Adam lr ${p.lr}, ${p.steps} steps, ${p.seeds} seeds from ${ctx.seedBase}. Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed (diverged)` : ""}.`,
+    `Corpus: ${o.corpus}; split 90/5/5 % (train/validation/test, contiguous). Network: ${p.neurons} neurons, context ${p.context}, batch ${p.batch}, ${recipeText(p.lr, p)}, ${p.steps} steps, ${p.seeds} seeds from ${ctx.seedBase}. Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed (diverged)` : ""}.`,
     "",
     table,
     "",

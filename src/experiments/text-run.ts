@@ -15,6 +15,7 @@ import { Rewirer, type RewirerOptions } from "../rewire/rewire.js";
 import { isRewireStep, type RewireConfig } from "../rewire/schedule.js";
 import { evaluateText, textShape, textTask } from "../train/text.js";
 import { trainText } from "../train/trainer.js";
+import { describeLrSchedule, type LrSchedule, type LrScheduleKind } from "../train/lr-schedule.js";
 import { DataError, UsageError } from "../util/errors.js";
 import { GradualPruner, type GradualPruneConfig, type GradualPruneEvent } from "../compress/gradual.js";
 import { Rng } from "../util/rng.js";
@@ -45,7 +46,46 @@ export async function loadCorpora(path: string, oodPaths: readonly string[] = []
   return { name: basename(path), path, symbols: corpus.symbols.length, train: train!.symbols, valid: valid!.symbols, test: test!.symbols, ood };
 }
 
-export interface TextRunSettings {
+/**
+ * How a text run's learning rate moves and whether its gradients are clipped (issue 12). Absent
+ * fields are the defaults (constant rate, no warmup, no clipping) and are never written into
+ * recorded settings or protocols, so results recorded before these options existed still match.
+ */
+export interface TextRunRecipe {
+  lrSchedule?: LrScheduleKind;
+  /** Warmup steps. */
+  warmup?: number;
+  /** Final rate of the schedule (default: 0 for cosine and linear, lr/100 for step). */
+  lrFinal?: number;
+  /** Global-norm gradient clipping (0: off). */
+  clipNorm?: number;
+}
+
+/** The fields of `r` that differ from the defaults, for recording. */
+export function recipeFields(r: TextRunRecipe): TextRunRecipe {
+  const scheduled = r.lrSchedule !== undefined && r.lrSchedule !== "constant";
+  return {
+    ...(scheduled ? { lrSchedule: r.lrSchedule! } : {}),
+    ...(r.warmup ? { warmup: r.warmup } : {}),
+    ...(r.lrFinal !== undefined ? { lrFinal: r.lrFinal } : {}),
+    ...(r.clipNorm ? { clipNorm: r.clipNorm } : {}),
+  };
+}
+
+/** The learning-rate schedule of a recipe; undefined when the rate stays constant. */
+export function lrScheduleOf(r: TextRunRecipe): LrSchedule | undefined {
+  const kind = r.lrSchedule ?? "constant";
+  if (kind === "constant" && !r.warmup && r.lrFinal === undefined) return undefined;
+  return { kind, warmup: r.warmup ?? 0, ...(r.lrFinal !== undefined ? { final: r.lrFinal } : {}) };
+}
+
+/** "Adam lr 0.01", plus the schedule and clipping when set (summaries of default runs read as before). */
+export function recipeText(lr: number, r: TextRunRecipe): string {
+  const schedule = lrScheduleOf(r);
+  return `Adam lr ${lr}${schedule ? ` (${describeLrSchedule(schedule, lr)})` : ""}${r.clipNorm ? `, gradients clipped to global norm ${r.clipNorm}` : ""}`;
+}
+
+export interface TextRunSettings extends TextRunRecipe {
   neurons: number;
   inDegree: number;
   context: number;
@@ -115,9 +155,10 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();
   if (s.prune && s.rewire) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring");
+  const lrSchedule = lrScheduleOf(s);
   const makeEngine = (net: Network) =>
     createEngine(s.engine ?? "wasm", net, {
-      optimizer: { kind: "adam", learningRate: s.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 },
+      optimizer: { kind: "adam", learningRate: s.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...(s.clipNorm ? { clipNorm: s.clipNorm } : {}) },
       threads: s.threads ?? ((s.engine ?? "wasm") === "wasm" ? availableParallelism() : 1),
     });
   let engine = await makeEngine(network);
@@ -143,6 +184,7 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
       evalEvery: 0,
       evalWindows: 0,
       rng: samplingRng,
+      ...(lrSchedule ? { lrSchedule } : {}),
       ...(afterStep ? { afterStep } : {}),
       ...(o.onStep ? { onStep: (i) => o.onStep!(i.step, i.totalSteps, i.smoothedLoss) } : {}),
     }).finally(() => {

@@ -453,6 +453,7 @@ export const utility: Experiment = {
   name: "utility",
   summary: "Fig. 4.2: true edge utility vs |w|, first-order and OBD (MNIST 784-784-10 and a character network)",
   async run(ctx) {
+    if (ctx.lr !== undefined || ctx.recipe) throw new UsageError("experiment utility trains with its own fixed settings; --lr, --lr-schedule, --warmup, --lr-final and --clip-norm apply to sparsity, rewiring, versus and compress");
     const tasks = (ctx.configs ?? UTILITY_TASKS) as UtilityTask[];
     for (const t of tasks) if (!UTILITY_TASKS.includes(t)) throw new UsageError(`utility: unknown part "${t}"`, `--configs takes ${UTILITY_TASKS.join(", ")}`);
     if (tasks.includes("mnist") && ctx.mnistPath === undefined && !ctx.reportOnly) {

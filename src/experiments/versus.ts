@@ -15,7 +15,7 @@ import { corpusLabel, recordRuns, type Experiment, type ExperimentOutput } from 
 import { readCurves, type RunRecord, type RunSpec } from "./protocol.js";
 import { barChart, bandChart, markdownTable, meanSd, pooledBands, writeFigure, writeText, type BandPoint } from "./report.js";
 import { textProtocol, textSettings } from "./sparsity.js";
-import { loadCorpora, runText, type TextRunResult } from "./text-run.js";
+import { loadCorpora, lrScheduleOf, recipeText, runText, type TextRunResult } from "./text-run.js";
 import { thesisRuleAtRate } from "./rewiring.js";
 import { denseHiddenForParameters, evaluateDenseText, trainDenseText } from "./dense-mlp.js";
 import { quantile } from "../util/stats.js";
@@ -134,6 +134,8 @@ async function runDense(
   let smoothed = NaN;
   const trained = await trainDenseText(corpora.train, corpora.valid, {
     context: st.context, batch: st.batch, steps: st.steps, lr: st.lr, seed: st.seed, hidden,
+    ...(lrScheduleOf(st) ? { lrSchedule: lrScheduleOf(st)! } : {}),
+    ...(st.clipNorm ? { clipNorm: st.clipNorm } : {}),
     onStep: (step: number, loss: number) => {
       smoothed = Number.isNaN(smoothed) ? loss : 0.98 * smoothed + 0.02 * loss;
       if (step % 16 === 0) onStep(step, st.steps, smoothed);
@@ -242,7 +244,7 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
   const md = [
     "## Versus: static vs rewiring at equal edges",
     "",
-    `Corpus: ${o.corpus}; split 90/5/5 % contiguous, test = the last 5 %, never used for training or tuning. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${o.baseDegree}, batch ${p.batch}, Adam lr ${p.lr}, ${p.steps} steps for every configuration; seeds ${o.seedBase}…${o.seedBase + p.seeds - 1}. Out-of-domain: first 500,000 windows of each text. Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed` : ""}.`,
+    `Corpus: ${o.corpus}; split 90/5/5 % contiguous, test = the last 5 %, never used for training or tuning. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${o.baseDegree}, batch ${p.batch}, ${recipeText(p.lr, p)}, ${p.steps} steps for every configuration; seeds ${o.seedBase}…${o.seedBase + p.seeds - 1}. Out-of-domain: first 500,000 windows of each text. Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed` : ""}.`,
     "",
     markdownTable(header, rows, 4),
     "",

@@ -1,11 +1,13 @@
 /**
- * The training loop for text (§4.6): sample windows, step the engine, validate now and then, stop on
- * a step or time budget, and refuse to continue on a non-finite loss. Browser-safe: files, progress
- * bars and printing are the caller's business, reached through the callbacks.
+ * The training loop for text (§4.6): sample windows, set the learning rate of the schedule, step the
+ * engine, validate now and then, stop on a step or time budget, and refuse to continue on a
+ * non-finite loss. Browser-safe: files, progress bars and printing are the caller's business,
+ * reached through the callbacks.
  */
 import type { Batch, Engine } from "../engine/types.js";
 import { NumericError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
+import { checkLrSchedule, isConstantSchedule, learningRateAt, type LrSchedule } from "./lr-schedule.js";
 import { evaluateText, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
 
 export interface TextTrainingOptions {
@@ -15,6 +17,15 @@ export interface TextTrainingOptions {
   steps: number;
   /** Stop after this many seconds of training (checked every step). */
   maxSeconds?: number;
+  /**
+   * Learning-rate schedule (lr-schedule.ts), set on the engine before every step. It runs on steps
+   * when `steps` is finite (a time budget may then cut it short), else on elapsed time as a
+   * fraction of `maxSeconds` (no warmup then: refused). Absent, or constant without warmup: the
+   * engine's rate is never touched.
+   */
+  lrSchedule?: LrSchedule;
+  /** The schedule's peak rate (default: the engine's learning rate when training starts). */
+  peakLearningRate?: number;
   /** Validate every this many steps (0: only at the end). */
   evalEvery: number;
   /** Periodic validation reads the first this many validation windows; the final one reads all. */
@@ -51,6 +62,8 @@ export interface StepInfo {
   smoothedLoss: number;
   seconds: number;
   totalSteps: number;
+  /** The learning rate this step used. */
+  learningRate: number;
 }
 
 export interface EvaluationInfo {
@@ -92,13 +105,22 @@ export async function trainText(initialEngine: Engine, train: Uint8Array, valid:
   const started = now();
   const maxSeconds = o.maxSeconds ?? Infinity;
   const divergenceBits = o.divergenceBits ?? 100 * Math.log2(engine.network.outputs);
+  const schedule = o.lrSchedule && !isConstantSchedule(o.lrSchedule) ? o.lrSchedule : undefined;
+  const peak = o.peakLearningRate ?? engine.learningRate;
+  const onTime = !Number.isFinite(o.steps);
+  if (schedule) checkLrSchedule(schedule, peak, onTime ? { seconds: maxSeconds } : { steps: o.steps });
   const losses: number[] = [];
   let intervalSum = 0;
   let intervalSteps = 0;
   let lastInterval = NaN;
   let smoothed = NaN;
   let step = 0;
-  while (step < o.steps && now() - started < maxSeconds) {
+  for (;;) {
+    if (step >= o.steps) break;
+    const elapsed = now() - started;
+    if (!(elapsed < maxSeconds)) break;
+    if (schedule) engine.setLearningRate(onTime ? learningRateAt(schedule, peak, elapsed, maxSeconds) : learningRateAt(schedule, peak, step, o.steps));
+    const learningRate = engine.learningRate;
     const loss = engine.step(holder.sample(sampler));
     step++;
     if (!Number.isFinite(loss)) {
@@ -124,7 +146,7 @@ export async function trainText(initialEngine: Engine, train: Uint8Array, valid:
       if (replaced) engine = replaced as Engine;
       hookSeconds += now() - t0;
     }
-    o.onStep?.({ step, loss, smoothedLoss: smoothed, seconds: now() - started, totalSteps: o.steps });
+    o.onStep?.({ step, loss, smoothedLoss: smoothed, seconds: now() - started, totalSteps: o.steps, learningRate });
     if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
       lastInterval = intervalSum / intervalSteps;
       const v = evaluateText(engine, valid, o.context, o.batch, o.evalWindows);

@@ -7,6 +7,8 @@ import { EXPERIMENTS } from "../../experiments/registry.js";
 import type { ExperimentContext } from "../../experiments/experiment.js";
 import { parseShard } from "../../experiments/protocol.js";
 import { UsageError } from "../../util/errors.js";
+import { LR_SCHEDULE_KINDS, type LrScheduleKind } from "../../train/lr-schedule.js";
+import { recipeFields } from "../../experiments/text-run.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { ENGINE_FLAGS, printJson } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
@@ -22,10 +24,15 @@ export const experimentSpec: CommandSpec = {
     { name: "ood", type: "string", value: "PATH[,PATH…]", help: "out-of-domain texts for versus (comma-separated)" },
     { name: "mnist", type: "string", value: "DIR", help: "MNIST folder (idx files) for the utility experiment" },
     { name: "seeds", type: "int", min: 1, max: 1000, value: "N", help: "seeds per configuration (default: the protocol's)" },
-    { name: "seed-base", type: "int", default: 1, min: 0, max: 0xfffffff, value: "S", help: "first seed (tune with other seeds than you report)" },
+    { name: "seed-base", type: "int", min: 0, max: 0xfffffff, value: "S", help: "first seed (tune with other seeds than you report; default 1, recipe: 101)" },
     { name: "steps", type: "int", min: 1, value: "N", help: "training steps per run (default: the protocol's)" },
     { name: "in-degree", type: "int", min: 1, max: 4096, value: "D", help: "versus: the base in-degree (default 29; static-2x and gradual-2x use 2D)" },
-    { name: "configs", type: "string", value: "A,B,…", help: "only these configurations (versus: static, thesis, set, rigl, thesis-rigl, …)" },
+    { name: "configs", type: "string", value: "A,B,…", help: "only these configurations (versus: static, thesis, set, rigl, thesis-rigl, …; recipe: grid, budget, lr0.003-cosine-w1000, …)" },
+    { name: "lr", type: "number", min: 0, value: "RATE", help: "Adam learning rate of the text runs (default: the protocol's, 0.01)" },
+    { name: "lr-schedule", type: "string", choices: LR_SCHEDULE_KINDS, value: LR_SCHEDULE_KINDS.join("|"), help: "learning-rate schedule of the text runs, as for train (default: constant)" },
+    { name: "warmup", type: "int", min: 0, value: "N", help: "warmup steps of the text runs (default: 0)" },
+    { name: "lr-final", type: "number", min: 0, value: "RATE", help: "final rate of the schedule (default: 0 for cosine and linear, lr/100 for step)" },
+    { name: "clip-norm", type: "number", min: 0, value: "X", help: "clip gradients to global L2 norm X (default: 0 = off)" },
     { name: "shard", type: "string", value: "i/n", help: "run every n-th run starting at i, so n processes can share one --out folder" },
     { name: "report", type: "boolean", help: "only rebuild the tables and figures from the results in --out" },
     ...ENGINE_FLAGS,
@@ -36,6 +43,8 @@ export const experimentSpec: CommandSpec = {
     "sparsewire experiment sparsity --quick",
     "sparsewire experiment versus --text ../shared/data/text8/text8.first-6877825-chars.gz --ood alice29.txt.gz,bible.txt.gz --out results/versus",
     "sparsewire experiment versus --shard 0/2 --threads 1 …   (and --shard 1/2 in a second process)",
+    "sparsewire experiment recipe --text … --threads 1 --shard 0/2 …   (with 1/2; run both again after: phase B)",
+    "sparsewire experiment sparsity --lr 0.003 --lr-schedule cosine --warmup 1000 …   (a training recipe for the text runs)",
   ],
 };
 
@@ -63,6 +72,13 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
   };
   const configs = flags.string("configs")?.split(",").filter((s) => s !== "");
   const mnist = flags.string("mnist");
+  // Only what differs from constant / no warmup / no clipping: nothing new is recorded otherwise.
+  const recipe = recipeFields({
+    ...(flags.string("lr-schedule") !== undefined ? { lrSchedule: flags.string("lr-schedule") as LrScheduleKind } : {}),
+    ...(flags.optionalNumber("warmup") !== undefined ? { warmup: flags.number("warmup") } : {}),
+    ...(flags.optionalNumber("lr-final") !== undefined ? { lrFinal: flags.number("lr-final") } : {}),
+    ...(flags.optionalNumber("clip-norm") !== undefined ? { clipNorm: flags.number("clip-norm") } : {}),
+  });
   const ctx: ExperimentContext = {
     out: resolve(flags.string("out") ?? `results/${experiment.name}${quick ? "-quick" : ""}`),
     quick,
@@ -74,7 +90,9 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
     ...(flags.optionalNumber("steps") !== undefined ? { steps: flags.number("steps") } : {}),
     ...(configs ? { configs } : {}),
     ...(flags.optionalNumber("in-degree") !== undefined ? { inDegree: flags.number("in-degree") } : {}),
-    seedBase: flags.number("seed-base"),
+    seedBase: flags.optionalNumber("seed-base") ?? experiment.defaultSeedBase ?? 1,
+    ...(flags.optionalNumber("lr") !== undefined ? { lr: flags.number("lr") } : {}),
+    ...(Object.keys(recipe).length > 0 ? { recipe } : {}),
     engine: flags.string("engine") as EngineName,
     ...(flags.optionalNumber("threads") !== undefined ? { threads: flags.number("threads") } : {}),
     ...(flags.string("shard") !== undefined ? { shard: parseShard(flags.string("shard")!) } : {}),

@@ -6,6 +6,7 @@ import type { Batch, OptimizerConfig } from "../../engine/types.js";
 import { loadNetwork, saveNetwork } from "../../io/model-file.js";
 import { checkTextNetwork, contextOf, evaluateText, textShape, textTask } from "../../train/text.js";
 import { trainText } from "../../train/trainer.js";
+import { checkLrSchedule, describeLrSchedule, finalRate, LR_SCHEDULE_KINDS, type LrSchedule, type LrScheduleKind } from "../../train/lr-schedule.js";
 import { uniformBits } from "../../train/metrics.js";
 import { ShapeError, UsageError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
@@ -30,7 +31,11 @@ export const trainSpec: CommandSpec = {
     { name: "batch", type: "int", default: 512, min: 1, max: 1 << 20, value: "B", help: "windows per training step" },
     { name: "steps", type: "int", min: 1, value: "N", help: "training steps (default: 2000, or unlimited with --minutes)" },
     { name: "minutes", type: "number", min: 0, value: "M", help: "stop after this much training time" },
-    { name: "lr", type: "number", default: 0.01, min: 0, value: "RATE", help: "learning rate" },
+    { name: "lr", type: "number", default: 0.01, min: 0, value: "RATE", help: "learning rate (the peak of a schedule)" },
+    { name: "lr-schedule", type: "string", default: "constant", choices: LR_SCHEDULE_KINDS, value: LR_SCHEDULE_KINDS.join("|"), help: "cosine, linear: decay from --lr to --lr-final after the warmup; step: ×√(final/lr) at 50 % and 75 % of it. On steps, or on elapsed time with --minutes alone" },
+    { name: "warmup", type: "int", default: 0, min: 0, value: "N", help: "warmup steps: the rate rises linearly from lr/N to --lr over the first N steps (needs --steps)" },
+    { name: "lr-final", type: "number", min: 0, value: "RATE", help: "final learning rate of the schedule (default: 0 for cosine and linear, lr/100 for step)" },
+    { name: "clip-norm", type: "number", default: 0, min: 0, value: "X", help: "clip the gradients to global L2 norm X before each update; 0 = off" },
     { name: "optimizer", type: "string", default: "adam", choices: ["adam", "sgd"], help: "adam (Kingma & Ba, bias-corrected) or sgd" },
     { name: "momentum", type: "number", default: 0.9, min: 0, max: 0.999999, help: "SGD momentum" },
     { name: "seed", type: "int", default: 1, min: 0, max: 0xffffffff, value: "S", help: "random seed (same seed and settings, same result)" },
@@ -66,10 +71,18 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const minutes = flags.optionalNumber("minutes");
   const steps = flags.optionalNumber("steps") ?? (minutes !== undefined ? Infinity : 2000);
   const fractions = flags.requireString("split").split(",").map(Number);
-  const optimizer: OptimizerConfig =
-    flags.string("optimizer") === "sgd"
+  const clipNorm = flags.number("clip-norm");
+  const optimizer: OptimizerConfig = {
+    ...(flags.string("optimizer") === "sgd"
       ? { kind: "sgd", learningRate: flags.number("lr"), momentum: flags.number("momentum") }
-      : { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+      : { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
+    ...(clipNorm > 0 ? { clipNorm } : {}),
+  };
+  const lrFinal = flags.optionalNumber("lr-final");
+  const lrSchedule: LrSchedule = { kind: flags.requireString("lr-schedule") as LrScheduleKind, warmup: flags.number("warmup"), ...(lrFinal !== undefined ? { final: lrFinal } : {}) };
+  // Checked before the corpus is read: with --minutes alone the schedule runs on elapsed time.
+  checkLrSchedule(lrSchedule, optimizer.learningRate, Number.isFinite(steps) ? { steps } : { seconds: (minutes ?? 0) * 60 });
+  const scheduleRecord = { lrSchedule: lrSchedule.kind, warmup: lrSchedule.warmup, lrFinal: finalRate(lrSchedule, optimizer.learningRate), clipNorm };
   // With --prune-to, --prune-by is gradual pruning's criterion, not rewiring's.
   const rewireConfig = rewireConfigFromFlags(flags, rewireArgv(flags, argv));
   const rng = new Rng(seed);
@@ -113,11 +126,14 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     `sparsewire: ${network.neurons} neurons (${network.inputs} inputs, ${network.outputs} outputs), in-degree ${network.inDegree}, ${network.edges.toLocaleString("en")} edges, depth ${network.depth}; ` +
       `${text.bundled ? "bundled text8 excerpt" : text.path}: ${text.symbols.length.toLocaleString("en")} symbols; engine ${engine.name} × ${engine.threads} thread${engine.threads > 1 ? "s" : ""}`,
   );
+  if (lrSchedule.kind !== "constant" || lrSchedule.warmup > 0 || clipNorm > 0) {
+    say(`learning rate: ${describeLrSchedule(lrSchedule, optimizer.learningRate)}${Number.isFinite(steps) ? "" : " (on elapsed time)"}${clipNorm > 0 ? `; gradients clipped to global norm ${clipNorm}` : ""}`);
+  }
   // Gradual pruning replaces the engine (and network) at every pruning step: live() is the current one.
   const pruner = gradual ? new GradualPruner(engine, gradual, steps, (net) => engineFromFlags(flags, net, optimizer)) : undefined;
   const live = () => pruner?.engine ?? engine;
   let stepsDone = 0;
-  const meta = () => ({ training: { seed, steps: pruner ? stepsDone : engine.timestep, engine: engine.name, lr: optimizer.learningRate, batch, text: text.bundled ? "bundled" : text.path, ...(pruner && gradual ? { gradualPruning: { from: pruner.from, ...gradual } } : {}) } });
+  const meta = () => ({ training: { seed, steps: pruner ? stepsDone : engine.timestep, engine: engine.name, lr: optimizer.learningRate, ...scheduleRecord, batch, text: text.bundled ? "bundled" : text.path, ...(pruner && gradual ? { gradualPruning: { from: pruner.from, ...gradual } } : {}) } });
   const started = performance.now();
   const rewirer = rewireConfig ? new Rewirer(network, engine, rewireConfig, rewireRng, rewirerOptionsFromFlags(flags)) : undefined;
   let edgesRewired = 0;
@@ -132,6 +148,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       batch,
       steps,
       ...(minutes !== undefined ? { maxSeconds: minutes * 60 } : {}),
+      lrSchedule,
       evalEvery: flags.number("eval-every"),
       evalWindows: flags.number("eval-windows"),
       rng: samplingRng,
@@ -167,7 +184,8 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
         const fraction = Number.isFinite(steps) ? s.step / steps : minutes ? s.seconds / (minutes * 60) : NaN;
         const rate = s.step / Math.max(s.seconds, 1e-9);
         const eta = Number.isFinite(steps) ? (steps - s.step) / rate : minutes ? minutes * 60 - s.seconds : NaN;
-        progress.update(fraction, `step ${s.step}${Number.isFinite(steps) ? `/${steps}` : ""} · loss ${s.smoothedLoss.toFixed(3)} bits/char · ${rate.toFixed(1)} steps/s · ETA ${formatDuration(eta)}`);
+        const lr = lrSchedule.kind !== "constant" || lrSchedule.warmup > 0 ? ` · lr ${s.learningRate.toPrecision(3)}` : "";
+        progress.update(fraction, `step ${s.step}${Number.isFinite(steps) ? `/${steps}` : ""} · loss ${s.smoothedLoss.toFixed(3)} bits/char${lr} · ${rate.toFixed(1)} steps/s · ETA ${formatDuration(eta)}`);
       },
       onEvaluation: (e) => {
         if (logFd !== undefined) {
@@ -201,6 +219,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       context,
       batch,
       lr: optimizer.learningRate,
+      ...scheduleRecord,
       optimizer: optimizer.kind,
       seed,
       engine: engine.name,

@@ -5,7 +5,7 @@
  */
 import type { Network } from "../../graph/network.js";
 import { ShapeError } from "../../util/errors.js";
-import { applyUpdate, checkOptimizer, OptimizerState } from "../optimizer.js";
+import { applyUpdate, checkLearningRate, checkOptimizer, clipScale, OptimizerState } from "../optimizer.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
 import { checkOptimizerSnapshot, DEFAULT_ADAM, type OptimizerSnapshot } from "../types.js";
 import { allocateWorkspace, backward, forward, loss, outputsOf, type Workspace } from "./kernels.js";
@@ -21,11 +21,13 @@ export class ReferenceEngine implements Engine {
   private readonly weightState: OptimizerState;
   private readonly biasState: OptimizerState;
   private t = 0;
+  private rate: number;
 
   constructor(network: Network, options: EngineOptions = {}) {
     this.network = network;
     this.optimizer = options.optimizer ?? DEFAULT_ADAM;
     checkOptimizer(this.optimizer);
+    this.rate = this.optimizer.learningRate;
     this.weightGradients = new Float32Array(network.weights.length);
     this.biasGradients = new Float32Array(network.neurons);
     this.weightState = new OptimizerState(network.weights.length);
@@ -34,6 +36,15 @@ export class ReferenceEngine implements Engine {
 
   get timestep(): number {
     return this.t;
+  }
+
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  setLearningRate(rate: number): void {
+    checkLearningRate(rate);
+    this.rate = rate;
   }
 
   private prepare(batch: Batch): Workspace {
@@ -83,10 +94,25 @@ export class ReferenceEngine implements Engine {
     forward(net, net, batch, ws);
     const { lossSum } = loss(net, batch, ws, true);
     backward(net, net, batch, ws, this.weightGradients, this.biasGradients, false);
+    if (this.optimizer.clipNorm) this.clip();
     this.t++;
-    applyUpdate(this.optimizer, this.t, net.weights, this.weightGradients, this.weightState);
-    applyUpdate(this.optimizer, this.t, net.biases, this.biasGradients, this.biasState, net.inputs);
+    applyUpdate(this.optimizer, this.t, net.weights, this.weightGradients, this.weightState, 0, this.rate);
+    applyUpdate(this.optimizer, this.t, net.biases, this.biasGradients, this.biasState, net.inputs, this.rate);
     return lossSum / batch.size;
+  }
+
+  /** Global-norm clipping: the L2 norm (float64) over all weight and non-input bias gradients. */
+  private clip(): void {
+    const g = this.weightGradients;
+    const gb = this.biasGradients;
+    const n = this.network.inputs;
+    let squares = 0;
+    for (let e = 0; e < g.length; e++) squares += g[e]! * g[e]!;
+    for (let j = n; j < gb.length; j++) squares += gb[j]! * gb[j]!;
+    const scale = clipScale(Math.sqrt(squares), this.optimizer.clipNorm);
+    if (scale === 1) return;
+    for (let e = 0; e < g.length; e++) g[e] = g[e]! * scale;
+    for (let j = n; j < gb.length; j++) gb[j] = gb[j]! * scale;
   }
 
   resetTimestep(): void {

@@ -20,7 +20,7 @@
  */
 import type { Network } from "../../graph/network.js";
 import { GraphError, SparsewireError, UsageError } from "../../util/errors.js";
-import { checkOptimizer } from "../optimizer.js";
+import { checkLearningRate, checkOptimizer, clipScale } from "../optimizer.js";
 import { checkBatch } from "../reference/engine.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
 import { checkOptimizerSnapshot, DEFAULT_ADAM, type OptimizerSnapshot } from "../types.js";
@@ -67,11 +67,11 @@ const LAYOUT_NAMES = [
   "CTX_ROW_HIDDEN", "CTX_BIAS", "CTX_OUT_INDEX", "CTX_C_START", "CTX_C_POS", "CTX_W_T", "CTX_FWD_INDEX",
   "CTX_M_W", "CTX_V_W", "CTX_M_B", "CTX_V_B", "CTX_INPUTS", "CTX_TARGETS", "CTX_ACT_OUT", "CTX_ACT_ERR",
   "CTX_LOGITS_OUT", "CTX_THREAD_BLOCKS", "CTX_OPTIMIZER", "CTX_LR", "CTX_BETA1", "CTX_BETA2", "CTX_EPS", "CTX_C2",
-  "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
-  "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT",
+  "CTX_GRAD_SCALE", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
+  "TH_SQUARES", "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT", "MODE_TRAIN_CLIPPED", "MODE_UPDATE",
 ] as const;
 type Layout = Record<(typeof LAYOUT_NAMES)[number], number>;
-const EXPECTED_LAYOUT_VERSION = 6;
+const EXPECTED_LAYOUT_VERSION = 7;
 
 interface Exports extends Kernels {
   heapBase(): number;
@@ -162,6 +162,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
   private workers: WorkerHandle[] = [];
   private disposed = false;
   private t = 0;
+  private rate: number;
   // sizes
   private readonly K: number;
   private readonly N: number;
@@ -196,6 +197,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
   constructor(network: Network, optimizer: OptimizerConfig, threads: number, tile: number, module: WebAssembly.Module, platform: Platform) {
     this.network = network;
     this.optimizer = optimizer;
+    this.rate = optimizer.learningRate;
     this.threads = threads;
     this.tile = tile;
     this.module = module;
@@ -310,6 +312,15 @@ class WasmEngine implements Engine, WasmEngineExtras {
 
   get timestep(): number {
     return this.t;
+  }
+
+  get learningRate(): number {
+    return this.rate;
+  }
+
+  setLearningRate(rate: number): void {
+    checkLearningRate(rate);
+    this.rate = rate;
   }
 
   // ---- memory helpers (views are made fresh: the buffer changes when memory grows) ----
@@ -641,22 +652,34 @@ class WasmEngine implements Engine, WasmEngineExtras {
 
   step(batch: Batch): number {
     const L = this.L;
-    const active = this.prepare(batch, L.MODE_TRAIN, false);
-    this.t++;
     const o = this.optimizer;
+    const active = this.prepare(batch, o.clipNorm ? L.MODE_TRAIN_CLIPPED : L.MODE_TRAIN, false);
+    this.t++;
     if (o.kind === "adam") {
       const c1 = 1 / (1 - Math.pow(o.beta1, this.t));
       const c2 = 1 / (1 - Math.pow(o.beta2, this.t));
-      this.setF32(L.CTX_LR, o.learningRate * c1);
+      // The current rate (setLearningRate) with Adam's bias correction of m folded in.
+      this.setF32(L.CTX_LR, this.rate * c1);
       this.setF32(L.CTX_BETA1, o.beta1);
       this.setF32(L.CTX_BETA2, o.beta2);
       this.setF32(L.CTX_EPS, o.epsilon);
       this.setF32(L.CTX_C2, c2);
     } else {
-      this.setF32(L.CTX_LR, o.learningRate);
+      this.setF32(L.CTX_LR, this.rate);
       this.setF32(L.CTX_BETA1, o.momentum);
     }
+    if (!o.clipNorm) {
+      this.pool.run(2, active);
+      return this.totals(active).lossSum / batch.size;
+    }
+    // Clipping: backward, then Σ g² per thread share behind the barrier (summed here in thread order,
+    // so the same seed and thread count give the same bits), then the update with the clipping factor.
     this.pool.run(2, active);
+    let squares = 0;
+    for (let p = 0; p < active; p++) squares += new Float64Array(this.memory.buffer, this.perThread[p]!.block + L.TH_SQUARES, 1)[0]!;
+    this.setF32(L.CTX_GRAD_SCALE, clipScale(Math.sqrt(squares), o.clipNorm));
+    this.setI32(L.CTX_MODE, L.MODE_UPDATE);
+    this.pool.run(1, active);
     return this.totals(active).lossSum / batch.size;
   }
 
