@@ -5,20 +5,18 @@
  * split is the last 5 %, never seen in training or tuning.
  */
 import { basename } from "node:path";
-import { availableParallelism } from "node:os";
-import { createEngine } from "../engine/create.js";
-import type { Batch, EngineName } from "../engine/types.js";
-import { Network } from "../graph/network.js";
+import type { EngineName } from "../engine/types.js";
+import type { Network } from "../graph/network.js";
 import { readTextCorpus } from "../data/files.js";
 import { splitCorpus } from "../data/windows.js";
-import { Rewirer, type RewirerOptions } from "../rewire/rewire.js";
-import { isRewireStep, type RewireConfig } from "../rewire/schedule.js";
-import { evaluateText, textShape, textTask } from "../train/text.js";
-import { trainText } from "../train/trainer.js";
+import type { RewirerOptions } from "../rewire/rewire.js";
+import type { RewireConfig } from "../rewire/schedule.js";
 import { describeLrSchedule, type LrSchedule, type LrScheduleKind } from "../train/lr-schedule.js";
-import { DataError, UsageError } from "../util/errors.js";
-import { GradualPruner, type GradualPruneConfig, type GradualPruneEvent } from "../compress/gradual.js";
-import { Rng } from "../util/rng.js";
+import { DataError } from "../util/errors.js";
+import type { GradualPruneConfig, GradualPruneEvent } from "../compress/gradual.js";
+import { adam, runTraining, type RoundSummary, type RunData } from "../run/index.js";
+
+export type { RoundSummary };
 
 export interface TextCorpora {
   /** How the corpus is described in results: file name and length. */
@@ -110,14 +108,6 @@ export interface TextRunOptions {
   onStep?: (step: number, total: number, smoothedLoss: number) => void;
 }
 
-export interface RoundSummary {
-  step: number;
-  rewired: number;
-  fraction: number;
-  seconds: number;
-  recall?: number;
-}
-
 export interface TextRunResult {
   steps: number;
   edges: number;
@@ -132,7 +122,7 @@ export interface TextRunResult {
   rewireTimeShare: number;
   rewireRounds: number;
   edgesRewired: number;
-  /** Share of all edges rewired per round, and its mean. */
+  /** Every rewiring round: edges rewired, their share of all edges, seconds. */
   rounds: RoundSummary[];
   edgeSamplesPerSecond: number;
   /** With gradual pruning: the in-degree at the end and every rebuild. */
@@ -146,78 +136,48 @@ export interface TextRun {
   network: Network;
 }
 
-/** Train one network; the network is initialised from `seed` exactly as `sparsewire train` does. */
+/** Train one network through the run module (src/run/); the network is initialised from `seed` exactly as `sparsewire train` does. */
 export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextRunOptions = {}): Promise<TextRun> {
-  const rng = new Rng(s.seed);
-  const { inputs, outputs } = textShape(s.context);
-  const initRng = rng.fork();
-  const network = Network.random({ neurons: s.neurons, inputs, outputs, inDegree: s.inDegree, task: textTask(s.context) }, initRng);
-  const samplingRng = rng.fork();
-  const rewireRng = rng.fork();
-  if (s.prune && s.rewire) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring");
-  const lrSchedule = lrScheduleOf(s);
-  const makeEngine = (net: Network) =>
-    createEngine(s.engine ?? "wasm", net, {
-      optimizer: { kind: "adam", learningRate: s.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...(s.clipNorm ? { clipNorm: s.clipNorm } : {}) },
-      threads: s.threads ?? ((s.engine ?? "wasm") === "wasm" ? availableParallelism() : 1),
-    });
-  let engine = await makeEngine(network);
   const started = performance.now();
-  try {
-    const pruner = s.prune ? new GradualPruner(engine, s.prune, s.steps, makeEngine) : undefined;
-    const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, s.rewirerOptions ?? {}) : undefined;
-    const rounds: RoundSummary[] = [];
-    const config = s.rewire;
-    const afterStep = pruner
-      ? pruner.afterStep
-      : rewirer && config
-        ? (step: number, total: number, draw: (count: number) => Batch[]) => {
-            if (!isRewireStep(config, step, total)) return;
-            const r = rewirer.round(step, total, draw(config.batches));
-            rounds.push({ step, rewired: r.rewired, fraction: r.rewired / network.edges, seconds: r.seconds, ...(r.recall !== undefined ? { recall: r.recall } : {}) });
-          }
-        : undefined;
-    const trained = await trainText(engine, corpora.train, corpora.valid, {
-      context: s.context,
+  const lrSchedule = lrScheduleOf(s);
+  const heldOut: NonNullable<RunData["heldOut"]> = {};
+  if (o.test) heldOut["test"] = { symbols: corpora.test };
+  if (o.ood) for (const t of corpora.ood) heldOut[`ood:${t.name}`] = { symbols: t.symbols, maxWindows: o.oodWindows ?? 500_000 };
+  const run = await runTraining(
+    {
+      network: { kind: "random", neurons: s.neurons, inDegree: s.inDegree, context: s.context },
       batch: s.batch,
       steps: s.steps,
-      evalEvery: 0,
-      evalWindows: 0,
-      rng: samplingRng,
+      optimizer: adam(s.lr, s.clipNorm),
       ...(lrSchedule ? { lrSchedule } : {}),
-      ...(afterStep ? { afterStep } : {}),
-      ...(o.onStep ? { onStep: (i) => o.onStep!(i.step, i.totalSteps, i.smoothedLoss) } : {}),
-    }).finally(() => {
-      if (pruner) engine = pruner.engine;
-    });
-    const final = engine.network;
-    const result: TextRunResult = {
-      steps: trained.steps,
-      edges: final.edges,
-      depth: 0,
-      trainBits: trained.trainBitsPerSymbol,
-      validBits: trained.valid.bitsPerSymbol,
-      seconds: 0,
-      trainSeconds: trained.seconds,
-      rewireSeconds: trained.hookSeconds,
-      rewireTimeShare: trained.hookSeconds / Math.max(trained.seconds, 1e-9),
-      rewireRounds: rounds.length,
-      edgesRewired: rounds.reduce((a, r) => a + r.rewired, 0),
-      rounds,
-      edgeSamplesPerSecond: (network.edges * s.batch * trained.steps) / Math.max(trained.seconds, 1e-9),
-      ...(pruner ? { inDegree: final.inDegree, prunings: pruner.events } : {}),
-    };
-    if (o.test) result.testBits = evaluateText(engine, corpora.test, s.context, s.batch).bitsPerSymbol;
-    if (o.ood && corpora.ood.length > 0) {
-      result.ood = {};
-      for (const t of corpora.ood) result.ood[t.name] = evaluateText(engine, t.symbols, s.context, s.batch, o.oodWindows ?? 500_000).bitsPerSymbol;
-    }
-    engine.pull();
-    final.computeOrder();
-    result.depth = final.depth;
-    result.seconds = (performance.now() - started) / 1000;
-    return { result, losses: trained.losses, network: final };
-  } finally {
-    await engine.dispose();
-  }
+      seed: s.seed,
+      ...(s.engine ? { engine: s.engine } : {}),
+      ...(s.threads !== undefined ? { threads: s.threads } : {}),
+      ...(s.rewire ? { rewire: s.rewire } : {}),
+      ...(s.rewirerOptions ? { rewirerOptions: s.rewirerOptions } : {}),
+      ...(s.prune ? { prune: s.prune } : {}),
+    },
+    { train: corpora.train, valid: corpora.valid, heldOut },
+    o.onStep ? { onEvent: (e) => { if (e.type === "step") o.onStep!(e.step, e.totalSteps, e.smoothedLoss); } } : {},
+  );
+  const result: TextRunResult = {
+    steps: run.steps,
+    edges: run.network.edges,
+    depth: run.network.depth,
+    trainBits: run.trainBitsPerSymbol,
+    validBits: run.valid.bitsPerSymbol,
+    seconds: 0,
+    trainSeconds: run.seconds,
+    rewireSeconds: run.hookSeconds,
+    rewireTimeShare: run.hookSeconds / Math.max(run.seconds, 1e-9),
+    rewireRounds: run.rounds.length,
+    edgesRewired: run.edgesRewired,
+    rounds: run.rounds,
+    edgeSamplesPerSecond: (run.initialEdges * s.batch * run.steps) / Math.max(run.seconds, 1e-9),
+    ...(s.prune ? { inDegree: run.network.inDegree, prunings: run.prunings } : {}),
+  };
+  if (o.test) result.testBits = run.heldOut["test"]!.bitsPerSymbol;
+  if (o.ood && corpora.ood.length > 0) result.ood = Object.fromEntries(corpora.ood.map((t) => [t.name, run.heldOut[`ood:${t.name}`]!.bitsPerSymbol]));
+  result.seconds = (performance.now() - started) / 1000;
+  return { result, losses: run.losses, network: run.network };
 }

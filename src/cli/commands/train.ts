@@ -1,22 +1,18 @@
 /** `sparsewire train`: train a sparse network on character prediction (§4.6). */
 import { openSync, writeSync, closeSync } from "node:fs";
-import { Network } from "../../graph/network.js";
+import type { Network } from "../../graph/network.js";
 import { splitCorpus } from "../../data/windows.js";
-import type { Batch, OptimizerConfig } from "../../engine/types.js";
+import type { EngineName, OptimizerConfig } from "../../engine/types.js";
 import { loadNetwork, saveNetwork } from "../../io/model-file.js";
-import { checkTextNetwork, contextOf, evaluateText, textShape, textTask } from "../../train/text.js";
-import { trainText } from "../../train/trainer.js";
+import { checkTextNetwork, contextOf, textShape } from "../../train/text.js";
 import { checkLrSchedule, describeLrSchedule, finalRate, LR_SCHEDULE_KINDS, type LrSchedule, type LrScheduleKind } from "../../train/lr-schedule.js";
 import { uniformBits } from "../../train/metrics.js";
 import { ShapeError, UsageError } from "../../util/errors.js";
-import { Rng } from "../../util/rng.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
-import { ENGINE_FLAGS, engineFromFlags, loadText, printJson, round } from "../common.js";
+import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { REWIRE_FLAGS, rewireConfigFromFlags, rewirerOptionsFromFlags } from "../rewire-flags.js";
-import { Rewirer, type RoundReport } from "../../rewire/rewire.js";
-import { isRewireStep } from "../../rewire/schedule.js";
-import { GradualPruner } from "../../compress/gradual.js";
+import { runTraining, type RunSettings } from "../../run/index.js";
 import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireArgv } from "../gradual-flags.js";
 
 export const trainSpec: CommandSpec = {
@@ -85,18 +81,17 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const scheduleRecord = { lrSchedule: lrSchedule.kind, warmup: lrSchedule.warmup, lrFinal: finalRate(lrSchedule, optimizer.learningRate), clipNorm };
   // With --prune-to, --prune-by is gradual pruning's criterion, not rewiring's.
   const rewireConfig = rewireConfigFromFlags(flags, rewireArgv(flags, argv));
-  const rng = new Rng(seed);
 
-  let network: Network;
+  let initial: Network | undefined;
   let context: number;
   const init = flags.string("init");
   if (init !== undefined) {
-    network = loadNetwork(init);
-    context = contextOf(network);
+    initial = loadNetwork(init);
+    context = contextOf(initial);
     if (argv.some((a) => a.startsWith("--context")) && flags.number("context") !== context) {
       throw new UsageError(`--context ${flags.number("context")} differs from the context ${context} of ${init}`);
     }
-    checkTextNetwork(network, context);
+    checkTextNetwork(initial, context);
   } else {
     context = flags.number("context");
     const { inputs, outputs } = textShape(context);
@@ -104,17 +99,14 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     if (neurons < inputs + outputs + 0) {
       throw new ShapeError(`--neurons ${neurons} is too small: context ${context} needs ${inputs} inputs + ${outputs} outputs = ${inputs + outputs} neurons at least`);
     }
-    network = Network.random({ neurons, inputs, outputs, inDegree: flags.number("in-degree"), task: textTask(context) }, rng.fork());
   }
-  const samplingRng = rng.fork();
-  const rewireRng = rng.fork();
-  const gradual = gradualConfigFromFlags(flags, argv, network.inDegree, steps);
+  const inDegree = initial?.inDegree ?? flags.number("in-degree");
+  const gradual = gradualConfigFromFlags(flags, argv, inDegree, steps);
 
   const text = await loadText(flags.string("text"));
   const [train, valid, test] = splitCorpus(text.symbols, fractions, context);
   if (!train || !valid || !test) throw new UsageError(`--split needs three fractions (train, validation, test), got "${flags.string("split")}"`);
 
-  const engine = await engineFromFlags(flags, network, optimizer);
   const savePath = flags.string("save");
   const logPath = flags.string("log");
   const logFd = logPath !== undefined ? openSync(logPath, "w") : undefined;
@@ -122,85 +114,77 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const say = (line: string) => {
     if (!quiet && !json) progress.log(line);
   };
-  say(
-    `sparsewire: ${network.neurons} neurons (${network.inputs} inputs, ${network.outputs} outputs), in-degree ${network.inDegree}, ${network.edges.toLocaleString("en")} edges, depth ${network.depth}; ` +
-      `${text.bundled ? "bundled text8 excerpt" : text.path}: ${text.symbols.length.toLocaleString("en")} symbols; engine ${engine.name} × ${engine.threads} thread${engine.threads > 1 ? "s" : ""}`,
-  );
-  if (lrSchedule.kind !== "constant" || lrSchedule.warmup > 0 || clipNorm > 0) {
-    say(`learning rate: ${describeLrSchedule(lrSchedule, optimizer.learningRate)}${Number.isFinite(steps) ? "" : " (on elapsed time)"}${clipNorm > 0 ? `; gradients clipped to global norm ${clipNorm}` : ""}`);
-  }
-  // Gradual pruning replaces the engine (and network) at every pruning step: live() is the current one.
-  const pruner = gradual ? new GradualPruner(engine, gradual, steps, (net) => engineFromFlags(flags, net, optimizer)) : undefined;
-  const live = () => pruner?.engine ?? engine;
-  let stepsDone = 0;
-  const meta = () => ({ training: { seed, steps: pruner ? stepsDone : engine.timestep, engine: engine.name, lr: optimizer.learningRate, ...scheduleRecord, batch, text: text.bundled ? "bundled" : text.path, ...(pruner && gradual ? { gradualPruning: { from: pruner.from, ...gradual } } : {}) } });
-  const started = performance.now();
-  const rewirer = rewireConfig ? new Rewirer(network, engine, rewireConfig, rewireRng, rewirerOptionsFromFlags(flags)) : undefined;
-  let edgesRewired = 0;
-  let rewireRounds = 0;
-  let trainSecondsAtLastRound = 0;
   const logLine = (value: unknown) => {
     if (logFd !== undefined) writeSync(logFd, JSON.stringify(value) + "\n");
   };
+  const threads = flags.optionalNumber("threads");
+  const settings: RunSettings = {
+    network: initial ? { kind: "given", network: initial } : { kind: "random", neurons: flags.number("neurons"), inDegree, context },
+    batch,
+    steps,
+    ...(minutes !== undefined ? { maxSeconds: minutes * 60 } : {}),
+    optimizer,
+    lrSchedule,
+    seed,
+    engine: flags.requireString("engine") as EngineName,
+    ...(threads !== undefined ? { threads } : {}),
+    evalEvery: flags.number("eval-every"),
+    evalWindows: flags.number("eval-windows"),
+    ...(rewireConfig ? { rewire: rewireConfig, rewirerOptions: rewirerOptionsFromFlags(flags) } : {}),
+    ...(gradual ? { prune: gradual } : {}),
+  };
+  const meta = (step: number) => ({ training: { seed, steps: step, engine: settings.engine, lr: optimizer.learningRate, ...scheduleRecord, batch, text: text.bundled ? "bundled" : text.path, ...(gradual ? { gradualPruning: { from: inDegree, ...gradual } } : {}) } });
+  const started = performance.now();
+  let edgesRewired = 0;
+  let rewireRounds = 0;
+  let trainSecondsAtLastRound = 0;
   try {
-    const result = await trainText(engine, train.symbols, valid.symbols, {
-      context,
-      batch,
-      steps,
-      ...(minutes !== undefined ? { maxSeconds: minutes * 60 } : {}),
-      lrSchedule,
-      evalEvery: flags.number("eval-every"),
-      evalWindows: flags.number("eval-windows"),
-      rng: samplingRng,
-      ...(pruner
-        ? {
-            afterStep: async (step: number, total: number, draw: (count: number) => Batch[]) => {
-              const before = pruner.events.length;
-              const next = await pruner.afterStep(step, total, draw);
-              for (const e of pruner.events.slice(before)) {
-                logLine({ type: "prune", ...e, seconds: round(e.seconds, 3) });
-                say(`step ${step}: pruned in-degree ${e.from} → ${e.to} (${gradual!.by} utility)`);
-              }
-              return next;
-            },
+    const result = await runTraining(settings, { train: train.symbols, valid: valid.symbols, heldOut: { test: { symbols: test.symbols } } }, {
+      ...(savePath !== undefined ? { checkpoint: (net: Network, step: number) => saveNetwork(savePath, net, meta(step)) } : {}),
+      onEvent: (e) => {
+        switch (e.type) {
+          case "start":
+            say(
+              `sparsewire: ${e.network.neurons} neurons (${e.network.inputs} inputs, ${e.network.outputs} outputs), in-degree ${e.network.inDegree}, ${e.network.edges.toLocaleString("en")} edges, depth ${e.network.depth}; ` +
+                `${text.bundled ? "bundled text8 excerpt" : text.path}: ${text.symbols.length.toLocaleString("en")} symbols; engine ${e.engine.name} × ${e.engine.threads} thread${e.engine.threads > 1 ? "s" : ""}`,
+            );
+            if (lrSchedule.kind !== "constant" || lrSchedule.warmup > 0 || clipNorm > 0) {
+              say(`learning rate: ${describeLrSchedule(lrSchedule, optimizer.learningRate)}${Number.isFinite(steps) ? "" : " (on elapsed time)"}${clipNorm > 0 ? `; gradients clipped to global norm ${clipNorm}` : ""}`);
+            }
+            break;
+          case "step": {
+            const fraction = Number.isFinite(steps) ? e.step / steps : minutes ? e.seconds / (minutes * 60) : NaN;
+            const rate = e.step / Math.max(e.seconds, 1e-9);
+            const eta = Number.isFinite(steps) ? (steps - e.step) / rate : minutes ? minutes * 60 - e.seconds : NaN;
+            const lr = lrSchedule.kind !== "constant" || lrSchedule.warmup > 0 ? ` · lr ${e.learningRate.toPrecision(3)}` : "";
+            progress.update(fraction, `step ${e.step}${Number.isFinite(steps) ? `/${steps}` : ""} · loss ${e.smoothedLoss.toFixed(3)} bits/char${lr} · ${rate.toFixed(1)} steps/s · ETA ${formatDuration(eta)}`);
+            break;
           }
-        : {}),
-      ...(rewirer && rewireConfig
-        ? {
-            afterStep: (step: number, total: number, draw: (count: number) => Batch[]) => {
-              if (!isRewireStep(rewireConfig, step, total)) return;
-              const report: RoundReport = rewirer.round(step, total, draw(rewireConfig.batches));
-              const trainSeconds = (performance.now() - started) / 1000;
-              edgesRewired += report.rewired;
-              rewireRounds++;
-              logLine({ type: "rewire", ...report, trainSecondsSinceLastRound: round(trainSeconds - report.seconds - trainSecondsAtLastRound, 3) });
-              trainSecondsAtLastRound = trainSeconds;
-              if (!Number.isFinite(report.meanUtilityRemoved)) say(`step ${step}: rewiring round gave a non-finite utility`);
-            },
+          case "prune":
+            logLine({ type: "prune", ...e.event, seconds: round(e.event.seconds, 3) });
+            say(`step ${e.step}: pruned in-degree ${e.event.from} → ${e.event.to} (${gradual!.by} utility)`);
+            break;
+          case "rewire": {
+            const trainSeconds = (performance.now() - started) / 1000;
+            edgesRewired += e.report.rewired;
+            rewireRounds++;
+            logLine({ type: "rewire", ...e.report, trainSecondsSinceLastRound: round(trainSeconds - e.report.seconds - trainSecondsAtLastRound, 3) });
+            trainSecondsAtLastRound = trainSeconds;
+            if (!Number.isFinite(e.report.meanUtilityRemoved)) say(`step ${e.step}: rewiring round gave a non-finite utility`);
+            break;
           }
-        : {}),
-      onStep: (s) => {
-        stepsDone = s.step;
-        const fraction = Number.isFinite(steps) ? s.step / steps : minutes ? s.seconds / (minutes * 60) : NaN;
-        const rate = s.step / Math.max(s.seconds, 1e-9);
-        const eta = Number.isFinite(steps) ? (steps - s.step) / rate : minutes ? minutes * 60 - s.seconds : NaN;
-        const lr = lrSchedule.kind !== "constant" || lrSchedule.warmup > 0 ? ` · lr ${s.learningRate.toPrecision(3)}` : "";
-        progress.update(fraction, `step ${s.step}${Number.isFinite(steps) ? `/${steps}` : ""} · loss ${s.smoothedLoss.toFixed(3)} bits/char${lr} · ${rate.toFixed(1)} steps/s · ETA ${formatDuration(eta)}`);
-      },
-      onEvaluation: (e) => {
-        if (logFd !== undefined) {
-          writeSync(logFd, JSON.stringify({ type: "validation", step: e.step, seconds: round(e.seconds, 3), trainBitsPerChar: round(e.trainBitsPerSymbol, 5), validBitsPerChar: round(e.valid.bitsPerSymbol, 5), validWindows: e.valid.windows, validAccuracy: round(e.valid.accuracy, 5), final: e.final }) + "\n");
-        }
-        if (!e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(3)} bits/char, validation ${e.valid.bitsPerSymbol.toFixed(3)} bits/char (${e.valid.windows} windows)`);
-        if (savePath !== undefined) {
-          live().pull();
-          saveNetwork(savePath, live().network, meta());
+          case "validation":
+            logLine({ type: "validation", step: e.step, seconds: round(e.seconds, 3), trainBitsPerChar: round(e.trainBitsPerSymbol, 5), validBitsPerChar: round(e.valid.bitsPerSymbol, 5), validWindows: e.valid.windows, validAccuracy: round(e.valid.accuracy, 5), final: e.final });
+            if (!e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(3)} bits/char, validation ${e.valid.bitsPerSymbol.toFixed(3)} bits/char (${e.valid.windows} windows)`);
+            break;
+          case "checkpoint":
+            break;
         }
       },
     });
     progress.done();
-    const testEval = evaluateText(result.engine, test.symbols, context, batch);
-    const trained = result.engine.network;
+    const testEval = result.heldOut["test"]!;
+    const trained = result.network;
     const seconds = (performance.now() - started) / 1000;
     const summary = {
       steps: result.steps,
@@ -210,9 +194,9 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       validAccuracy: round(result.valid.accuracy, 5),
       testAccuracy: round(testEval.accuracy, 5),
       uniformBitsPerChar: round(uniformBits(27), 5),
-      neurons: network.neurons,
-      inputs: network.inputs,
-      outputs: network.outputs,
+      neurons: trained.neurons,
+      inputs: trained.inputs,
+      outputs: trained.outputs,
       inDegree: trained.inDegree,
       edges: trained.edges,
       depth: trained.depth,
@@ -222,12 +206,12 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       ...scheduleRecord,
       optimizer: optimizer.kind,
       seed,
-      engine: engine.name,
-      threads: engine.threads,
+      engine: result.engine.name,
+      threads: result.engine.threads,
       seconds: round(seconds, 3),
       trainSeconds: round(result.seconds, 3),
       stepsPerSecond: round(result.steps / result.seconds, 2),
-      edgeSamplesPerSecond: Math.round((network.edges * batch * result.steps) / result.seconds),
+      edgeSamplesPerSecond: Math.round((result.initialEdges * batch * result.steps) / result.seconds),
       text: text.bundled ? "bundled:text8-excerpt (first 2,000,000 chars of text8)" : text.path,
       symbols: text.symbols.length,
       windows: { train: train.symbols.length - context, valid: result.valid.windows, test: testEval.windows },
@@ -237,14 +221,14 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       edgesRewired,
       rewireRounds,
       rewireTimeShare: round(result.hookSeconds / Math.max(result.seconds, 1e-9), 5),
-      ...(pruner && gradual ? { gradualPruning: { from: pruner.from, ...gradual, rebuilds: pruner.events.length, seconds: round(pruner.events.reduce((a, e) => a + e.seconds, 0), 3) } } : {}),
+      ...(gradual ? { gradualPruning: { from: result.initialInDegree, ...gradual, rebuilds: result.prunings.length, seconds: round(result.prunings.reduce((a, e) => a + e.seconds, 0), 3) } } : {}),
       ...(savePath !== undefined ? { saved: savePath } : {}),
     };
     if (json) printJson(summary);
     else {
       process.stdout.write(
         [
-          ...(pruner && gradual ? [`pruned     in-degree ${pruner.from} → ${trained.inDegree} by ${gradual.by} utility in ${pruner.events.length} step${pruner.events.length === 1 ? "" : "s"} (steps ${pruner.events[0]?.step ?? "–"}…${pruner.events[pruner.events.length - 1]?.step ?? "–"}; Adam state carried across each)`] : []),
+          ...(gradual ? [`pruned     in-degree ${result.initialInDegree} → ${trained.inDegree} by ${gradual.by} utility in ${result.prunings.length} step${result.prunings.length === 1 ? "" : "s"} (steps ${result.prunings[0]?.step ?? "–"}…${result.prunings[result.prunings.length - 1]?.step ?? "–"}; Adam state carried across each)`] : []),
           ...(rewireConfig ? [`rewired    ${edgesRewired.toLocaleString("en")} edges in ${rewireRounds} rounds (${(100 * summary.rewireTimeShare).toFixed(1)} % of training time)`] : []),
           `trained ${result.steps} steps in ${formatDuration(result.seconds)} (${summary.stepsPerSecond} steps/s, ${(summary.edgeSamplesPerSecond / 1e9).toFixed(2)} G edge-samples/s)`,
           `train      ${summary.trainBitsPerChar.toFixed(3)} bits/char (mean batch loss of the last ≤ 256 steps)`,
@@ -258,6 +242,5 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   } finally {
     progress.done();
     if (logFd !== undefined) closeSync(logFd);
-    await live().dispose();
   }
 }

@@ -1,0 +1,183 @@
+/**
+ * One training run, the one way sparsewire trains a network: the `train` command, every experiment
+ * and the browser page call `runTraining(settings, data, hooks)`. Settings in, a typed stream of
+ * events out (`hooks.onEvent`: steps, validations, rewiring rounds, pruning steps, checkpoints) and
+ * a result at the end. The run owns what every caller used to repeat: the seed forks, the engine and
+ * its optimiser, the choice of rewirer (chapter 4) or gradual pruner (compress/gradual.ts), and the
+ * held-out evaluation at the end.
+ *
+ * Seeds. A run's randomness comes from one Rng(seed), forked in a fixed order: the initial network
+ * (only when the run builds it), then the training batches (train/trainer.ts forks those again), then
+ * the rewirer. The same settings give the same run, bit for bit, with any caller. Browser-safe.
+ */
+import { createEngine } from "../engine/create.js";
+import type { Batch, Engine } from "../engine/types.js";
+import { Network } from "../graph/network.js";
+import { GradualPruner, type GradualPruneEvent } from "../compress/gradual.js";
+import { Rewirer, type RoundReport } from "../rewire/rewire.js";
+import { isRewireStep } from "../rewire/schedule.js";
+import { checkTextNetwork, contextOf, evaluateText, textShape, textTask, type TextEvaluation } from "../train/text.js";
+import { trainText, type StepInfo } from "../train/trainer.js";
+import { UsageError } from "../util/errors.js";
+import { Rng } from "../util/rng.js";
+import { checkRunSettings, optimizerOf, type RunSettings } from "./settings.js";
+
+/** The text a run trains on: contiguous training and validation splits, and texts to evaluate at the end. */
+export interface RunData {
+  train: Uint8Array;
+  valid: Uint8Array;
+  /** Held-out texts evaluated once training ends (the test split, out-of-domain texts), by name. */
+  heldOut?: Record<string, { symbols: Uint8Array; maxWindows?: number }>;
+}
+
+/** What a run reports while it trains. */
+export type RunEvent =
+  /** The network is built and its engine ready; training starts next. */
+  | { type: "start"; network: Network; engine: { name: Engine["name"]; threads: number } }
+  | ({ type: "step" } & StepInfo)
+  | { type: "validation"; step: number; seconds: number; trainBitsPerSymbol: number; valid: TextEvaluation; final: boolean }
+  | { type: "rewire"; step: number; report: RoundReport }
+  | { type: "prune"; step: number; event: GradualPruneEvent }
+  | { type: "checkpoint"; step: number; network: Network };
+
+export interface RunHooks {
+  /** Every event, in order. Training waits while a returned promise is pending. */
+  onEvent?: (event: RunEvent) => void | Promise<void>;
+  /**
+   * Called at every validation (and so at the end) with the live network, its parameters pulled
+   * from the engine: save it there, the run then reports a "checkpoint" event.
+   */
+  checkpoint?: (network: Network, step: number) => void | Promise<void>;
+}
+
+/** One rewiring round, as runs record it. */
+export interface RoundSummary {
+  step: number;
+  rewired: number;
+  /** Share of all edges rewired. */
+  fraction: number;
+  seconds: number;
+  recall?: number;
+}
+
+export interface RunResult {
+  steps: number;
+  /** Training time (rewiring and pruning included), seconds. */
+  seconds: number;
+  /** Mean batch loss of the last ≤ 256 steps, bits per symbol. */
+  trainBitsPerSymbol: number;
+  /** The final validation over the whole validation split. */
+  valid: TextEvaluation;
+  /** Each held-out text of RunData, by name. */
+  heldOut: Record<string, TextEvaluation>;
+  /** The trained network, parameters pulled from the engine, its evaluation order recomputed. */
+  network: Network;
+  /** Edges of the network training started with (gradual pruning ends with fewer). */
+  initialEdges: number;
+  initialInDegree: number;
+  /** Loss of every step, bits per symbol. */
+  losses: Float32Array;
+  /** Time spent rewiring or pruning, seconds (part of `seconds`). */
+  hookSeconds: number;
+  rounds: RoundSummary[];
+  edgesRewired: number;
+  prunings: GradualPruneEvent[];
+  engine: { name: Engine["name"]; threads: number };
+}
+
+/** Train one network by `settings` on `data`. */
+export async function runTraining(settings: RunSettings, data: RunData, hooks: RunHooks = {}): Promise<RunResult> {
+  checkRunSettings(settings);
+  const s = settings;
+  const rng = new Rng(s.seed);
+  const network = s.network.kind === "random" ? randomTextNetwork(s.network, rng.fork()) : s.network.network;
+  const context = contextOf(network);
+  checkTextNetwork(network, context);
+  const samplingRng = rng.fork();
+  const rewireRng = rng.fork();
+  const optimizer = optimizerOf(s);
+  const makeEngine = (net: Network) => createEngine(s.engine ?? "wasm", net, { optimizer, ...(s.threads !== undefined ? { threads: s.threads } : {}) });
+  const emit = async (event: RunEvent): Promise<void> => {
+    await hooks.onEvent?.(event);
+  };
+  const initialEdges = network.edges;
+  const initialInDegree = network.inDegree;
+  let engine = await makeEngine(network);
+  try {
+    await emit({ type: "start", network, engine: { name: engine.name, threads: engine.threads } });
+    const pruner = s.prune ? new GradualPruner(engine, s.prune, s.steps, makeEngine) : undefined;
+    const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, s.rewirerOptions ?? {}) : undefined;
+    const rounds: RoundSummary[] = [];
+    const rewire = s.rewire;
+    const afterStep = pruner
+      ? async (step: number, total: number, draw: (count: number) => Batch[]) => {
+          const before = pruner.events.length;
+          const next = await pruner.afterStep(step, total, draw);
+          for (const event of pruner.events.slice(before)) await emit({ type: "prune", step, event });
+          return next;
+        }
+      : rewirer && rewire
+        ? (step: number, total: number, draw: (count: number) => Batch[]) => {
+            if (!isRewireStep(rewire, step, total)) return undefined;
+            const report = rewirer.round(step, total, draw(rewire.batches));
+            rounds.push({ step, rewired: report.rewired, fraction: report.rewired / network.edges, seconds: report.seconds, ...(report.recall !== undefined ? { recall: report.recall } : {}) });
+            return emit({ type: "rewire", step, report });
+          }
+        : undefined;
+    const trained = await trainText(engine, data.train, data.valid, {
+      context,
+      batch: s.batch,
+      steps: s.steps,
+      ...(s.maxSeconds !== undefined ? { maxSeconds: s.maxSeconds } : {}),
+      ...(s.lrSchedule ? { lrSchedule: s.lrSchedule } : {}),
+      evalEvery: s.evalEvery ?? 0,
+      evalWindows: s.evalWindows ?? 0,
+      rng: samplingRng,
+      ...(afterStep ? { afterStep } : {}),
+      ...(hooks.onEvent ? { onStep: (info) => void hooks.onEvent!({ type: "step", ...info }) } : {}),
+      onEvaluation: async (e) => {
+        await emit({ type: "validation", step: e.step, seconds: e.seconds, trainBitsPerSymbol: e.trainBitsPerSymbol, valid: e.valid, final: e.final });
+        if (hooks.checkpoint) {
+          const live = pruner?.engine ?? engine;
+          live.pull();
+          await hooks.checkpoint(live.network, e.step);
+          await emit({ type: "checkpoint", step: e.step, network: live.network });
+        }
+      },
+    }).finally(() => {
+      if (pruner) engine = pruner.engine;
+    });
+    const heldOut: Record<string, TextEvaluation> = {};
+    for (const [name, text] of Object.entries(data.heldOut ?? {})) heldOut[name] = evaluateText(engine, text.symbols, context, s.batch, text.maxWindows ?? Infinity);
+    engine.pull();
+    const final = engine.network;
+    final.computeOrder();
+    return {
+      steps: trained.steps,
+      seconds: trained.seconds,
+      trainBitsPerSymbol: trained.trainBitsPerSymbol,
+      valid: trained.valid,
+      heldOut,
+      network: final,
+      initialEdges,
+      initialInDegree,
+      losses: trained.losses,
+      hookSeconds: trained.hookSeconds,
+      rounds,
+      edgesRewired: rounds.reduce((a, r) => a + r.rewired, 0),
+      prunings: pruner ? pruner.events : [],
+      engine: { name: engine.name, threads: engine.threads },
+    };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** The thesis's character-prediction network (§4.6): 27·context one-hot inputs, 27 outputs. */
+function randomTextNetwork(spec: { neurons: number; inDegree: number; context: number }, rng: Rng): Network {
+  const { inputs, outputs } = textShape(spec.context);
+  if (spec.neurons < inputs + outputs) {
+    throw new UsageError(`neurons ${spec.neurons} is too small: context ${spec.context} needs ${inputs} inputs + ${outputs} outputs = ${inputs + outputs} neurons at least`);
+  }
+  return Network.random({ neurons: spec.neurons, inputs, outputs, inDegree: spec.inDegree, task: textTask(spec.context) }, rng);
+}

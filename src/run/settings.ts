@@ -1,0 +1,74 @@
+/**
+ * What a training run is: the settings `runTraining` takes, their defaults (the project's training
+ * recipe), and their checks. Errors name the setting (`batch`, `rewire.every`, …); the CLI turns
+ * setting names into its flags. Browser-safe.
+ */
+import type { EngineName, OptimizerConfig } from "../engine/types.js";
+import type { Network } from "../graph/network.js";
+import { checkGradualConfig, type GradualPruneConfig } from "../compress/gradual.js";
+import type { RewirerOptions } from "../rewire/rewire.js";
+import { checkRewireConfig, type RewireConfig } from "../rewire/schedule.js";
+import { checkLrSchedule, type LrSchedule } from "../train/lr-schedule.js";
+import { UsageError } from "../util/errors.js";
+
+/** The network a run trains: a random thesis network of this shape (seeded), or a given one. */
+export type NetworkSpec =
+  | { kind: "random"; neurons: number; inDegree: number; context: number }
+  | { kind: "given"; network: Network };
+
+export interface RunSettings {
+  network: NetworkSpec;
+  /** Windows per step. */
+  batch: number;
+  /** Step budget (Infinity: only `maxSeconds` stops training). */
+  steps: number;
+  /** Time budget in seconds. */
+  maxSeconds?: number;
+  /** Optimiser (default: RUN_DEFAULTS.optimizer). Its learning rate is the schedule's peak. */
+  optimizer?: OptimizerConfig;
+  /** Learning-rate schedule (default: constant). */
+  lrSchedule?: LrSchedule;
+  seed: number;
+  /** Engine (default wasm) and its threads (default: all cores). */
+  engine?: EngineName;
+  threads?: number;
+  /** Validate every this many steps (default 0: only at the end) on the first `evalWindows` windows. */
+  evalEvery?: number;
+  evalWindows?: number;
+  /** Rewire while training (chapter 4); not with `prune`. */
+  rewire?: RewireConfig;
+  rewirerOptions?: RewirerOptions;
+  /** Gradual pruning to a smaller in-degree (compress/gradual.ts); not with `rewire`. */
+  prune?: GradualPruneConfig;
+}
+
+/** Adam as the thesis trains (§4.6) at a given rate: β1 0.9, β2 0.999, ε 1e-8. */
+export function adam(learningRate: number, clipNorm?: number): OptimizerConfig {
+  return { kind: "adam", learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...(clipNorm ? { clipNorm } : {}) };
+}
+
+/** The defaults of a run: the thesis network (§4.6) and the training recipe. */
+export const RUN_DEFAULTS = {
+  neurons: 1700,
+  inDegree: 29,
+  context: 20,
+  batch: 512,
+  optimizer: adam(0.01),
+} as const;
+
+/** The optimiser a run uses. */
+export function optimizerOf(s: RunSettings): OptimizerConfig {
+  return s.optimizer ?? RUN_DEFAULTS.optimizer;
+}
+
+/** Refuses settings that cannot run, with one line naming the setting. */
+export function checkRunSettings(s: RunSettings): void {
+  if (!(Number.isInteger(s.batch) && s.batch >= 1)) throw new UsageError(`batch must be a positive integer, got ${s.batch}`);
+  if (!(s.steps >= 1)) throw new UsageError(`steps must be at least 1 (or Infinity with maxSeconds), got ${s.steps}`);
+  if (!Number.isFinite(s.steps) && s.maxSeconds === undefined) throw new UsageError("a run needs a budget: steps, maxSeconds or both");
+  if (s.maxSeconds !== undefined && !(s.maxSeconds >= 0)) throw new UsageError(`maxSeconds must be ≥ 0, got ${s.maxSeconds}`);
+  if (s.rewire && s.prune) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring");
+  if (s.rewire) checkRewireConfig(s.rewire);
+  if (s.prune) checkGradualConfig(s.network.kind === "random" ? s.network.inDegree : s.network.network.inDegree, s.prune, s.steps);
+  if (s.lrSchedule) checkLrSchedule(s.lrSchedule, optimizerOf(s).learningRate, Number.isFinite(s.steps) ? { steps: s.steps } : { seconds: s.maxSeconds ?? 0 });
+}
