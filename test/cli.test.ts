@@ -115,7 +115,7 @@ test("user mistakes get one clear line and a non-zero exit", () => {
     [["--lr-schedule", "cosine", "--lr-final", "0.5"], /--lr-final 0\.5 is above the peak rate --lr 0\.01/],
     [["--lr-final", "0.001"], /--lr-final 0\.001 needs --lr-schedule cosine, linear or step/],
     [["--lr-schedule", "step", "--lr-final", "0"], /--lr-final must be above 0 for --lr-schedule step/],
-    [["--minutes", "1", "--warmup", "10", "--lr-schedule", "cosine"], /--warmup 10 counts steps, but with --minutes and no --steps the schedule runs on elapsed time/],
+    [["--minutes", "1", "--warmup", "10", "--lr-schedule", "cosine"], /--warmup 10 counts steps, but with a time budget \(--minutes\) and no --steps the schedule runs on elapsed time/],
     [["--clip-norm", "-1"], /--clip-norm must be at least 0, got -1/],
     [["--clip-norm", "x"], /--clip-norm expects a number, got "x"/],
   ] as [string[], RegExp][]) {

@@ -230,8 +230,8 @@ test("clipped wasm steps are deterministic for a given thread count", async () =
 });
 
 test("an invalid clip norm is refused by name", () => {
-  assert.throws(() => new ReferenceEngine(handMade(), { optimizer: { ...ADAM, clipNorm: -1 } }), /invalid --clip-norm -1/);
-  assert.throws(() => new ReferenceEngine(handMade(), { optimizer: { ...ADAM, clipNorm: NaN } }), /invalid --clip-norm NaN/);
+  assert.throws(() => new ReferenceEngine(handMade(), { optimizer: { ...ADAM, clipNorm: -1 } }), /`optimizer.clipNorm` must be a number ≥ 0 \(0 = off\), got -1/);
+  assert.throws(() => new ReferenceEngine(handMade(), { optimizer: { ...ADAM, clipNorm: NaN } }), /`optimizer.clipNorm` must be a number ≥ 0 \(0 = off\), got NaN/);
 });
 
 test("the dense baseline (versus) clips and follows a rate the same way: SGD step by −rate·g·(clip/‖g‖)", () => {

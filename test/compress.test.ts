@@ -1,4 +1,5 @@
 /** Compression (thesis §4.2): Example 4.4, eq. 4.5, pruning to a fixed in-degree, quantised files. */
+import { withFlags } from "../src/cli/setting-flags.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -556,7 +557,7 @@ test("gradual schedule: D until start, D2 from end on, monotone, cubic in betwee
 test("gradual pruning refuses impossible schedules with one clear line", () => {
   const ok = { to: 6, by: "first-order" as const, start: 0.1, end: 0.6, every: 10, batches: 2 };
   const refuses = (c: typeof ok | Record<string, unknown>, from: number, pattern: RegExp, steps = 100) =>
-    assert.throws(() => checkGradualConfig(from, c as typeof ok, steps), (e: Error) => e instanceof SparsewireError && !e.message.includes("\n") && pattern.test(e.message));
+    assert.throws(() => checkGradualConfig(from, c as typeof ok, steps), (e: Error) => e instanceof SparsewireError && !e.message.includes("\n") && pattern.test(withFlags(e).message));
   refuses(ok, 6, /--prune-to 6 must be below the network's in-degree 6/);
   refuses(ok, 4, /below the network's in-degree 4/);
   refuses({ ...ok, to: 0 }, 12, /positive integer/);

@@ -3,6 +3,7 @@
  * The `sparsewire` command. The only code that prints or exits: a user mistake becomes one line
  * "sparsewire: error: …" (plus a hint) and a non-zero exit, never a stack trace (unless --debug).
  */
+import { withFlags } from "./setting-flags.js";
 import { readFileSync } from "node:fs";
 import { SparsewireError } from "../util/errors.js";
 import { evalCommand } from "./commands/eval.js";
@@ -62,8 +63,9 @@ async function main(argv: string[]): Promise<number> {
     return await entry.run(rest);
   } catch (error) {
     if (error instanceof SparsewireError) {
-      process.stderr.write(`\nsparsewire: error: ${error.message}\n`.replace(/^\n/, ""));
-      if (error.hint) process.stderr.write(`hint: ${error.hint}\n`);
+      const { message, hint } = withFlags(error);
+      process.stderr.write(`\nsparsewire: error: ${message}\n`.replace(/^\n/, ""));
+      if (hint) process.stderr.write(`hint: ${hint}\n`);
       if (debug) process.stderr.write(`${error.stack}\n`);
       return error.code === "usage" ? 2 : 1;
     }

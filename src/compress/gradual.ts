@@ -20,7 +20,7 @@
 import type { Batch, Engine, OptimizerSnapshot } from "../engine/types.js";
 import type { Network } from "../graph/network.js";
 import { estimateUtility, type UtilityMethod } from "../estimate/utility.js";
-import { UsageError } from "../util/errors.js";
+import { settingError, UsageError } from "../util/errors.js";
 import { pruneToInDegree, type PruneResult } from "./prune.js";
 
 /** Criteria gradual pruning can use ("true" costs one forward per edge: far too slow inside training). */
@@ -52,15 +52,15 @@ export const GRADUAL_DEFAULTS = { start: 0.1, end: 0.6, every: 100, batches: 4 }
 
 /** Refuses a schedule that cannot work, with one clear line. `from` is the network's in-degree. */
 export function checkGradualConfig(from: number, c: GradualPruneConfig, totalSteps?: number): void {
-  if (!Number.isInteger(c.to) || c.to < 1) throw new UsageError(`--prune-to must be a positive integer, got ${c.to}`);
-  if (c.to >= from) throw new UsageError(`--prune-to ${c.to} must be below the network's in-degree ${from}`, `give --prune-to below ${from}, or a larger --in-degree`);
-  if (!GRADUAL_PRUNE_BY.includes(c.by)) throw new UsageError(`--prune-by must be one of ${GRADUAL_PRUNE_BY.join(", ")} for gradual pruning, got "${String(c.by)}"`);
-  if (!(c.start >= 0 && c.start <= 1) || !(c.end >= 0 && c.end <= 1)) throw new UsageError(`--prune-start and --prune-end are fractions of the training steps in [0, 1], got ${c.start} and ${c.end}`);
-  if (c.start > c.end) throw new UsageError(`--prune-start ${c.start} is after --prune-end ${c.end}`);
-  if (!Number.isInteger(c.every) || c.every < 1) throw new UsageError(`--prune-every must be a positive integer, got ${c.every}`);
-  if (!Number.isInteger(c.batches) || c.batches < 1) throw new UsageError(`gradual pruning needs at least one utility batch, got ${c.batches}`);
+  if (!Number.isInteger(c.to) || c.to < 1) throw settingError("prune.to", `must be a positive integer, got ${c.to}`);
+  if (c.to >= from) throw settingError("prune.to", `${c.to} must be below the network's in-degree ${from}`, `a final in-degree below ${from}, or a network of larger in-degree`);
+  if (!GRADUAL_PRUNE_BY.includes(c.by)) throw settingError("prune.by", `must be one of ${GRADUAL_PRUNE_BY.join(", ")} for gradual pruning, got "${String(c.by)}"`);
+  if (!(c.start >= 0 && c.start <= 1) || !(c.end >= 0 && c.end <= 1)) throw settingError("prune.start", `and \`prune.end\` are fractions of the training steps in [0, 1], got ${c.start} and ${c.end}`, undefined, ["prune.end"]);
+  if (c.start > c.end) throw settingError("prune.start", `${c.start} is after \`prune.end\` ${c.end}`, undefined, ["prune.end"]);
+  if (!Number.isInteger(c.every) || c.every < 1) throw settingError("prune.every", `must be a positive integer, got ${c.every}`);
+  if (!Number.isInteger(c.batches) || c.batches < 1) throw settingError("prune.batches", `must be a positive integer (gradual pruning needs at least one utility batch), got ${c.batches}`);
   if (totalSteps !== undefined && !(Number.isFinite(totalSteps) && totalSteps >= 1)) {
-    throw new UsageError("gradual pruning needs a step budget (--steps): its schedule is a fraction of the training steps", "give --steps (with or without --minutes)");
+    throw new UsageError("gradual pruning needs a step budget (`steps`): its schedule is a fraction of the training steps", "give a step budget (a time budget may be added)", ["steps"]);
   }
 }
 

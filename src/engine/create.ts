@@ -14,7 +14,7 @@ export async function createEngine(name: EngineName, network: Network, options: 
   if (name === "wasm") {
     const wasm = await import("./wasm/engine.js");
     if (!wasm.wasmSupported()) {
-      throw new SparsewireError("engine", "this runtime has no WebAssembly SIMD, so the wasm engine cannot run", 'use --engine reference (about 20× slower)');
+      throw new SparsewireError("engine", "this runtime has no WebAssembly SIMD, so the wasm engine cannot run", 'use the reference engine (about 20× slower)');
     }
     return wasm.createWasmEngine(network, options);
   }

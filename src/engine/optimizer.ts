@@ -4,18 +4,18 @@
  * single edge, and Adam's timestep can be reset (the thesis resets it after each rewiring round, §4.6).
  */
 import type { OptimizerConfig } from "./types.js";
-import { UsageError } from "../util/errors.js";
+import { settingError, UsageError } from "../util/errors.js";
 
 export function checkOptimizer(c: OptimizerConfig): void {
-  if (!(c.learningRate > 0) || !Number.isFinite(c.learningRate)) throw new UsageError(`invalid learning rate: ${c.learningRate} (must be a positive number)`);
+  if (!(c.learningRate > 0) || !Number.isFinite(c.learningRate)) throw settingError("optimizer.learningRate", `must be a positive number, got ${c.learningRate}`);
   if (c.kind === "adam") {
-    if (!(c.beta1 >= 0 && c.beta1 < 1)) throw new UsageError(`invalid Adam beta1: ${c.beta1} (must be in [0, 1))`);
-    if (!(c.beta2 >= 0 && c.beta2 < 1)) throw new UsageError(`invalid Adam beta2: ${c.beta2} (must be in [0, 1))`);
-    if (!(c.epsilon > 0)) throw new UsageError(`invalid Adam epsilon: ${c.epsilon} (must be positive)`);
+    if (!(c.beta1 >= 0 && c.beta1 < 1)) throw settingError("optimizer.beta1", `must be in [0, 1), got ${c.beta1}`);
+    if (!(c.beta2 >= 0 && c.beta2 < 1)) throw settingError("optimizer.beta2", `must be in [0, 1), got ${c.beta2}`);
+    if (!(c.epsilon > 0)) throw settingError("optimizer.epsilon", `must be positive, got ${c.epsilon}`);
   } else if (!(c.momentum >= 0 && c.momentum < 1)) {
-    throw new UsageError(`invalid SGD momentum: ${c.momentum} (must be in [0, 1))`);
+    throw settingError("optimizer.momentum", `must be in [0, 1), got ${c.momentum}`);
   }
-  if (c.clipNorm !== undefined && !(c.clipNorm >= 0 && Number.isFinite(c.clipNorm))) throw new UsageError(`invalid --clip-norm ${c.clipNorm} (must be a number ≥ 0; 0 = off)`);
+  if (c.clipNorm !== undefined && !(c.clipNorm >= 0 && Number.isFinite(c.clipNorm))) throw settingError("optimizer.clipNorm", `must be a number ≥ 0 (0 = off), got ${c.clipNorm}`);
 }
 
 /** The rate setLearningRate accepts: finite and ≥ 0 (0 happens at the end of a decay to 0). */

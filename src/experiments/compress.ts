@@ -17,7 +17,7 @@
  *     gradual pruning 58 → 29 would prune, without pruning, to measure what resetting Adam's state costs.
  */
 import { availableParallelism } from "node:os";
-import { estimationBatches } from "../compress/cli-shared.js";
+import { estimationBatches } from "../train/text.js";
 import type { GradualPruneBy, GradualPruneConfig } from "../compress/gradual.js";
 import { pruneToInDegree } from "../compress/prune.js";
 import { estimateLossChange, quantizeNetwork, type LossEstimate, type QuantizeBy, type ScaleMode } from "../compress/quantize.js";

@@ -87,7 +87,7 @@ export class Network {
     const { neurons: k, inputs: n, inDegree: d } = o;
     checkSizes({ ...o, sources: new Int32Array((k - n) * d), weights: new Float32Array((k - n) * d), biases: new Float32Array(k) });
     if (n < d) {
-      throw new ShapeError(`in-degree ${d} exceeds the ${n} inputs: the first non-input neuron cannot get ${d} distinct sources`, "use --in-degree at most the number of inputs");
+      throw new ShapeError(`in-degree ${d} exceeds the ${n} inputs: the first non-input neuron cannot get ${d} distinct sources`, "use an in-degree (`inDegree`) of at most the number of inputs", ["inDegree"]);
     }
     const sources = new Int32Array((k - n) * d);
     const weights = new Float32Array((k - n) * d);

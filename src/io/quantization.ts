@@ -4,7 +4,7 @@
  * file holds and what compress/quantize.ts produces; the choice of q and w′ is compress's business.
  * Browser-safe.
  */
-import { UsageError } from "../util/errors.js";
+import { settingError } from "../util/errors.js";
 
 export type ScaleMode = "network" | "neuron";
 export type QuantizeBy = "utility" | "mse" | "max";
@@ -25,7 +25,7 @@ export function integerRange(bits: number): { min: number; max: number } {
 
 export function checkBits(bits: number): void {
   if (!Number.isInteger(bits) || bits < MIN_BITS || bits > MAX_BITS) {
-    throw new UsageError(`--bits must be an integer from ${MIN_BITS} to ${MAX_BITS}, got ${bits}`, "weights are stored as b-bit signed integers: 8 in I8, 2..4 packed into U8");
+    throw settingError("bits", `must be an integer from ${MIN_BITS} to ${MAX_BITS}, got ${bits}`, "weights are stored as b-bit signed integers: 8 in I8, 2..4 packed into U8");
   }
 }
 

@@ -7,7 +7,7 @@
  * new edge always enters j. A round therefore picks (target, slot) pairs to free and, for each, the
  * best admissible new source of that target under the growth criterion.
  */
-import { UsageError } from "../util/errors.js";
+import { settingError } from "../util/errors.js";
 
 /**
  * taylor: −w·∂L/∂w + ½w²·(empirical Fisher), see taylor.ts. wanda: |w|·rms(σ(a_source)) over the
@@ -93,12 +93,12 @@ export function scheduledFraction(config: RewireConfig, step: number, totalSteps
 }
 
 export function checkRewireConfig(c: RewireConfig): void {
-  if (!Number.isInteger(c.every) || c.every < 1) throw new UsageError(`--rewire-every must be a positive integer, got ${c.every}`);
-  if (!(c.fraction > 0 && c.fraction <= 1)) throw new UsageError(`--rewire-fraction must be in (0, 1], got ${c.fraction}`);
-  if (c.schedule.kind === "stop" && !(c.schedule.at > 0 && c.schedule.at <= 1)) throw new UsageError(`--rewire-schedule stop:F needs F in (0, 1], got ${c.schedule.at}`);
-  if (!Number.isInteger(c.grace) || c.grace < 0) throw new UsageError(`--rewire-grace must be a non-negative integer, got ${c.grace}`);
-  if (c.count.kind === "threshold" && !(c.count.threshold >= 0 && c.count.threshold <= 1)) throw new UsageError(`--rewire-threshold must be in [0, 1], got ${c.count.threshold}`);
-  if (!Number.isInteger(c.batches) || c.batches < 1) throw new UsageError(`--rewire-batches must be a positive integer, got ${c.batches}`);
+  if (!Number.isInteger(c.every) || c.every < 1) throw settingError("rewire.every", `must be a positive integer, got ${c.every}`);
+  if (!(c.fraction > 0 && c.fraction <= 1)) throw settingError("rewire.fraction", `must be in (0, 1], got ${c.fraction}`);
+  if (c.schedule.kind === "stop" && !(c.schedule.at > 0 && c.schedule.at <= 1)) throw settingError("rewire.schedule", `stop:F needs F in (0, 1], got ${c.schedule.at}`);
+  if (!Number.isInteger(c.grace) || c.grace < 0) throw settingError("rewire.grace", `must be a non-negative integer, got ${c.grace}`);
+  if (c.count.kind === "threshold" && !(c.count.threshold >= 0 && c.count.threshold <= 1)) throw settingError("rewire.count.threshold", `must be in [0, 1], got ${c.count.threshold}`);
+  if (!Number.isInteger(c.batches) || c.batches < 1) throw settingError("rewire.batches", `must be a positive integer, got ${c.batches}`);
 }
 
 /** Parse `constant`, `cosine` or `stop:F`. */
@@ -106,5 +106,5 @@ export function parseSchedule(text: string): FractionSchedule {
   if (text === "constant" || text === "cosine") return { kind: text };
   const m = /^stop:([0-9.]+)$/.exec(text);
   if (m) return { kind: "stop", at: Number(m[1]) };
-  throw new UsageError(`--rewire-schedule must be constant, cosine or stop:F (e.g. stop:0.75), got "${text}"`);
+  throw settingError("rewire.schedule", `must be constant, cosine or stop:F (e.g. stop:0.75), got "${text}"`);
 }

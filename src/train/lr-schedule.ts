@@ -17,7 +17,7 @@
  * So the schedule reaches F at x = S, just after the last step; at the middle of the decay cosine
  * and linear are at (P + F)/2. Browser-safe, no state.
  */
-import { UsageError } from "../util/errors.js";
+import { settingError, UsageError } from "../util/errors.js";
 
 export const LR_SCHEDULE_KINDS = ["constant", "cosine", "linear", "step"] as const;
 export type LrScheduleKind = (typeof LR_SCHEDULE_KINDS)[number];
@@ -56,21 +56,21 @@ export type LrBudget = { steps: number } | { seconds: number };
  * time budget is refused (not converted: how many steps fit in the time is unknown in advance).
  */
 export function checkLrSchedule(s: LrSchedule, peak: number, budget: LrBudget): void {
-  if (!(LR_SCHEDULE_KINDS as readonly string[]).includes(s.kind)) throw new UsageError(`--lr-schedule must be one of ${LR_SCHEDULE_KINDS.join(", ")}; got "${String(s.kind)}"`);
-  if (!(peak > 0 && Number.isFinite(peak))) throw new UsageError(`--lr must be a positive number, got ${peak}`);
-  if (!(Number.isInteger(s.warmup) && s.warmup >= 0)) throw new UsageError(`--warmup must be a whole number of steps ≥ 0, got ${s.warmup}`);
+  if (!(LR_SCHEDULE_KINDS as readonly string[]).includes(s.kind)) throw settingError("lrSchedule.kind", `must be one of ${LR_SCHEDULE_KINDS.join(", ")}; got "${String(s.kind)}"`);
+  if (!(peak > 0 && Number.isFinite(peak))) throw settingError("optimizer.learningRate", `must be a positive number, got ${peak}`);
+  if (!(Number.isInteger(s.warmup) && s.warmup >= 0)) throw settingError("lrSchedule.warmup", `must be a whole number of steps ≥ 0, got ${s.warmup}`);
   if ("steps" in budget) {
-    if (!(Number.isFinite(budget.steps) && budget.steps >= 1)) throw new UsageError(`a learning-rate schedule needs a step budget of at least 1 step, got ${budget.steps}`, "give --steps, or --minutes alone");
-    if (s.warmup > 0 && s.warmup >= budget.steps) throw new UsageError(`--warmup ${s.warmup} must be below the step budget (--steps ${budget.steps})`);
+    if (!(Number.isFinite(budget.steps) && budget.steps >= 1)) throw new UsageError(`a learning-rate schedule needs a step budget (\`steps\`) of at least 1 step, got ${budget.steps}`, "give a step budget, or a time budget alone", ["steps"]);
+    if (s.warmup > 0 && s.warmup >= budget.steps) throw settingError("lrSchedule.warmup", `${s.warmup} must be below the step budget (\`steps\` ${budget.steps})`, undefined, ["steps"]);
   } else {
-    if (!(budget.seconds > 0 && Number.isFinite(budget.seconds))) throw new UsageError(`a learning-rate schedule on elapsed time needs a positive time budget, got ${budget.seconds} s`, "give --minutes or --steps");
-    if (s.warmup > 0) throw new UsageError(`--warmup ${s.warmup} counts steps, but with --minutes and no --steps the schedule runs on elapsed time`, "give --steps too, or leave out --warmup");
+    if (!(budget.seconds > 0 && Number.isFinite(budget.seconds))) throw new UsageError(`a learning-rate schedule on elapsed time needs a positive time budget (\`maxSeconds\`), got ${budget.seconds} s`, "give a time or a step budget", ["maxSeconds"]);
+    if (s.warmup > 0) throw settingError("lrSchedule.warmup", `${s.warmup} counts steps, but with a time budget (\`maxSeconds\`) and no \`steps\` the schedule runs on elapsed time`, "give a step budget too, or no warmup", ["maxSeconds", "steps"]);
   }
   if (s.final !== undefined) {
-    if (s.kind === "constant") throw new UsageError(`--lr-final ${s.final} needs --lr-schedule cosine, linear or step (the constant schedule stays at --lr)`);
-    if (!(s.final >= 0 && Number.isFinite(s.final))) throw new UsageError(`--lr-final must be a rate ≥ 0, got ${s.final}`);
-    if (s.final > peak) throw new UsageError(`--lr-final ${s.final} is above the peak rate --lr ${peak}; schedules only decay`);
-    if (s.kind === "step" && s.final === 0) throw new UsageError("--lr-final must be above 0 for --lr-schedule step (it multiplies the rate by √(final/peak) twice)", "use cosine or linear to decay to 0");
+    if (s.kind === "constant") throw settingError("lrSchedule.final", `${s.final} needs \`lrSchedule.kind\` cosine, linear or step (the constant schedule stays at \`optimizer.learningRate\`)`, undefined, ["lrSchedule.kind", "optimizer.learningRate"]);
+    if (!(s.final >= 0 && Number.isFinite(s.final))) throw settingError("lrSchedule.final", `must be a rate ≥ 0, got ${s.final}`);
+    if (s.final > peak) throw settingError("lrSchedule.final", `${s.final} is above the peak rate \`optimizer.learningRate\` ${peak}; schedules only decay`, undefined, ["optimizer.learningRate"]);
+    if (s.kind === "step" && s.final === 0) throw settingError("lrSchedule.final", "must be above 0 for `lrSchedule.kind` step (it multiplies the rate by √(final/peak) twice)", "use cosine or linear to decay to 0", ["lrSchedule.kind"]);
   }
 }
 

@@ -6,7 +6,7 @@ import type { Batch, Engine } from "../engine/types.js";
 import { fillOneHotWindows, sequentialPositions, WindowSampler } from "../data/windows.js";
 import { TEXT_ALPHABET } from "../data/text.js";
 import type { Network, Task } from "../graph/network.js";
-import { ShapeError } from "../util/errors.js";
+import { DataError, ShapeError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 
 export const ALPHABET_SIZE = TEXT_ALPHABET.length;
@@ -104,4 +104,16 @@ export function evaluateText(engine: Pick<Engine, "evaluate">, symbols: Uint8Arr
 
 export function makeSampler(symbols: Uint8Array, context: number, rng: Rng): WindowSampler {
   return new WindowSampler(symbols, context, rng);
+}
+
+/** `count` random batches of `size` windows of `symbols`; refuses a text with fewer windows than one batch. */
+export function estimationBatches(symbols: Uint8Array, context: number, count: number, size: number, rng: Rng, what: string): Batch[] {
+  const windows = Math.max(0, symbols.length - context);
+  if (windows < size) {
+    throw new DataError(`${what} has ${windows} windows of context ${context}, fewer than one batch of ${size}`, "use a longer text or a smaller batch");
+  }
+  const sampler = new WindowSampler(symbols, context, rng);
+  const batches: Batch[] = [];
+  for (let i = 0; i < count; i++) batches.push(new TextBatch(size, context).sample(sampler));
+  return batches;
 }

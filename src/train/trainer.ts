@@ -126,13 +126,15 @@ export async function trainText(initialEngine: Engine, train: Uint8Array, valid:
     if (!Number.isFinite(loss)) {
       throw new NumericError(
         `training loss became ${loss} at step ${step} (batch of ${o.batch} windows); the last saved checkpoint is kept`,
-        "lower the learning rate (--lr) or check the data",
+        "lower the learning rate (`optimizer.learningRate`) or check the data",
+        ["optimizer.learningRate"],
       );
     }
     if (loss > divergenceBits) {
       throw new NumericError(
         `training diverged: loss ${loss.toPrecision(3)} bits/symbol at step ${step} is over ${divergenceBits.toFixed(0)} (100× a uniform guess); the last saved checkpoint is kept`,
-        "lower the learning rate (--lr)",
+        "lower the learning rate (`optimizer.learningRate`)",
+        ["optimizer.learningRate"],
       );
     }
     losses.push(loss);

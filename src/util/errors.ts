@@ -16,47 +16,63 @@ export type ErrorCode =
 export class SparsewireError extends Error {
   readonly code: ErrorCode;
   readonly hint: string | undefined;
-  constructor(code: ErrorCode, message: string, hint?: string) {
+  /**
+   * The API settings the message names, each written in backticks in the message and hint
+   * (`rewire.every`, `optimizer.learningRate`): a front end shows its own names for them (the CLI
+   * its flags, cli/setting-flags.ts). Empty when the error is not about a setting.
+   */
+  readonly settings: readonly string[];
+  constructor(code: ErrorCode, message: string, hint?: string, settings: readonly string[] = []) {
     super(message);
     this.name = "SparsewireError";
     this.code = code;
     this.hint = hint;
+    this.settings = settings;
   }
 }
 
 export class GraphError extends SparsewireError {
-  constructor(message: string, hint?: string) {
-    super("graph", message, hint);
+  constructor(message: string, hint?: string, settings: readonly string[] = []) {
+    super("graph", message, hint, settings);
     this.name = "GraphError";
   }
 }
 export class ShapeError extends SparsewireError {
-  constructor(message: string, hint?: string) {
-    super("shape", message, hint);
+  constructor(message: string, hint?: string, settings: readonly string[] = []) {
+    super("shape", message, hint, settings);
     this.name = "ShapeError";
   }
 }
 export class ModelFileError extends SparsewireError {
-  constructor(message: string, hint?: string) {
-    super("model-file", message, hint);
+  constructor(message: string, hint?: string, settings: readonly string[] = []) {
+    super("model-file", message, hint, settings);
     this.name = "ModelFileError";
   }
 }
 export class DataError extends SparsewireError {
-  constructor(message: string, hint?: string) {
-    super("data", message, hint);
+  constructor(message: string, hint?: string, settings: readonly string[] = []) {
+    super("data", message, hint, settings);
     this.name = "DataError";
   }
 }
 export class UsageError extends SparsewireError {
-  constructor(message: string, hint?: string) {
-    super("usage", message, hint);
+  constructor(message: string, hint?: string, settings: readonly string[] = []) {
+    super("usage", message, hint, settings);
     this.name = "UsageError";
   }
 }
 export class NumericError extends SparsewireError {
-  constructor(message: string, hint?: string) {
-    super("numeric", message, hint);
+  constructor(message: string, hint?: string, settings: readonly string[] = []) {
+    super("numeric", message, hint, settings);
     this.name = "NumericError";
   }
+}
+
+/**
+ * A bad value of an API setting: "`setting` problem", the setting recorded for front ends. Setting
+ * names in messages are always in backticks (`others` too, written so in `problem` or `hint`), so a
+ * front end can show its own names for them (cli/setting-flags.ts) without mistaking plain words.
+ */
+export function settingError(setting: string, problem: string, hint?: string, others: readonly string[] = []): UsageError {
+  return new UsageError(`\`${setting}\` ${problem}`, hint, [setting, ...others]);
 }

@@ -4,7 +4,7 @@
  * fixed at D2; optional bias compensation for the removed edges' mean contribution; optional
  * fine-tuning. Reports held-out bits per symbol before and after. Never overwrites IN.
  */
-import { checkOutputPath, estimationBatches, textParts } from "../../compress/cli-shared.js";
+import { estimationBatches } from "../../train/text.js";
 import { pruneToInDegree } from "../../compress/prune.js";
 import { measureSensitivity } from "../../estimate/sensitivity.js";
 import { createEngine } from "../../engine/create.js";
@@ -15,7 +15,7 @@ import { trainText } from "../../train/trainer.js";
 import { checkTextNetwork, contextOf, evaluateText } from "../../train/text.js";
 import { Rng } from "../../util/rng.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
-import { ENGINE_FLAGS, engineFromFlags, loadText, printJson, round } from "../common.js";
+import { checkOutputPath, ENGINE_FLAGS, engineFromFlags, loadText, printJson, round, textParts } from "../common.js";
 import { availableParallelism } from "node:os";
 
 export const pruneSpec: CommandSpec = {

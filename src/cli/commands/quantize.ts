@@ -7,14 +7,14 @@
 import { statSync } from "node:fs";
 import { saveQuantizedNetwork } from "../../io/quantized-model-file.js";
 import { quantizedFileNetwork } from "../../io/quantized-format.js";
-import { checkOutputPath, estimationBatches, textParts } from "../../compress/cli-shared.js";
+import { estimationBatches } from "../../train/text.js";
 import { estimateLossChange, LOSS_ESTIMATES, MAX_BITS, MIN_BITS, QUANTIZE_BY, quantizedWeightBytes, quantizeNetwork, SCALE_MODES, type LossEstimate, type QuantizeBy, type Rounding, type ScaleMode } from "../../compress/quantize.js";
 import { meanLoss, measureSensitivity } from "../../estimate/sensitivity.js";
 import { loadNetwork } from "../../io/model-file.js";
 import { checkTextNetwork, contextOf, evaluateText } from "../../train/text.js";
 import { Rng } from "../../util/rng.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
-import { ENGINE_FLAGS, engineFromFlags, loadText, printJson, round } from "../common.js";
+import { checkOutputPath, ENGINE_FLAGS, engineFromFlags, loadText, printJson, round, textParts } from "../common.js";
 
 export const quantizeSpec: CommandSpec = {
   name: "quantize",
