@@ -1,14 +1,14 @@
 /**
- * sparsewire WebAssembly SIMD kernels for the exact candidate search (src/rewire/search.ts, §4.3).
+ * sparsewire WebAssembly SIMD kernels for the candidate searches (src/rewire/exact-search.ts, §4.3).
  *
  * What it is: a FILTER in front of the plain search, not a second definition. For every admissible
  * pair (i, j) of one block of at most 32 target neurons it computes ⟨x_i, δ_j⟩ approximately in
  * float32 SIMD (four samples per lane), bounds the error of that approximation rigorously, and keeps
  * the pairs whose upper bound can still reach the result (the global top K, a target's best c, and
- * the threshold minScore). The caller (src/rewire/search.ts) then rescores only the kept pairs
- * exactly — float64 over the float32 activity, in sample order, as the plain search does — and
- * offers those to the same collector, so the result is bit-identical to the plain search: a pair
- * the filter drops provably cannot be in it.
+ * the threshold minScore). The caller (src/engine/wasm/exact-search.ts) then rescores only the
+ * kept pairs exactly — float64 over the float32 activity, in sample order, as the plain search
+ * does — and offers those to the same collector, so the result is bit-identical to the plain
+ * search: a pair the filter drops provably cannot be in it.
  *
  * What it is not: it never decides a result by itself, allocates nothing, and keeps no state
  * between calls but the global lower-bound heap (below) and the counters in the context block.
@@ -437,7 +437,7 @@ export function searchBlock(ctx: usize, nt: i32): i32 {
 }
 
 /**
- * For the approximate search (src/rewire/lsh.ts): out[f] ≈ ⟨X[list[f]], q⟩ in float32, summed as
+ * For the approximate search (src/engine/wasm/candidate-scoring.ts): out[f] ≈ ⟨X[list[f]], q⟩ in float32, summed as
  * `searchBlock` sums (four samples per lane, then the lanes), so the same error bound holds; the
  * caller rescores exactly only the candidates whose upper bound can still enter the result.
  * X: f32 rows of Sp by neuron; q: f32 [Sp] (zero-padded); list: i32 [n]; out: f32 [n].
@@ -470,7 +470,7 @@ export function approxDots(X: usize, Sp: i32, q: usize, list: usize, n: i32, out
 }
 
 /**
- * Admissibility of up to 512 targets at once for src/rewire/search.ts's orderAdmissibility (§4.5):
+ * Admissibility of up to 512 targets at once for src/graph/admissibility.ts's orderAdmissibility (§4.5):
  * one pass over the evaluation order from position r0 + 1 carrying a 512-bit word per neuron (four
  * v128, one cache line; bit t: "is target t, descends from it, or is one of its sources"); a neuron
  * descends from target t iff one of its sources is t or descends from t, and the order decides its

@@ -23,7 +23,9 @@ import { searchKernels, searchKernelStatus } from "../src/engine/wasm/search-ker
 import { activityFrom, subBatch, type Activity } from "../src/estimate/activity.js";
 import { Rewirer, type RoundReport } from "../src/rewire/rewire.js";
 import { PRESETS, type RewireConfig } from "../src/rewire/schedule.js";
-import { exactSearch, orderAdmissibility, type SearchKernel } from "../src/rewire/search.js";
+import { orderAdmissibility } from "../src/graph/admissibility.js";
+import { descendantWordsKernel, type SearchKernel } from "../src/engine/search-kernel.js";
+import { exactSearch } from "../src/rewire/exact-search.js";
 import { Rng } from "../src/util/rng.js";
 import { makeWorkload } from "./engines.js";
 import type { Watchdog } from "./watchdog.js";
@@ -172,7 +174,7 @@ function activityOf(engine: Engine, batch: Batch, samples: number): Activity {
 function extrapolatedExactSearchMs(engine: Engine, a: Activity, blocks: number, rng: Rng, criterion: "correlation" | "gradient", minScore: number): { ms: number; sampled: number; pairSamplesPerSec: number } {
   const net = engine.network;
   const H = net.neurons - net.inputs;
-  const admissibility = orderAdmissibility(net);
+  const admissibility = orderAdmissibility(net, { descendants: descendantWordsKernel });
   const starts = new Set<number>();
   while (starts.size < Math.min(blocks, Math.floor(H / 32))) starts.add(32 * rng.nextInt(Math.floor(H / 32)));
   const targets: number[] = [];
@@ -194,7 +196,7 @@ function extrapolatedExactSearchMs(engine: Engine, a: Activity, blocks: number, 
 /** Both exact-search kernels on one activity, interleaved; `targets` limits the work at large sizes. */
 function compareKernels(engine: Engine, a: Activity, repeats: number, targets: number[] | undefined): KernelRow {
   const net = engine.network;
-  const admissibility = orderAdmissibility(net);
+  const admissibility = orderAdmissibility(net, { descendants: descendantWordsKernel });
   const options = { criterion: "correlation" as const, top: 0, perTarget: 4, minScore: 0.3, admissibility, ...(targets ? { targets } : {}) };
   const wasmOk = searchKernelStatus().loaded || exactSearch(a, { ...options, targets: [] }).stats.kernel === "wasm";
   const times: Record<"js" | "wasm", number[]> = { js: [], wasm: [] };

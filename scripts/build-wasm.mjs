@@ -2,7 +2,7 @@
 // Builds the WebAssembly kernels with the AssemblyScript compiler from npm:
 //   dist/wasm/sparsewire.wasm          assembly/index.ts, plain imported memory: one thread, works everywhere (no SharedArrayBuffer)
 //   dist/wasm/sparsewire-threads.wasm  assembly/index.ts, shared imported memory (threads feature): workers share one memory
-//   dist/wasm/sparsewire-search.wasm   assembly/search.ts, plain imported memory: the exact candidate search's filter (src/rewire/search.ts)
+//   dist/wasm/sparsewire-search.wasm   assembly/search.ts, plain imported memory: the candidate searches' filters (src/engine/wasm/exact-search.ts, candidate-scoring.ts)
 // All need WebAssembly SIMD (v128). Nothing here downloads anything; `npm ci` installs assemblyscript.
 // usage: node scripts/build-wasm.mjs [--wat]   (--wat also writes the text format next to each binary)
 import asc from "assemblyscript/asc";

@@ -22,17 +22,11 @@ import {
   PairAccumulator,
 } from "../src/rewire/correlation.js";
 import { activityFrom, stackActivity, subBatch, type Activity } from "../src/estimate/activity.js";
-import {
-  exactSearch,
-  levelAdmissibility,
-  maskAdmissibility,
-  recallOf,
-  type Admissibility,
-  type GrowthCriterion,
-  type SearchResult,
-} from "../src/rewire/search.js";
-import { approximateSearch } from "../src/rewire/lsh.js";
-import { orderAdmissibility, type SearchOptions } from "../src/rewire/search.js";
+import { exactSearch } from "../src/rewire/exact-search.js";
+import { recallOf, type GrowthCriterion, type SearchOptions, type SearchResult } from "../src/rewire/collector.js";
+import { levelAdmissibility, maskAdmissibility, orderAdmissibility, type Admissibility } from "../src/graph/admissibility.js";
+import { descendantWordsKernel } from "../src/engine/search-kernel.js";
+import { approximateSearch } from "../src/rewire/approximate-search.js";
 import { OnlineOrder } from "../src/graph/online-order.js";
 import { searchKernels, searchKernelStatus } from "../src/engine/wasm/search-kernels.js";
 import { denseBatch, oneHotBatch, randomNetwork } from "./helpers.js";
@@ -248,7 +242,7 @@ test("exact top-k search equals brute force, with DFS and level admissibility", 
     const a = randomActivity(10 + S, k, net.inputs, S);
     const dfs = dfsAdmissibility(net);
     const level = levelAdmissibility(net);
-    const order = orderAdmissibility(net);
+    const order = orderAdmissibility(net, { descendants: descendantWordsKernel });
     const dfsAdmits = (i: number, j: number) => admissibleBrute(net, i, j);
     const levelAdmits = (i: number, j: number) => level.admits!(i, j);
     for (const criterion of ["correlation", "gradient"] as const) {
@@ -307,7 +301,7 @@ test("exact top-k search equals brute force, with DFS and level admissibility", 
 });
 
 /**
- * Recall bounds of the approximate search with its default settings (lsh.ts DEFAULTS, seed 1),
+ * Recall bounds of the approximate search with its default settings (approximate-search.ts DEFAULTS, seed 1),
  * measured against the exact search on the same data (K = 100, one candidate per target):
  * topK = share of the exact top-100 pairs found; perTarget = share of targets whose exact best
  * source is also the approximate best; scoreRatio = mean approximate/exact best score per target.
@@ -450,7 +444,7 @@ test("exact search: the WebAssembly filter gives the plain kernel's result bit f
       ["random", randomActivity(seed, shape.neurons, shape.inputs, shape.S)],
       ["awkward", awkwardActivity(seed, shape.neurons, shape.inputs, shape.S)],
     ];
-    const admissibilities: [string, Admissibility][] = [["order", orderAdmissibility(net)], ["level", levelAdmissibility(net)]];
+    const admissibilities: [string, Admissibility][] = [["order", orderAdmissibility(net, { descendants: descendantWordsKernel })], ["level", levelAdmissibility(net)]];
     for (const [dataName, a] of activities) {
       for (const [admName, admissibility] of admissibilities) {
         for (const criterion of ["correlation", "gradient"] as const) {
@@ -491,7 +485,7 @@ test("approximate search: WebAssembly candidate scoring gives the plain scoring'
     const seed = 200 + index;
     const net = randomNetwork(seed, { neurons: shape.neurons, inputs: shape.inputs, outputs: 5, inDegree: 8 });
     for (const [dataName, a] of [["random", randomActivity(seed, shape.neurons, shape.inputs, shape.S)], ["awkward", awkwardActivity(seed, shape.neurons, shape.inputs, shape.S)]] as const) {
-      for (const [admName, admissibility] of [["order", orderAdmissibility(net)], ["level", levelAdmissibility(net)]] as const) {
+      for (const [admName, admissibility] of [["order", orderAdmissibility(net, { descendants: descendantWordsKernel })], ["level", levelAdmissibility(net)]] as const) {
         for (const criterion of ["correlation", "gradient"] as const) {
           for (const v of [{ top: 0, perTarget: 4 }, { top: 100, perTarget: 1 }, { top: 0, perTarget: 2, minScore: criterion === "correlation" ? 0.3 : 0.05 / shape.S }]) {
             const label = `seed ${seed}, k=${shape.neurons}, ${dataName}, ${admName}, ${criterion}, ${JSON.stringify(v)}`;
@@ -520,7 +514,7 @@ test("order admissibility (blocks of 32 in TypeScript, of 512 in WebAssembly) eq
     for (let round = 0; round < 3; round++) {
       // Rewire a batch of random slots (the order repairs itself), then compare everything.
       for (let e = 0; e < 400; e++) order.replaceEdge(n + rng.nextInt(k - n), rng.nextInt(shape.d), rng.nextInt(k));
-      const adm = orderAdmissibility(net);
+      const adm = orderAdmissibility(net, { descendants: descendantWordsKernel });
       const expected = new Uint8Array(k);
       const mask = new Uint8Array(k);
       const block = new Int32Array(k);

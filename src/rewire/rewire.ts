@@ -12,9 +12,11 @@ import { OnlineOrder } from "../graph/online-order.js";
 import type { Network } from "../graph/network.js";
 import type { Rng } from "../util/rng.js";
 import { activityFrom, stackActivity, subBatch, type Activity } from "../estimate/activity.js";
-import { approximateSearch } from "./lsh.js";
-import { exactSearch, orderAdmissibility, recallOf, type SearchResult, type SearchStats } from "./search.js";
-import { loadSearchKernels } from "../engine/wasm/search-kernels.js";
+import { orderAdmissibility } from "../graph/admissibility.js";
+import { descendantWordsKernel, prepareSearchKernels } from "../engine/search-kernel.js";
+import { approximateSearch } from "./approximate-search.js";
+import { exactSearch } from "./exact-search.js";
+import { recallOf, type SearchResult, type SearchStats } from "./collector.js";
 import { estimateUtility, firstOrderUtility } from "../estimate/utility.js";
 import { newEdgeWeights } from "./new-weights.js";
 import { taylorUtility, wandaUtility } from "../estimate/taylor.js";
@@ -66,7 +68,7 @@ export interface RewirerOptions {
   /**
    * Samples used for the candidate search (default 256: the exact search costs k²·samples — at 256 a
    * thesis-network round costs about 1 % of the 2048 steps it follows, bench/README.md; below ~128,
-   * |corr| = 1 coincidences of rarely active neurons dominate, see search.ts).
+   * |corr| = 1 coincidences of rarely active neurons dominate).
    */
   searchSamples?: number;
   /** Candidates kept per target, so that a refused best candidate has runners-up (default 4). */
@@ -94,9 +96,9 @@ export class Rewirer {
     // (Pearce–Kelly does not read levels; canInsert stays exact without them).
     this.order = new OnlineOrder(network, { levels: "deferred" });
     this.bornAt = new Float64Array(network.edges).fill(-Infinity);
-    // The exact search's WebAssembly filter: loaded synchronously on first use in Node; in browsers
-    // this starts the fetch so that rounds use it once it is there (same results either way).
-    void loadSearchKernels();
+    // The searches' WebAssembly kernels: loaded synchronously on first use in Node; in browsers
+    // this starts the fetch so that rounds use them once they are there (same results either way).
+    void prepareSearchKernels();
   }
 
   /** Run one round after `step` training steps using `batches` (drawn from the training split). */
@@ -146,8 +148,8 @@ export class Rewirer {
     let recallSeconds = 0;
     if (c.growBy !== "random" && activity) {
       // Exact admissibility (§4.5) from the order, as online-order's admissibleSources/canInsert give
-      // it, but a block of 32 targets per pass over the order (search.ts, orderAdmissibility).
-      const admissibility = orderAdmissibility(net, { admits: (s, t) => this.order.canInsert(s, t) });
+      // it, but a block of 32 targets per pass over the order (512 in the engine's WebAssembly kernel).
+      const admissibility = orderAdmissibility(net, { admits: (s, t) => this.order.canInsert(s, t), descendants: descendantWordsKernel });
       const opts = { criterion: c.growBy === "correlation" ? ("correlation" as const) : ("gradient" as const), top: c.count.kind === "per-pair" ? budget * 2 : 0, perTarget, admissibility, ...(c.count.kind === "threshold" ? { minScore: c.count.threshold } : {}) };
       search = c.search === "exact" ? exactSearch(activity, opts) : approximateSearch(activity, opts);
       searchSeconds = lap();

@@ -1,25 +1,25 @@
 /**
- * The exact candidate search's WebAssembly filter (assembly/search.ts, compiled to
- * dist/wasm/sparsewire-search.wasm): loading, memory and the context block. src/rewire/search.ts
- * drives it; this file only makes it available.
+ * The candidate searches' WebAssembly module (assembly/search.ts, compiled to
+ * dist/wasm/sparsewire-search.wasm): loading, memory and the context block, and the filters' error
+ * bound. The kernels that drive it are exact-search.ts and candidate-scoring.ts (behind the
+ * declarations of engine/search-kernel.ts); this file only makes it available.
  *
  * One instance per process (the search is single-threaded), with its own plain (non-shared) memory
- * that grows to the largest search seen. Loading:
+ * that grows to the largest search seen, laid out by one arena (arena.ts). Loading:
  *   - Node ≥ 20.16: synchronously on first use (process.getBuiltinModule("node:fs") — no static Node
  *     import, so this file stays browser-safe);
  *   - browsers and older Node: `loadSearchKernels()` (async: fetch / fs via platform.ts); the Rewirer
  *     starts it when it is built, so rounds after the first few milliseconds use it.
- * Until it is loaded, or where WebAssembly SIMD is missing, the search runs its plain TypeScript
- * kernel — with the same results (the filter only decides which pairs to rescore exactly).
+ * Until it is loaded, or where WebAssembly SIMD is missing, the searches run their plain TypeScript
+ * kernels — with the same results (the filter only decides which pairs to rescore exactly).
  */
 import { SparsewireError } from "../../util/errors.js";
+import { WasmArena, WASM_MAX_PAGES } from "./arena.js";
 import { wasmSupported } from "./engine.js";
 import { currentPlatform, isNode, wasmUrl } from "./platform.js";
 
 export const SEARCH_KERNEL_FILE = "sparsewire-search.wasm";
 const EXPECTED_LAYOUT_VERSION = 3;
-const PAGE = 65536;
-const MAX_PAGES = 65536;
 
 /** Byte offsets of the context block's fields (exported by the module, checked on load). */
 const LAYOUT_NAMES = [
@@ -42,17 +42,41 @@ interface RawExports {
   rescore(ctx: number, kept: number): void;
 }
 
+/**
+ * Error bound of the WebAssembly filters' float32 inner products over S samples (exact-search.ts,
+ * candidate-scoring.ts): |approx − exact| ≤ errRel·‖x‖·‖δ‖ + errAbs.
+ *
+ * Why (see assembly/search.ts): each float32 lane sums S/4 products, then two levels of horizontal
+ * adds, so |approx − exact| ≤ γ_{S/4+3}·‖x‖·‖δ‖ (+ underflow) with γ_n = n·u/(1 − n·u), u = 2⁻²⁴;
+ * errRel is 4× that plus the float64 rounding of the exact sum and norms, errAbs 8× the underflow
+ * bound. Generous on purpose: a looser bound only rescores more.
+ */
+export function filterErrorBound(S: number): { errRel: number; errAbs: number } {
+  const Sp = (S + 3) & ~3;
+  const u = 2 ** -24;
+  const n = Sp / 4 + 3;
+  return { errRel: (4 * n * u) / (1 - n * u) + Sp * 2 ** -50, errAbs: (Sp + 16) * 2 ** -147 };
+}
+
+/** Relative and absolute margins on every filtered score, as assembly/search.ts adds them. */
+export const FILTER_MARGIN = 2 ** -40;
+export const FILTER_TINY = 1e-300;
+
 /** A loaded filter: its memory, layout and entry points. */
 export class SearchKernels {
   readonly layout: SearchLayout;
-  /** Byte offset of the context block; working memory starts at `ctx + layout.S_SIZE`. */
+  /** Byte offset of the context block. */
   readonly ctx: number;
-  private readonly memory: WebAssembly.Memory;
+  /**
+   * Working memory after the context block, laid out afresh by every search (`reset`, `take`,
+   * `ensure`); it grows to the largest search seen.
+   */
+  readonly arena: WasmArena;
   private readonly raw: RawExports;
 
   constructor(module: WebAssembly.Module) {
-    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
-    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort } });
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: WASM_MAX_PAGES });
+    const instance = new WebAssembly.Instance(module, { env: { memory, abort } });
     const exports = instance.exports;
     const layout = {} as SearchLayout;
     for (const name of LAYOUT_NAMES) {
@@ -66,20 +90,22 @@ export class SearchKernels {
     this.layout = layout;
     this.raw = exports as unknown as RawExports;
     this.ctx = Math.ceil(this.raw.heapBase() / 64) * 64;
+    this.arena = new WasmArena(memory, this.ctx + layout.S_SIZE, "the candidate search", "search fewer samples (searchSamples) or use the approximate search");
   }
 
-  /** The memory's buffer after making sure it holds at least `bytes` bytes (views made before a grow are stale). */
-  ensure(bytes: number): ArrayBuffer {
-    if (bytes > MAX_PAGES * PAGE) {
-      throw new SparsewireError("engine", `the candidate search needs ${(bytes / 2 ** 30).toFixed(2)} GiB of WebAssembly memory, more than the 4 GiB of wasm32`, "search fewer samples (searchSamples) or use the approximate search");
-    }
-    const have = this.memory.buffer.byteLength;
-    if (bytes > have) this.memory.grow(Math.ceil((bytes - have) / PAGE));
-    return this.memory.buffer;
+  /** Write an int32 field of the context block (`field`: a byte offset from `layout`). */
+  setI32(field: number, value: number): void {
+    new Int32Array(this.arena.memory.buffer, this.ctx + field, 1)[0] = value;
   }
 
-  get buffer(): ArrayBuffer {
-    return this.memory.buffer;
+  /** Write a float64 field of the context block. */
+  setF64(field: number, value: number): void {
+    new Float64Array(this.arena.memory.buffer, this.ctx + field, 1)[0] = value;
+  }
+
+  /** Read an int32 field of the context block. */
+  getI32(field: number): number {
+    return new Int32Array(this.arena.memory.buffer, this.ctx + field, 1)[0]!;
   }
 
   beginSearch(): void {
@@ -129,60 +155,52 @@ export interface GraphArrays {
 
 /**
  * The module's `descendantWords` on a second instance with its own memory, holding one network's
- * rows, order and levels (src/rewire/search.ts, orderAdmissibility). One per process; `load`
- * copies a graph in for an owner and is a no-op while that owner's graph is still there, so
- * several owners may take turns (each turn costs one copy).
+ * rows, order and levels (graph/admissibility.ts, orderAdmissibility's `fillBlocks`). One per
+ * process; a graph is copied in for an owner and kept while that owner calls again, so several
+ * owners may take turns (each turn costs one copy).
  */
 export class GraphKernels {
-  private readonly memory: WebAssembly.Memory;
+  private readonly arena: WasmArena;
   private readonly raw: RawExports;
-  private readonly base: number;
   private owner: object | undefined;
   private at = { sources: 0, order: 0, levels: 0, targets: 0, words: 0, out: 0 };
   private shape = { k: 0, n: 0, d: 0, H: 0 };
 
   constructor(module: WebAssembly.Module) {
-    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
-    this.raw = new WebAssembly.Instance(module, { env: { memory: this.memory, abort } }).exports as unknown as RawExports;
-    this.base = Math.ceil(this.raw.heapBase() / 64) * 64;
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: WASM_MAX_PAGES });
+    this.raw = new WebAssembly.Instance(module, { env: { memory, abort } }).exports as unknown as RawExports;
+    this.arena = new WasmArena(memory, this.raw.heapBase(), "the admissibility index");
   }
 
   /** Copy `graph` in for `owner` unless that owner's copy is the one held. */
-  load(owner: object, graph: GraphArrays): void {
+  private load(owner: object, graph: GraphArrays): void {
     if (this.owner === owner) return;
     const { neurons: k, inputs: n, inDegree: d } = graph;
     const H = k - n;
-    let top = this.base;
-    const take = (bytes: number) => {
-      const at = Math.ceil(top / 64) * 64;
-      top = at + bytes;
-      return at;
-    };
-    this.at = { sources: take(4 * H * d), order: take(4 * H), levels: take(4 * k), targets: take(4 * 512), words: take(64 * k), out: take(4 * 16 * k) };
-    if (top > MAX_PAGES * PAGE) throw new SparsewireError("engine", `the admissibility index needs ${(top / 2 ** 30).toFixed(2)} GiB of WebAssembly memory, more than the 4 GiB of wasm32`);
-    const have = this.memory.buffer.byteLength;
-    if (top > have) this.memory.grow(Math.ceil((top - have) / PAGE));
-    const buffer = this.memory.buffer;
-    new Int32Array(buffer, this.at.sources, H * d).set(graph.sources.subarray(0, H * d));
-    new Int32Array(buffer, this.at.order, H).set(graph.order.subarray(0, H));
-    new Int32Array(buffer, this.at.levels, k).set(graph.levels.subarray(0, k));
+    const arena = this.arena;
+    arena.reset();
+    this.at = { sources: arena.take(4 * H * d), order: arena.take(4 * H), levels: arena.take(4 * k), targets: arena.take(4 * 512), words: arena.take(64 * k), out: arena.take(4 * 16 * k) };
+    arena.ensure();
+    arena.i32(this.at.sources, H * d).set(graph.sources.subarray(0, H * d));
+    arena.i32(this.at.order, H).set(graph.order.subarray(0, H));
+    arena.i32(this.at.levels, k).set(graph.levels.subarray(0, k));
     this.shape = { k, n, d, H };
     this.owner = owner;
   }
 
   /**
-   * Admissibility bits of `targets` (≤ 512) of the owner's graph, block-major: word b·k + i has bit
-   * t set iff i → targets[32b + t] is admissible. A view into this instance's memory, valid until
-   * the next call.
+   * Admissibility bits of `targets` (≤ 512) of `graph`, block-major: word b·k + i has bit t set iff
+   * i → targets[32b + t] is admissible (`r0`: the targets' earliest order position, `minLevel`:
+   * their lowest level). The graph is copied in unless `owner`'s copy is the one held. A view into
+   * this instance's memory, valid until the next call.
    */
-  descendantWords(owner: object, targets: Int32Array, r0: number, minLevel: number): Int32Array {
-    if (this.owner !== owner) throw new SparsewireError("engine", "GraphKernels: the graph of another owner is loaded", "call load() first");
+  descendantWords(owner: object, graph: GraphArrays, targets: Int32Array, r0: number, minLevel: number): Int32Array {
     if (targets.length > 512) throw new SparsewireError("usage", `descendantWords takes at most 512 targets, got ${targets.length}`);
+    this.load(owner, graph);
     const { k, n, d, H } = this.shape;
-    const buffer = this.memory.buffer;
-    new Int32Array(buffer, this.at.targets, targets.length).set(targets);
+    this.arena.i32(this.at.targets, targets.length).set(targets);
     this.raw.descendantWords(this.at.sources, n, d, this.at.order, H, this.at.levels, k, this.at.targets, targets.length, r0, minLevel, this.at.words, this.at.out);
-    return new Int32Array(buffer, this.at.out, Math.ceil(targets.length / 32) * k);
+    return this.arena.i32(this.at.out, Math.ceil(targets.length / 32) * k);
   }
 }
 

@@ -1,0 +1,87 @@
+/**
+ * The approximate search's candidate scoring in WebAssembly (declared in engine/search-kernel.ts):
+ * a query's candidates are scored in float32 SIMD first (assembly/search.ts approxDots, with the
+ * exact search's error bound), then exactly only those whose upper bound can still enter the
+ * result: the target's best c by upper bound first, then whatever `mayAccept` still lets through.
+ * Exact scores are the plain scoring's sums (float64, sample order), so the result is the same.
+ *
+ * The sources' outputs are staged once per search (rows padded to Sp floats) in the module's
+ * arena; the views below are valid until the next search on the module lays out its memory.
+ *
+ * Legend: k neurons, S samples (Sp: rounded up to a multiple of 4), c candidates per target.
+ */
+import type { CandidateScoringKernel, CandidateSink, SearchActivity } from "../search-kernel.js";
+import { FILTER_MARGIN, FILTER_TINY, filterErrorBound, type SearchKernels } from "./search-kernels.js";
+
+/** The WebAssembly scoring of candidates for `a`, with its source and target row norms. */
+export function wasmCandidateScoring(kernels: SearchKernels, a: SearchActivity, xNorm: Float64Array, eNorm: Float64Array): CandidateScoringKernel {
+  const { neurons: k, samples: S, outputs, errors } = a;
+  const Sp = (S + 3) & ~3;
+  const arena = kernels.arena;
+  arena.reset();
+  const at = { X: arena.take(4 * k * Sp), q: arena.take(4 * Sp), list: arena.take(4 * k), out: arena.take(4 * k) };
+  arena.ensure();
+  const X = arena.f32(at.X, k * Sp);
+  if (Sp === S) X.set(outputs);
+  else {
+    X.fill(0);
+    for (let i = 0; i < k; i++) X.set(outputs.subarray(i * S, (i + 1) * S), i * Sp);
+  }
+  const query = arena.f32(at.q, Sp);
+  query.fill(0);
+  const approx = arena.f32(at.out, k);
+  const candidates = arena.i32(at.list, k);
+  const { errRel, errAbs } = filterErrorBound(S);
+  const upper = new Float64Array(k);
+  return {
+    name: "wasm",
+    candidates,
+    score(j: number, count: number, sink: CandidateSink): number {
+      const e = j * S;
+      const en = eNorm[j]!;
+      const correlationScores = sink.criterion === "correlation";
+      const c = sink.perTarget;
+      let rescored = 0;
+      query.set(errors.subarray(e, e + S));
+      kernels.approxDots(at.X, Sp, at.q, at.list, count, at.out);
+      for (let f = 0; f < count; f++) {
+        const v = Math.abs(approx[f]!);
+        const prod = xNorm[candidates[f]!]! * en;
+        let score: number;
+        let err: number;
+        if (correlationScores) {
+          score = v / prod;
+          err = errRel + errAbs / prod;
+        } else {
+          score = v;
+          err = errRel * prod + errAbs;
+        }
+        const u = score + err + score * FILTER_MARGIN + FILTER_TINY;
+        upper[f] = u < Infinity ? u : Infinity; // NaN or overflow: only the exact score can tell
+      }
+      // The c best by upper bound first, so that the target's row holds exact scores early.
+      for (let r = 0; r < c; r++) {
+        let best = -1;
+        for (let f = 0; f < count; f++) if (upper[f]! !== -Infinity && (best < 0 || upper[f]! > upper[best]!)) best = f;
+        if (best < 0 || !sink.mayAccept(j, upper[best]!)) break;
+        scoreExactly(sink, outputs, errors, S, candidates[best]!, j, e, xNorm, en);
+        upper[best] = -Infinity;
+        rescored++;
+      }
+      for (let f = 0; f < count; f++) {
+        if (upper[f]! === -Infinity || !sink.mayAccept(j, upper[f]!)) continue;
+        scoreExactly(sink, outputs, errors, S, candidates[f]!, j, e, xNorm, en);
+        rescored++;
+      }
+      return rescored;
+    },
+  };
+}
+
+/** ⟨x_i, δ_j⟩ summed as everywhere (float64, sample order), offered to the sink. */
+function scoreExactly(sink: CandidateSink, outputs: Float32Array, errors: Float32Array, S: number, i: number, j: number, e: number, xNorm: Float64Array, en: number): void {
+  const x = i * S;
+  let s = 0;
+  for (let m = 0; m < S; m++) s += outputs[x + m]! * errors[e + m]!;
+  sink.offer(i, j, s, xNorm[i]!, en);
+}
