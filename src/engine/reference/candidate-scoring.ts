@@ -6,7 +6,7 @@
  *
  * Legend: k neurons, S samples.
  */
-import type { CandidateScoringKernel, CandidateSink, SearchActivity } from "../search-kernel.js";
+import type { CandidateScoringKernel, CandidateSink, SearchActivity } from "../search-kernel-types.js";
 
 /** The plain scoring of candidates for `a`, with its source and target row norms. */
 export function referenceCandidateScoring(a: SearchActivity, xNorm: Float64Array, eNorm: Float64Array): CandidateScoringKernel {

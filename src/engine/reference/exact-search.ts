@@ -17,7 +17,7 @@
  * Legend: k neurons, n inputs, S samples.
  */
 import { BLOCK_TARGETS, byRank, fillWordBlocks, popcount32, SUPER_BLOCK_TARGETS, type Admissibility } from "../../graph/admissibility.js";
-import type { CandidateSink, ExactSearchCounts, ExactSearchKernel, SearchActivity } from "../search-kernel.js";
+import type { CandidateSink, ExactSearchCounts, ExactSearchKernel, SearchActivity } from "../search-kernel-types.js";
 
 /** A source is stored as a list of its non-zero samples when at most this share of them is non-zero. */
 const SPARSE_SHARE = 0.25;

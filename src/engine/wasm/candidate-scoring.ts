@@ -10,7 +10,7 @@
  *
  * Legend: k neurons, S samples (Sp: rounded up to a multiple of 4), c candidates per target.
  */
-import type { CandidateScoringKernel, CandidateSink, SearchActivity } from "../search-kernel.js";
+import type { CandidateScoringKernel, CandidateSink, SearchActivity } from "../search-kernel-types.js";
 import { FILTER_MARGIN, FILTER_TINY, filterErrorBound, type SearchKernels } from "./search-kernels.js";
 
 /** The WebAssembly scoring of candidates for `a`, with its source and target row norms. */

@@ -12,7 +12,7 @@
  */
 import { fillWordBlocks, SUPER_BLOCK_TARGETS, type Admissibility } from "../../graph/admissibility.js";
 import { TARGET_BLOCK, visitingOrder } from "../reference/exact-search.js";
-import type { CandidateSink, ExactSearchCounts, ExactSearchKernel, SearchActivity } from "../search-kernel.js";
+import type { CandidateSink, ExactSearchCounts, ExactSearchKernel, SearchActivity } from "../search-kernel-types.js";
 import { filterErrorBound, type SearchKernels } from "./search-kernels.js";
 
 /** The exact search's WebAssembly kernel on the loaded module. */
