@@ -149,11 +149,11 @@ test("train's rewirer flags: --rewire-samples and --rewire-recall-every reach th
   const spec = { name: "train", summary: "", usage: "", flags: REWIRE_FLAGS };
   const argv = ["--rewire", "thesis", "--rewire-search", "approximate", "--rewire-samples", "128", "--rewire-recall-every", "4"];
   const flags = parseFlags(spec, argv);
-  assert.equal(rewireConfigFromFlags(flags, argv)?.search, "approximate");
+  assert.equal(rewireConfigFromFlags(flags)?.search, "approximate");
   assert.deepEqual(rewirerOptionsFromFlags(flags), { searchSamples: 128, recallEvery: 4 });
   assert.deepEqual(rewirerOptionsFromFlags(parseFlags(spec, ["--rewire", "rigl"])), {});
   const exact = ["--rewire", "thesis", "--rewire-recall-every", "4"];
-  assert.throws(() => rewireConfigFromFlags(parseFlags(spec, exact), exact), /--rewire-recall-every .* needs --rewire-search approximate/);
+  assert.throws(() => rewireConfigFromFlags(parseFlags(spec, exact)), /--rewire-recall-every .* needs --rewire-search approximate/);
   const none = ["--rewire-recall-every", "4"];
-  assert.throws(() => rewireConfigFromFlags(parseFlags(spec, none), none), /no effect without --rewire/);
+  assert.throws(() => rewireConfigFromFlags(parseFlags(spec, none)), /no effect without --rewire/);
 });

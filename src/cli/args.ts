@@ -31,9 +31,25 @@ export class Flags {
   constructor(
     private readonly command: string,
     private readonly values: Map<string, string | number | boolean>,
+    private readonly givenNames: ReadonlySet<string> = new Set(),
   ) {}
+  /** Has a value: given on the command line, or a default. */
   has(name: string): boolean {
     return this.values.has(name);
+  }
+  /** Given on the command line (not only a default). */
+  given(name: string): boolean {
+    return this.givenNames.has(name);
+  }
+  /** The same flags with `names` treated as not given (a flag two features share, given to one of them). */
+  without(names: readonly string[]): Flags {
+    const values = new Map(this.values);
+    const given = new Set(this.givenNames);
+    for (const n of names) {
+      values.delete(n);
+      given.delete(n);
+    }
+    return new Flags(this.command, values, given);
   }
   string(name: string): string | undefined {
     const v = this.values.get(name);
@@ -94,7 +110,7 @@ export function parseFlags(spec: CommandSpec, argv: readonly string[]): Flags {
     }
     values.set(name, convert(flag, text));
   }
-  return new Flags(spec.name, values);
+  return new Flags(spec.name, values, seen);
 }
 
 function convert(flag: FlagSpec, text: string): string | number {

@@ -15,15 +15,13 @@ export const GRADUAL_FLAGS: FlagSpec[] = [
   { name: "prune-batches", type: "int", min: 1, max: 64, value: "N", help: `fresh training batches the utility is estimated over at each pruning step (default ${GRADUAL_DEFAULTS.batches})` },
 ];
 
-const given = (argv: readonly string[], name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-
 /**
  * undefined when --prune-to is absent (then the other --prune-* flags of this list are refused).
  * `inDegree` is the network's in-degree, `steps` the step budget (Infinity with only --minutes).
  */
-export function gradualConfigFromFlags(flags: Flags, argv: readonly string[], inDegree: number, steps: number): GradualPruneConfig | undefined {
-  if (!given(argv, "prune-to")) {
-    const stray = GRADUAL_FLAGS.map((f) => f.name).filter((n) => given(argv, n));
+export function gradualConfigFromFlags(flags: Flags, inDegree: number, steps: number): GradualPruneConfig | undefined {
+  if (!flags.given("prune-to")) {
+    const stray = GRADUAL_FLAGS.map((f) => f.name).filter((n) => flags.given(n));
     if (stray.length > 0) throw new UsageError(`--${stray[0]} has no effect without --prune-to D2`);
     return undefined;
   }
@@ -44,13 +42,13 @@ export function gradualConfigFromFlags(flags: Flags, argv: readonly string[], in
 }
 
 /**
- * The arguments the rewiring flags' parser should see: without --prune-by when it belongs to
- * gradual pruning (--prune-to given). Refuses --prune-by given with neither.
+ * The flags the rewiring flags' reader should see: without --prune-by when it belongs to gradual
+ * pruning (--prune-to given). Refuses --prune-by given with neither.
  */
-export function rewireArgv(flags: Flags, argv: readonly string[]): readonly string[] {
+export function rewireFlags(flags: Flags): Flags {
   const rewire = flags.string("rewire");
-  if (given(argv, "prune-by") && !given(argv, "prune-to") && (rewire === undefined || rewire === "none")) {
+  if (flags.given("prune-by") && !flags.given("prune-to") && (rewire === undefined || rewire === "none")) {
     throw new UsageError("--prune-by has no effect without --prune-to D2 (gradual pruning) or --rewire thesis|set|rigl");
   }
-  return given(argv, "prune-to") ? argv.filter((a) => a !== "--prune-by" && !a.startsWith("--prune-by=")) : argv;
+  return flags.given("prune-to") ? flags.without(["prune-by"]) : flags;
 }

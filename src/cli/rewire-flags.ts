@@ -34,9 +34,9 @@ export function rewirerOptionsFromFlags(flags: Flags): RewirerOptions {
 }
 
 /** undefined when rewiring is off. */
-export function rewireConfigFromFlags(flags: Flags, argv: readonly string[]): RewireConfig | undefined {
+export function rewireConfigFromFlags(flags: Flags): RewireConfig | undefined {
   const preset = flags.requireString("rewire") as PresetName;
-  const given = (name: string) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  const given = (name: string) => flags.given(name);
   if (preset === "none") {
     const stray = REWIRE_FLAGS.map((f) => f.name).filter((n) => n !== "rewire" && given(n));
     if (stray.length > 0) throw new UsageError(`--${stray[0]} has no effect without --rewire thesis|set|rigl`);

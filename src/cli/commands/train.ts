@@ -13,7 +13,7 @@ import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { REWIRE_FLAGS, rewireConfigFromFlags, rewirerOptionsFromFlags } from "../rewire-flags.js";
 import { runTraining, type RunSettings } from "../../run/index.js";
-import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireArgv } from "../gradual-flags.js";
+import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 
 export const trainSpec: CommandSpec = {
   name: "train",
@@ -80,7 +80,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   checkLrSchedule(lrSchedule, optimizer.learningRate, Number.isFinite(steps) ? { steps } : { seconds: (minutes ?? 0) * 60 });
   const scheduleRecord = { lrSchedule: lrSchedule.kind, warmup: lrSchedule.warmup, lrFinal: finalRate(lrSchedule, optimizer.learningRate), clipNorm };
   // With --prune-to, --prune-by is gradual pruning's criterion, not rewiring's.
-  const rewireConfig = rewireConfigFromFlags(flags, rewireArgv(flags, argv));
+  const rewireConfig = rewireConfigFromFlags(rewireFlags(flags));
 
   let initial: Network | undefined;
   let context: number;
@@ -88,7 +88,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   if (init !== undefined) {
     initial = loadNetwork(init);
     context = contextOf(initial);
-    if (argv.some((a) => a.startsWith("--context")) && flags.number("context") !== context) {
+    if (flags.given("context") && flags.number("context") !== context) {
       throw new UsageError(`--context ${flags.number("context")} differs from the context ${context} of ${init}`);
     }
     checkTextNetwork(initial, context);
@@ -101,7 +101,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     }
   }
   const inDegree = initial?.inDegree ?? flags.number("in-degree");
-  const gradual = gradualConfigFromFlags(flags, argv, inDegree, steps);
+  const gradual = gradualConfigFromFlags(flags, inDegree, steps);
 
   const text = await loadText(flags.string("text"));
   const [train, valid, test] = splitCorpus(text.symbols, fractions, context);
