@@ -38,3 +38,21 @@ export { crossEntropyBits, softmaxCrossEntropyBits, squaredError, setPerplexity,
 export { ALPHABET_SIZE, TextBatch, evaluateText, textTask, textShape, checkTextNetwork, contextOf, type TextEvaluation } from "./train/text.js";
 export { trainText, type TextTrainingOptions, type TextTrainingResult, type StepInfo, type EvaluationInfo } from "./train/trainer.js";
 export { learningRateAt, checkLrSchedule, finalRate, describeLrSchedule, LR_SCHEDULE_KINDS, CONSTANT_SCHEDULE, type LrSchedule, type LrScheduleKind, type LrBudget } from "./train/lr-schedule.js";
+export { nextSymbolProbabilities } from "./train/predict.js";
+export { softmaxStats, crossEntropyBitsFrom, type SoftmaxStats } from "./engine/softmax.js";
+export type { OptimizerSnapshot } from "./engine/types.js";
+
+// One training run: the way train, the experiments and the browser page train (src/run/).
+export * from "./run/index.js";
+// Rewiring (thesis chapter 4): presets (thesis, SET, RigL) and the parts of a round.
+export * from "./rewire/index.js";
+export { OnlineOrder, type OnlineOrderOptions, type OnlineOrderStats } from "./graph/online-order.js";
+export { orderAdmissibility, levelAdmissibility, maskAdmissibility, type Admissibility } from "./graph/admissibility.js";
+// Estimates (§4.1–4.2): first-order utility (eq. 4.3), magnitude, OBD, taylor, wanda, true utility, sensitivity.
+export * from "./estimate/index.js";
+// Compression (§4.2): quantisation, pruning, gradual pruning; the quantised model format.
+export * from "./compress/index.js";
+export * from "./io/quantization.js";
+export * from "./io/quantized-format.js";
+export { settingError, type ErrorCode as SparsewireErrorCode } from "./util/errors.js";
+export { mean, sd, quantile, median, pearson, spearman, pairedDifference, type PairedDifference } from "./util/stats.js";

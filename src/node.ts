@@ -3,3 +3,5 @@ export * from "./index.js";
 export { readTextCorpus, bundledCorpusPath, readIdx, loadMnist, BUNDLED_CORPUS_FILE, BUNDLED_CORPUS_SYMBOLS, type TextCorpus, type MnistSet } from "./data/files.js";
 export { saveNetwork, loadNetwork, loadModel, modelFormatOf, type ModelFormat } from "./io/model-file.js";
 export { writeFileAtomic } from "./io/atomic.js";
+export { saveQuantizedNetwork, loadQuantizedModel, encodeQuantized } from "./io/quantized-model-file.js";
+export { decodeModel, encodeModel, readModelBytes, checkReadBack } from "./io/model-file.js";
