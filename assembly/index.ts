@@ -33,7 +33,7 @@
  */
 
 // ---- context block: byte offsets (read by src/engine/wasm/engine.ts from these exports) ----
-export const LAYOUT_VERSION: i32 = 7;
+export const LAYOUT_VERSION: i32 = 8;
 export const CTX_K: i32 = 0;
 export const CTX_N: i32 = 4;
 export const CTX_M: i32 = 8;
@@ -74,6 +74,12 @@ export const CTX_BETA2: i32 = 144; // f32
 export const CTX_EPS: i32 = 148; // f32
 export const CTX_C2: i32 = 152; // f32: 1/(1 − β2^t)
 export const CTX_GRAD_SCALE: i32 = 156; // f32: MODE_UPDATE scales the summed gradients by this (clipping)
+// Per-parameter Adam bias correction (0 = off: the global c1, c2 above): β1^τ and β2^τ of every
+// parameter, τ its own step count, multiplied by β each step; CTX_LR is then the plain rate.
+export const CTX_P1_W: i32 = 160;
+export const CTX_P2_W: i32 = 164;
+export const CTX_P1_B: i32 = 168;
+export const CTX_P2_B: i32 = 172;
 export const CTX_SIZE: i32 = 256;
 
 // per-thread block
@@ -724,8 +730,8 @@ function updateShare(ctx: usize, t: i32, scaled: bool): void {
   const q1 = share(E, t + 1, threads, 4);
   const r0 = share(H, t, threads, 1);
   const r1 = share(H, t + 1, threads, 1);
-  update(ctx, blocks, threads, TH_G, ptrAt(ctx, CTX_W_T), ptrAt(ctx, CTX_M_W), ptrAt(ctx, CTX_V_W), q0, q1, ptrAt(ctx, CTX_FWD_INDEX), ptrAt(ctx, CTX_ROW_W), scaled, scale);
-  update(ctx, blocks, threads, TH_GB, ptrAt(ctx, CTX_BIAS), ptrAt(ctx, CTX_M_B), ptrAt(ctx, CTX_V_B), r0, r1, 0, 0, scaled, scale);
+  update(ctx, blocks, threads, TH_G, ptrAt(ctx, CTX_W_T), ptrAt(ctx, CTX_M_W), ptrAt(ctx, CTX_V_W), q0, q1, ptrAt(ctx, CTX_FWD_INDEX), ptrAt(ctx, CTX_ROW_W), scaled, scale, ptrAt(ctx, CTX_P1_W), ptrAt(ctx, CTX_P2_W));
+  update(ctx, blocks, threads, TH_GB, ptrAt(ctx, CTX_BIAS), ptrAt(ctx, CTX_M_B), ptrAt(ctx, CTX_V_B), r0, r1, 0, 0, scaled, scale, ptrAt(ctx, CTX_P1_B), ptrAt(ctx, CTX_P2_B));
 }
 
 /**
@@ -763,7 +769,7 @@ function squares(ctx: usize, t: i32): void {
  */
 function update(
   ctx: usize, blocks: usize, threads: i32, gField: i32, params: usize, first: usize, second: usize,
-  i0: i32, i1: i32, fwdIndex: usize, rowW: usize, scaled: bool, scale: f32,
+  i0: i32, i1: i32, fwdIndex: usize, rowW: usize, scaled: bool, scale: f32, power1: usize, power2: usize,
 ): void {
   const adam = i32At(ctx, CTX_OPTIMIZER) == 0;
   const lr = f32At(ctx, CTX_LR);
@@ -773,7 +779,28 @@ function update(
   const c2 = f32At(ctx, CTX_C2);
   const g0 = ptrAt(blocks, gField);
   let i = i0;
-  if (adam) {
+  if (adam && power1 != 0) {
+    // Per-parameter bias correction: p1 = β1^τ, p2 = β2^τ (τ the parameter's own steps, reset for a
+    // new edge), m̂ = m/(1 − p1), v̂ = v/(1 − p2), w ← w − lr·m̂/(√v̂ + ε). Scalar: this runs once per
+    // parameter per step, next to the B samples of work each parameter costs forward and backward.
+    for (; i < i1; i++) {
+      const at = <usize>i << 2;
+      let gs = load<f32>(g0 + at);
+      for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
+      if (scaled) gs *= scale;
+      const m = beta1 * load<f32>(first + at) + (1 - beta1) * gs;
+      const v = beta2 * load<f32>(second + at) + (1 - beta2) * (gs * gs);
+      const p1 = load<f32>(power1 + at) * beta1;
+      const p2 = load<f32>(power2 + at) * beta2;
+      store<f32>(first + at, m);
+      store<f32>(second + at, v);
+      store<f32>(power1 + at, p1);
+      store<f32>(power2 + at, p2);
+      const w = load<f32>(params + at) - (lr * (m / (1 - p1))) / (Mathf.sqrt(v / (1 - p2)) + eps);
+      store<f32>(params + at, w);
+      if (fwdIndex != 0) store<f32>(rowW + (<usize>load<i32>(fwdIndex + at) << 2), w);
+    }
+  } else if (adam) {
     const b1 = f32x4.splat(beta1), b1c = f32x4.splat(1 - beta1);
     const b2 = f32x4.splat(beta2), b2c = f32x4.splat(1 - beta2);
     const lrv = f32x4.splat(lr), epsv = f32x4.splat(eps), c2v = f32x4.splat(c2);

@@ -190,9 +190,12 @@ export class GradualPruner {
 /** The optimiser state of a pruned network: each kept edge's m and v (kept[e] = its old index); biases and timestep unchanged. */
 export function carriedState(state: OptimizerSnapshot, kept?: Int32Array): OptimizerSnapshot {
   if (!kept) return state;
+  const pick = (a: Float32Array) => Float32Array.from(kept, (e) => a[e]!);
+  const p = state.powers;
   return {
     ...state,
-    weightFirst: Float32Array.from(kept, (e) => state.weightFirst[e]!),
-    weightSecond: Float32Array.from(kept, (e) => state.weightSecond[e]!),
+    weightFirst: pick(state.weightFirst),
+    weightSecond: pick(state.weightSecond),
+    ...(p ? { powers: { ...p, weightBeta1: pick(p.weightBeta1), weightBeta2: pick(p.weightBeta2) } } : {}),
   };
 }

@@ -38,13 +38,29 @@ export class OptimizerState {
   readonly first: Float32Array;
   /** Adam: second moment; unused by SGD. */
   readonly second: Float32Array;
-  constructor(size: number) {
+  /**
+   * Per-parameter bias correction only: β1^τ and β2^τ of each parameter (τ its own step count),
+   * float32 and multiplied by β every step, as the WebAssembly kernel keeps them.
+   */
+  readonly powers: { beta1: Float32Array; beta2: Float32Array } | undefined;
+  constructor(size: number, perParameter = false) {
     this.first = new Float32Array(size);
     this.second = new Float32Array(size);
+    this.powers = perParameter ? { beta1: new Float32Array(size).fill(1), beta2: new Float32Array(size).fill(1) } : undefined;
   }
+  /** Fresh state for one parameter (a new edge): m = v = 0 and, per parameter, τ = 0. */
   reset(index: number): void {
     this.first[index] = 0;
     this.second[index] = 0;
+    if (this.powers) {
+      this.powers.beta1[index] = 1;
+      this.powers.beta2[index] = 1;
+    }
+  }
+  /** τ = 0 for every parameter (the thesis's timestep reset, per parameter). */
+  resetSteps(): void {
+    this.powers?.beta1.fill(1);
+    this.powers?.beta2.fill(1);
   }
 }
 
@@ -69,7 +85,22 @@ export function applyUpdate(
 ): void {
   const m = state.first;
   const v = state.second;
-  if (c.kind === "adam") {
+  if (c.kind === "adam" && state.powers) {
+    // Per-parameter correction, in the kernel's float32 steps: p ← p·β, m̂ = m/(1 − p1), v̂ = v/(1 − p2).
+    const { beta1, beta2, epsilon } = c;
+    const p1 = state.powers.beta1;
+    const p2 = state.powers.beta2;
+    for (let p = from; p < params.length; p++) {
+      const g = grads[p]!;
+      const mp = (m[p] = beta1 * m[p]! + (1 - beta1) * g);
+      const vp = (v[p] = beta2 * v[p]! + (1 - beta2) * g * g);
+      p1[p] = p1[p]! * beta1;
+      p2[p] = p2[p]! * beta2;
+      const q1 = p1[p]!;
+      const q2 = p2[p]!;
+      params[p] = params[p]! - (lr * (mp / (1 - q1))) / (Math.sqrt(vp / (1 - q2)) + epsilon);
+    }
+  } else if (c.kind === "adam") {
     const { beta1, beta2, epsilon } = c;
     const { c1, c2 } = adamCorrections(c, t);
     for (let p = from; p < params.length; p++) {

@@ -55,8 +55,15 @@ export interface EvaluationResult {
 }
 
 export type OptimizerConfig = (
-  /** Adam (Kingma & Ba 2014) with bias correction. */
-  | { kind: "adam"; learningRate: number; beta1: number; beta2: number; epsilon: number }
+  /**
+   * Adam (Kingma & Ba 2014) with bias correction: "global" (default) corrects every parameter by
+   * the engine's timestep t; "per-parameter" by each parameter's own step count τ, which restarts
+   * at 0 when rewiring gives an edge fresh state (resetEdgeState). With the global correction a new
+   * edge's m, v start at 0 while t runs on, so its first steps are several times the rate (the
+   * "cold start" of regrown weights, issue 12); per-parameter correction makes them the size of its
+   * neighbours' steps. resetTimestep restarts every τ.
+   */
+  | { kind: "adam"; learningRate: number; beta1: number; beta2: number; epsilon: number; biasCorrection?: "global" | "per-parameter" }
   /** Plain SGD with optional (heavy-ball) momentum. */
   | { kind: "sgd"; learningRate: number; momentum: number }
 ) & {
@@ -81,6 +88,8 @@ export interface OptimizerSnapshot {
   /** The same per neuron, length k (inputs have no bias: 0). */
   biasFirst: Float32Array;
   biasSecond: Float32Array;
+  /** Per-parameter bias correction only: β1^τ and β2^τ of every edge and neuron (τ its own steps). */
+  powers?: { weightBeta1: Float32Array; weightBeta2: Float32Array; biasBeta1: Float32Array; biasBeta2: Float32Array };
 }
 
 export const DEFAULT_ADAM: OptimizerConfig = { kind: "adam", learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
@@ -134,7 +143,17 @@ export interface Engine {
 /** Refuses a snapshot whose arrays do not fit a network of `edges` edges and `neurons` neurons. */
 export function checkOptimizerSnapshot(state: OptimizerSnapshot, edges: number, neurons: number): void {
   if (!(Number.isInteger(state.timestep) && state.timestep >= 0)) throw new ShapeError(`optimiser state: timestep ${state.timestep} is not a non-negative integer`);
-  for (const [name, a, want] of [["weightFirst", state.weightFirst, edges], ["weightSecond", state.weightSecond, edges], ["biasFirst", state.biasFirst, neurons], ["biasSecond", state.biasSecond, neurons]] as const) {
+  const arrays: [string, Float32Array, number][] = [["weightFirst", state.weightFirst, edges], ["weightSecond", state.weightSecond, edges], ["biasFirst", state.biasFirst, neurons], ["biasSecond", state.biasSecond, neurons]];
+  if (state.powers) {
+    const p = state.powers;
+    arrays.push(["powers.weightBeta1", p.weightBeta1, edges], ["powers.weightBeta2", p.weightBeta2, edges], ["powers.biasBeta1", p.biasBeta1, neurons], ["powers.biasBeta2", p.biasBeta2, neurons]);
+  }
+  for (const [name, a, want] of arrays) {
     if (a.length !== want) throw new ShapeError(`optimiser state: ${name} has ${a.length} entries, expected ${want}`);
   }
+}
+
+/** True for Adam with per-parameter bias correction. */
+export function perParameterCorrection(c: OptimizerConfig): boolean {
+  return c.kind === "adam" && c.biasCorrection === "per-parameter";
 }

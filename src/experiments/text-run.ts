@@ -97,6 +97,8 @@ export interface TextRunSettings extends TextRunRecipe {
   threads?: number;
   /** Gradual pruning from inDegree to prune.to during training (compress/gradual.ts); not with `rewire`. */
   prune?: GradualPruneConfig;
+  /** Adam's bias correction per parameter (new edges restart it); absent: global, as before issue 12. */
+  biasCorrection?: "per-parameter";
 }
 
 export interface TextRunOptions {
@@ -148,7 +150,7 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
       network: { kind: "random", neurons: s.neurons, inDegree: s.inDegree, context: s.context },
       batch: s.batch,
       steps: s.steps,
-      optimizer: adam(s.lr, s.clipNorm),
+      optimizer: adam(s.lr, { clipNorm: s.clipNorm, biasCorrection: s.biasCorrection }),
       ...(lrSchedule ? { lrSchedule } : {}),
       seed: s.seed,
       ...(s.engine ? { engine: s.engine } : {}),

@@ -33,6 +33,8 @@ export interface VersusConfig {
   rewirerOptions?: RewirerOptions;
   /** Start at degreeFactor × the base in-degree and prune gradually to the base in-degree (Zhu & Gupta). */
   prune?: GradualPruneConfig;
+  /** Adam with per-parameter bias correction (a new edge's steps count from its birth). */
+  biasCorrection?: "per-parameter";
 }
 
 const rigl = PRESETS.rigl;
@@ -62,6 +64,9 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   // target by default, so most planned swaps were refused (the slot kept its edge). 32 ≥ d fills them.
   { name: "rigl-fill", description: "RigL, 32 candidates per neuron so that every freed slot can be refilled (default: 4)", rewire: structuredClone(rigl), rewirerOptions: { perTarget: 32 } },
   { name: "rigl-b4-opt-fill", description: "rigl-b4-opt with 32 candidates per neuron", rewire: riglWith({ batches: 4, newWeights: "optimal" }), rewirerOptions: { perTarget: 32 } },
+  { name: "rigl-pc", description: "RigL with Adam's bias correction per parameter (a new edge's steps count from its birth: no cold start)", rewire: structuredClone(rigl), biasCorrection: "per-parameter" },
+  { name: "rigl-wanda-pc", description: "RigL, wanda prune, per-parameter Adam correction", rewire: riglWith({ pruneBy: "wanda" }), biasCorrection: "per-parameter" },
+  { name: "rigl-b4-opt-pc", description: "rigl-b4-opt with per-parameter Adam correction", rewire: riglWith({ batches: 4, newWeights: "optimal" }), biasCorrection: "per-parameter" },
   { name: "rigl-wanda", description: "RigL, prune by |w|·rms(σ(a_source)) (Wanda: an edge's contribution, not its weight alone)", rewire: riglWith({ pruneBy: "wanda" }) },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
@@ -92,19 +97,20 @@ export const versus: Experiment = {
       const d = baseDegree * (c.degreeFactor ?? 1);
       for (let s = 0; s < p.seeds; s++) {
         const seed = ctx.seedBase + s;
-        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}), ...(c.rewirerOptions ? { rewirerOptions: c.rewirerOptions } : {}), ...(c.prune ? { prune: { ...c.prune, to: baseDegree, every: ctx.quick ? 8 : c.prune.every } } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
+        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}), ...(c.rewirerOptions ? { rewirerOptions: c.rewirerOptions } : {}), ...(c.biasCorrection ? { biasCorrection: c.biasCorrection } : {}), ...(c.prune ? { prune: { ...c.prune, to: baseDegree, every: ctx.quick ? 8 : c.prune.every } } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
       }
     }
     const protocol = { ...p, baseDegree, seedBase: ctx.seedBase, ood: corpora.ood.map((t) => t.name) };
     const oodWindows = ctx.quick ? 5_000 : 500_000;
     const records = await recordRuns<TextRunResult>(ctx, "versus", protocol, runs, async (run, rc) => {
-      const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig; rewirerOptions?: RewirerOptions };
+      const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig; rewirerOptions?: RewirerOptions; biasCorrection?: "per-parameter" };
       const onStep = (step: number, total: number, loss: number) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`);
       if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep);
       const s = textSettings(p, st.inDegree, run.seed, ctx);
       if (st.rewire) s.rewire = st.rewire;
       if (st.prune) s.prune = st.prune;
       if (st.rewirerOptions) s.rewirerOptions = st.rewirerOptions;
+      if (st.biasCorrection) s.biasCorrection = st.biasCorrection;
       const r = await runText(s, corpora, { test: true, ood: true, oodWindows, onStep });
       rc.saveCurve(r.losses);
       return r.result;

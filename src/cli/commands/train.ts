@@ -33,6 +33,7 @@ export const trainSpec: CommandSpec = {
     { name: "lr-final", type: "number", min: 0, value: "RATE", help: "final learning rate of the schedule (default: 0 for cosine and linear, lr/100 for step)" },
     { name: "clip-norm", type: "number", default: 0, min: 0, value: "X", help: "clip the gradients to global L2 norm X before each update; 0 = off" },
     { name: "optimizer", type: "string", default: "adam", choices: ["adam", "sgd"], help: "adam (Kingma & Ba, bias-corrected) or sgd" },
+    { name: "adam-correction", type: "string", default: "global", choices: ["global", "per-parameter"], help: "Adam's bias correction by the global step count, or per parameter (a rewired edge's steps count from its birth: no oversized first steps)" },
     { name: "momentum", type: "number", default: 0.9, min: 0, max: 0.999999, help: "SGD momentum" },
     { name: "seed", type: "int", default: 1, min: 0, max: 0xffffffff, value: "S", help: "random seed (same seed and settings, same result)" },
     { name: "split", type: "string", default: "0.9,0.05,0.05", value: "T,V,E", help: "contiguous train/validation/test fractions" },
@@ -71,7 +72,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const optimizer: OptimizerConfig = {
     ...(flags.string("optimizer") === "sgd"
       ? { kind: "sgd", learningRate: flags.number("lr"), momentum: flags.number("momentum") }
-      : { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }),
+      : { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...(flags.string("adam-correction") === "per-parameter" ? { biasCorrection: "per-parameter" as const } : {}) }),
     ...(clipNorm > 0 ? { clipNorm } : {}),
   };
   const lrFinal = flags.optionalNumber("lr-final");
@@ -205,6 +206,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       lr: optimizer.learningRate,
       ...scheduleRecord,
       optimizer: optimizer.kind,
+      ...(optimizer.kind === "adam" && optimizer.biasCorrection === "per-parameter" ? { adamCorrection: "per-parameter" } : {}),
       seed,
       engine: result.engine.name,
       threads: result.engine.threads,

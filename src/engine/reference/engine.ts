@@ -7,7 +7,7 @@ import type { Network } from "../../graph/network.js";
 import { ShapeError } from "../../util/errors.js";
 import { applyUpdate, checkLearningRate, checkOptimizer, clipScale, OptimizerState } from "../optimizer.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
-import { checkOptimizerSnapshot, DEFAULT_ADAM, type OptimizerSnapshot } from "../types.js";
+import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot } from "../types.js";
 import { allocateWorkspace, backward, forward, loss, outputsOf, type Workspace } from "./kernels.js";
 
 export class ReferenceEngine implements Engine {
@@ -30,8 +30,8 @@ export class ReferenceEngine implements Engine {
     this.rate = this.optimizer.learningRate;
     this.weightGradients = new Float32Array(network.weights.length);
     this.biasGradients = new Float32Array(network.neurons);
-    this.weightState = new OptimizerState(network.weights.length);
-    this.biasState = new OptimizerState(network.neurons);
+    this.weightState = new OptimizerState(network.weights.length, perParameterCorrection(this.optimizer));
+    this.biasState = new OptimizerState(network.neurons, perParameterCorrection(this.optimizer));
   }
 
   get timestep(): number {
@@ -117,6 +117,8 @@ export class ReferenceEngine implements Engine {
 
   resetTimestep(): void {
     this.t = 0;
+    this.weightState.resetSteps();
+    this.biasState.resetSteps();
   }
 
   resetEdgeState(edge: number): void {
@@ -130,6 +132,9 @@ export class ReferenceEngine implements Engine {
       weightSecond: this.weightState.second.slice(),
       biasFirst: this.biasState.first.slice(),
       biasSecond: this.biasState.second.slice(),
+      ...(this.weightState.powers && this.biasState.powers
+        ? { powers: { weightBeta1: this.weightState.powers.beta1.slice(), weightBeta2: this.weightState.powers.beta2.slice(), biasBeta1: this.biasState.powers.beta1.slice(), biasBeta2: this.biasState.powers.beta2.slice() } }
+        : {}),
     };
   }
 
@@ -140,6 +145,7 @@ export class ReferenceEngine implements Engine {
     this.weightState.second.set(state.weightSecond);
     this.biasState.first.set(state.biasFirst);
     this.biasState.second.set(state.biasSecond);
+    setPowers(this.weightState, this.biasState, state, this.optimizer);
   }
 
   pull(): void {}
@@ -169,4 +175,23 @@ export function checkBatch(net: Network, batch: Batch): void {
   } else if (batch.targets.values.length !== m * B) {
     throw new ShapeError(`target values hold ${batch.targets.values.length} numbers, expected outputs·batch = ${m * B}`);
   }
+}
+
+/**
+ * Per-parameter correction: the snapshot's β^τ, or τ = its timestep for every parameter when it
+ * has none (a state saved by an engine with the global correction).
+ */
+export function setPowers(weights: OptimizerState, biases: OptimizerState, state: OptimizerSnapshot, c: OptimizerConfig): void {
+  if (!weights.powers || !biases.powers || c.kind !== "adam") return;
+  if (!state.powers) {
+    for (const s of [weights, biases]) {
+      s.powers!.beta1.fill(Math.pow(c.beta1, state.timestep));
+      s.powers!.beta2.fill(Math.pow(c.beta2, state.timestep));
+    }
+    return;
+  }
+  weights.powers.beta1.set(state.powers.weightBeta1);
+  weights.powers.beta2.set(state.powers.weightBeta2);
+  biases.powers.beta1.set(state.powers.biasBeta1);
+  biases.powers.beta2.set(state.powers.biasBeta2);
 }

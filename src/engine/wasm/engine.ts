@@ -23,7 +23,7 @@ import { GraphError, SparsewireError, UsageError } from "../../util/errors.js";
 import { checkLearningRate, checkOptimizer, clipScale } from "../optimizer.js";
 import { checkBatch } from "../reference/engine.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
-import { checkOptimizerSnapshot, DEFAULT_ADAM, type OptimizerSnapshot } from "../types.js";
+import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot } from "../types.js";
 import { currentPlatform, type Platform, type WorkerHandle } from "./platform.js";
 import { CONTROL_BYTES, Pool, type Kernels } from "./pool.js";
 
@@ -67,11 +67,11 @@ const LAYOUT_NAMES = [
   "CTX_ROW_HIDDEN", "CTX_BIAS", "CTX_OUT_INDEX", "CTX_C_START", "CTX_C_POS", "CTX_W_T", "CTX_FWD_INDEX",
   "CTX_M_W", "CTX_V_W", "CTX_M_B", "CTX_V_B", "CTX_INPUTS", "CTX_TARGETS", "CTX_ACT_OUT", "CTX_ACT_ERR",
   "CTX_LOGITS_OUT", "CTX_THREAD_BLOCKS", "CTX_OPTIMIZER", "CTX_LR", "CTX_BETA1", "CTX_BETA2", "CTX_EPS", "CTX_C2",
-  "CTX_GRAD_SCALE", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
+  "CTX_GRAD_SCALE", "CTX_P1_W", "CTX_P2_W", "CTX_P1_B", "CTX_P2_B", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
   "TH_SQUARES", "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT", "MODE_TRAIN_CLIPPED", "MODE_UPDATE",
 ] as const;
 type Layout = Record<(typeof LAYOUT_NAMES)[number], number>;
-const EXPECTED_LAYOUT_VERSION = 7;
+const EXPECTED_LAYOUT_VERSION = 8;
 
 interface Exports extends Kernels {
   heapBase(): number;
@@ -186,6 +186,11 @@ class WasmEngine implements Engine, WasmEngineExtras {
   private vW = 0;
   private mB = 0;
   private vB = 0;
+  /** Per-parameter bias correction: β1^τ, β2^τ per edge slot and per row (0: the global correction). */
+  private p1W = 0;
+  private p2W = 0;
+  private p1B = 0;
+  private p2B = 0;
   private perThread: ThreadBuffers[] = [];
   private batchBase = 0;
   /** pos of every network neuron (inputs keep their index; order[r] → N + r). */
@@ -242,6 +247,12 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.vW = take(4 * E + 16);
     this.mB = take(4 * H + 16);
     this.vB = take(4 * H + 16);
+    if (perParameterCorrection(this.optimizer)) {
+      this.p1W = take(4 * E + 16);
+      this.p2W = take(4 * E + 16);
+      this.p1B = take(4 * H + 16);
+      this.p2B = take(4 * H + 16);
+    }
     for (let p = 0; p < threads; p++) {
       this.perThread.push({
         block: blocks + p * L.THREAD_STRIDE,
@@ -285,6 +296,10 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.setI32(L.CTX_V_W, this.vW);
     this.setI32(L.CTX_M_B, this.mB);
     this.setI32(L.CTX_V_B, this.vB);
+    this.setI32(L.CTX_P1_W, this.p1W);
+    this.setI32(L.CTX_P2_W, this.p2W);
+    this.setI32(L.CTX_P1_B, this.p1B);
+    this.setI32(L.CTX_P2_B, this.p2B);
     this.setI32(L.CTX_THREAD_BLOCKS, blocks);
     const o = this.optimizer;
     this.setI32(L.CTX_OPTIMIZER, o.kind === "adam" ? 0 : 1);
@@ -361,14 +376,15 @@ class WasmEngine implements Engine, WasmEngineExtras {
     const { K, N, M, D, H, E } = this;
     const order = net.order;
     if (order.length !== H) throw new GraphError(`network order has ${order.length} neurons, expected ${H} non-inputs`, "call network.computeOrder() after editing edges");
-    // Old optimiser state, by network edge / neuron, so that it survives renumbering.
-    let oldM: Float32Array | undefined, oldV: Float32Array | undefined, oldMB: Float32Array | undefined, oldVB: Float32Array | undefined;
+    // Old optimiser state, by network edge / neuron, so that it survives renumbering: m, v (and,
+    // with per-parameter correction, β1^τ, β2^τ) per edge slot and per row.
+    const slotState = [this.mW, this.vW, ...(this.p1W ? [this.p1W, this.p2W] : [])];
+    const rowState = [this.mB, this.vB, ...(this.p1B ? [this.p1B, this.p2B] : [])];
+    let oldSlots: Float32Array[] | undefined, oldRows: Float32Array[] | undefined;
     let oldQ: Int32Array | undefined, oldPos: Int32Array | undefined;
     if (this.built) {
-      oldM = this.f32(this.mW, E).slice();
-      oldV = this.f32(this.vW, E).slice();
-      oldMB = this.f32(this.mB, H).slice();
-      oldVB = this.f32(this.vB, H).slice();
+      oldSlots = slotState.map((at) => this.f32(at, E).slice());
+      oldRows = rowState.map((at) => this.f32(at, H).slice());
       oldQ = this.qOfEdge.slice();
       oldPos = this.posOf.slice();
     }
@@ -450,26 +466,21 @@ class WasmEngine implements Engine, WasmEngineExtras {
       qOfEdge[rowNet[f]!] = q;
     }
     // Optimiser state follows its edge slot and its neuron.
-    const mW = this.f32(this.mW, E);
-    const vW = this.f32(this.vW, E);
-    const mB = this.f32(this.mB, H);
-    const vB = this.f32(this.vB, H);
-    if (oldM && oldV && oldMB && oldVB && oldQ && oldPos) {
-      for (let e = 0; e < E; e++) {
-        const q = qOfEdge[e]!;
-        const p = oldQ[e]!;
-        mW[q] = oldM[p]!;
-        vW[q] = oldV[p]!;
-      }
-      for (let j = N; j < K; j++) {
-        mB[posOf[j]! - N] = oldMB[oldPos[j]! - N]!;
-        vB[posOf[j]! - N] = oldVB[oldPos[j]! - N]!;
-      }
+    if (oldSlots && oldRows && oldQ && oldPos) {
+      slotState.forEach((at, a) => {
+        const now = this.f32(at, E);
+        const old = oldSlots![a]!;
+        for (let e = 0; e < E; e++) now[qOfEdge[e]!] = old[oldQ![e]!]!;
+      });
+      rowState.forEach((at, a) => {
+        const now = this.f32(at, H);
+        const old = oldRows![a]!;
+        for (let j = N; j < K; j++) now[posOf[j]! - N] = old[oldPos![j]! - N]!;
+      });
     } else {
-      mW.fill(0);
-      vW.fill(0);
-      mB.fill(0);
-      vB.fill(0);
+      // m = v = 0; β^τ = 1 (τ = 0).
+      slotState.forEach((at, a) => this.f32(at, E).fill(a < 2 ? 0 : 1));
+      rowState.forEach((at, a) => this.f32(at, H).fill(a < 2 ? 0 : 1));
     }
     this.built = true;
   }
@@ -487,6 +498,10 @@ class WasmEngine implements Engine, WasmEngineExtras {
 
   resetTimestep(): void {
     this.t = 0;
+    if (this.p1W) {
+      for (const at of [this.p1W, this.p2W]) this.f32(at, this.E).fill(1);
+      for (const at of [this.p1B, this.p2B]) this.f32(at, this.H).fill(1);
+    }
   }
 
   resetEdgeState(edge: number): void {
@@ -495,12 +510,20 @@ class WasmEngine implements Engine, WasmEngineExtras {
     const q = this.qOfEdge[edge]!;
     // Views are cached (a rewiring round resets thousands of edges); the memory may have grown.
     if (this.momentViews?.buffer !== this.memory.buffer) {
-      this.momentViews = { buffer: this.memory.buffer, m: this.f32(this.mW, this.E), v: this.f32(this.vW, this.E) };
+      this.momentViews = {
+        buffer: this.memory.buffer, m: this.f32(this.mW, this.E), v: this.f32(this.vW, this.E),
+        ...(this.p1W ? { p1: this.f32(this.p1W, this.E), p2: this.f32(this.p2W, this.E) } : {}),
+      };
     }
     this.momentViews.m[q] = 0;
     this.momentViews.v[q] = 0;
+    // Per-parameter correction: the new edge's own step count starts again at 0.
+    if (this.momentViews.p1 && this.momentViews.p2) {
+      this.momentViews.p1[q] = 1;
+      this.momentViews.p2[q] = 1;
+    }
   }
-  private momentViews: { buffer: ArrayBufferLike; m: Float32Array; v: Float32Array } | undefined;
+  private momentViews: { buffer: ArrayBufferLike; m: Float32Array; v: Float32Array; p1?: Float32Array; p2?: Float32Array } | undefined;
 
   optimizerState(): OptimizerSnapshot {
     this.checkAlive();
@@ -517,6 +540,11 @@ class WasmEngine implements Engine, WasmEngineExtras {
     for (let j = N; j < K; j++) {
       state.biasFirst[j] = mB[this.posOf[j]! - N]!;
       state.biasSecond[j] = vB[this.posOf[j]! - N]!;
+    }
+    if (this.p1W) {
+      const byEdge = (at: number) => { const a = this.f32(at, E); return Float32Array.from({ length: E }, (_, e) => a[this.qOfEdge[e]!]!); };
+      const byNeuron = (at: number) => { const a = this.f32(at, H); const out = new Float32Array(K).fill(1); for (let j = N; j < K; j++) out[j] = a[this.posOf[j]! - N]!; return out; };
+      state.powers = { weightBeta1: byEdge(this.p1W), weightBeta2: byEdge(this.p2W), biasBeta1: byNeuron(this.p1B), biasBeta2: byNeuron(this.p2B) };
     }
     return state;
   }
@@ -538,6 +566,20 @@ class WasmEngine implements Engine, WasmEngineExtras {
       vB[this.posOf[j]! - N] = state.biasSecond[j]!;
     }
     this.t = state.timestep;
+    const o = this.optimizer;
+    if (this.p1W && o.kind === "adam") {
+      // Without powers in the snapshot (saved under the global correction), every τ is its timestep.
+      const set = (at: number, count: number, from: Float32Array | undefined, index: (i: number) => number, pos: (i: number) => number, beta: number) => {
+        const a = this.f32(at, count);
+        if (!from) a.fill(Math.pow(beta, state.timestep));
+        else for (let i = 0; i < count; i++) a[pos(i)] = from[index(i)]!;
+      };
+      const p = state.powers;
+      set(this.p1W, E, p?.weightBeta1, (e) => e, (e) => this.qOfEdge[e]!, o.beta1);
+      set(this.p2W, E, p?.weightBeta2, (e) => e, (e) => this.qOfEdge[e]!, o.beta2);
+      set(this.p1B, H, p?.biasBeta1, (r) => N + r, (r) => this.posOf[N + r]! - N, o.beta1);
+      set(this.p2B, H, p?.biasBeta2, (r) => N + r, (r) => this.posOf[N + r]! - N, o.beta2);
+    }
   }
 
   // ---- batches ----
@@ -658,8 +700,9 @@ class WasmEngine implements Engine, WasmEngineExtras {
     if (o.kind === "adam") {
       const c1 = 1 / (1 - Math.pow(o.beta1, this.t));
       const c2 = 1 / (1 - Math.pow(o.beta2, this.t));
-      // The current rate (setLearningRate) with Adam's bias correction of m folded in.
-      this.setF32(L.CTX_LR, this.rate * c1);
+      // The current rate (setLearningRate) with Adam's bias correction of m folded in; with the
+      // per-parameter correction the kernel corrects each parameter itself, so the plain rate.
+      this.setF32(L.CTX_LR, this.p1W ? this.rate : this.rate * c1);
       this.setF32(L.CTX_BETA1, o.beta1);
       this.setF32(L.CTX_BETA2, o.beta2);
       this.setF32(L.CTX_EPS, o.epsilon);
