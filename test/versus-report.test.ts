@@ -51,3 +51,24 @@ test("versus pairs differences by seed: shuffled records, a missing seed, a fail
   assert.equal(summary.configs.rigl.seeds, 3);
   assert.equal(summary.configs.static.seeds, 4);
 });
+
+test("versus --tuning compares on validation, and its summary holds no test number", async () => {
+  const valid = (config: string, seed: number, bits: number) => {
+    const r = record(config, seed, NaN);
+    delete (r.result as Partial<TextRunResult>).testBits;
+    r.result!.validBits = bits;
+    return r;
+  };
+  const records = [valid("static", 101, 2.40), valid("static", 102, 2.42), valid("rigl", 101, 2.35), valid("rigl", 102, 2.36)];
+  const configs = VERSUS_CONFIGS.filter((c) => c.name === "static" || c.name === "rigl");
+  const out = mkdtempSync(join(tmpdir(), "sw-versus-tuning-"));
+  const ctx = { quick: true, steps: 10, seeds: 2 } as Parameters<typeof textProtocol>[0];
+  const protocol = textProtocol(ctx, { steps: 10, seeds: 2 }, { name: "t", symbols: 100 });
+  await reportVersus(out, records, 4, configs, { corpus: "t", protocol, baseDegree: 6, seedBase: 101, log: () => {}, tuning: true });
+  const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
+  assert.ok(Math.abs(summary.configs.rigl.vsStatic.mean - -0.055) < 1e-12);
+  assert.equal(summary.configs.rigl.testBits, undefined);
+  const md = readFileSync(join(out, "summary.md"), "utf8");
+  assert.doesNotMatch(md, /test bits|test Δ/);
+  assert.match(md, /validation Δ vs static/);
+});

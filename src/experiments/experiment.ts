@@ -32,6 +32,8 @@ export interface ExperimentContext {
   shard?: { index: number; count: number };
   /** Only rebuild tables and figures from the results already in `out`. */
   reportOnly: boolean;
+  /** versus: validation only (no test or out-of-domain evaluation, a validation summary). */
+  tuning?: boolean;
   log: (line: string) => void;
   onProgress: (p: RunProgress) => void;
 }

@@ -100,18 +100,20 @@ export const versus: Experiment = {
         runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}), ...(c.rewirerOptions ? { rewirerOptions: c.rewirerOptions } : {}), ...(c.biasCorrection ? { biasCorrection: c.biasCorrection } : {}), ...(c.prune ? { prune: { ...c.prune, to: baseDegree, every: ctx.quick ? 8 : c.prune.every } } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
       }
     }
-    const protocol = { ...p, baseDegree, seedBase: ctx.seedBase, ood: corpora.ood.map((t) => t.name) };
+    const tuning = ctx.tuning === true;
+    if (tuning && corpora.ood.length > 0) throw new UsageError("versus --tuning evaluates validation only: leave out --ood");
+    const protocol = { ...p, baseDegree, seedBase: ctx.seedBase, ood: corpora.ood.map((t) => t.name), ...(tuning ? { tuning: true } : {}) };
     const oodWindows = ctx.quick ? 5_000 : 500_000;
     const records = await recordRuns<TextRunResult>(ctx, "versus", protocol, runs, async (run, rc) => {
       const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig; rewirerOptions?: RewirerOptions; biasCorrection?: "per-parameter" };
       const onStep = (step: number, total: number, loss: number) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`);
-      if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep);
+      if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep, !tuning);
       const s = textSettings(p, st.inDegree, run.seed, ctx);
       if (st.rewire) s.rewire = st.rewire;
       if (st.prune) s.prune = st.prune;
       if (st.rewirerOptions) s.rewirerOptions = st.rewirerOptions;
       if (st.biasCorrection) s.biasCorrection = st.biasCorrection;
-      const r = await runText(s, corpora, { test: true, ood: true, oodWindows, onStep });
+      const r = await runText(s, corpora, { test: !tuning, ood: !tuning, oodWindows, onStep });
       rc.saveCurve(r.losses);
       return r.result;
     });
@@ -121,6 +123,7 @@ export const versus: Experiment = {
       baseDegree,
       seedBase: ctx.seedBase,
       log: ctx.log,
+      tuning,
     });
   },
 };
@@ -131,6 +134,7 @@ async function runDense(
   oodWindows: number,
   saveCurve: (l: ArrayLike<number>) => void,
   onStep: (step: number, total: number, loss: number) => void,
+  heldOut = true,
 ): Promise<TextRunResult> {
   const { inputs, outputs } = textShape(st.context);
   // Parameters of the sparse network at this in-degree: edges + biases of the non-input neurons.
@@ -150,7 +154,7 @@ async function runDense(
   saveCurve(trained.losses);
   const tail = trained.losses.slice(-256);
   const ood: Record<string, number> = {};
-  for (const t of corpora.ood) ood[t.name] = evaluateDenseText(trained.model, t.symbols, st.context, st.batch, oodWindows).bitsPerSymbol;
+  if (heldOut) for (const t of corpora.ood) ood[t.name] = evaluateDenseText(trained.model, t.symbols, st.context, st.batch, oodWindows).bitsPerSymbol;
   const params = trained.model.parameters;
   return {
     steps: st.steps,
@@ -158,8 +162,7 @@ async function runDense(
     depth: hidden.length + 1,
     trainBits: mean(tail),
     validBits: evaluateDenseText(trained.model, corpora.valid, st.context, st.batch).bitsPerSymbol,
-    testBits: evaluateDenseText(trained.model, corpora.test, st.context, st.batch).bitsPerSymbol,
-    ood,
+    ...(heldOut ? { testBits: evaluateDenseText(trained.model, corpora.test, st.context, st.batch).bitsPerSymbol, ood } : {}),
     seconds: (performance.now() - started) / 1000,
     trainSeconds: trained.seconds,
     rewireSeconds: 0,
@@ -177,6 +180,8 @@ interface VersusReportOptions {
   baseDegree: number;
   seedBase: number;
   log: (line: string) => void;
+  /** Validation only: the table compares validation bits, paired by seed against RigL and static. */
+  tuning?: boolean;
 }
 
 export async function reportVersus(out: string, records: RunRecord<TextRunResult>[], planned: number, configs: VersusConfig[], o: VersusReportOptions): Promise<ExperimentOutput> {
@@ -195,6 +200,9 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     return pairedDifference(seeds.map((s) => pick(a.get(s)!)!), seeds.map((s) => pick(b.get(s)!)!));
   };
   const oodNames = [...new Set(records.flatMap((r) => Object.keys(r.result?.ood ?? {})))];
+  // Tuning runs compare on validation and never see the test split.
+  const heldOut = (r: TextRunResult): number | undefined => (o.tuning ? r.validBits : r.testBits);
+  const split = o.tuning ? "validation" : "test";
   const ci = (d: ReturnType<typeof pairedDifference>) => (d.n >= 2 ? `${d.mean >= 0 ? "+" : ""}${d.mean.toFixed(4)} [${d.low.toFixed(4)}, ${d.high.toFixed(4)}]` : "–");
   const rows: (string | number | undefined)[][] = [];
   const summary: Record<string, unknown> = {};
@@ -207,21 +215,22 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     if (all.length === 0) continue;
     const test = good.map((r) => r.result!.testBits ?? NaN);
     const valid = good.map((r) => r.result!.validBits);
-    const dStatic = c.name === "static" ? undefined : paired(c.name, "static", (r) => r.testBits);
-    const dRigl = c.name === "rigl" || !byConfig.has("rigl") ? undefined : paired(c.name, "rigl", (r) => r.testBits);
-    const dTwice = c.name === "static-2x" || !byConfig.has("static-2x") ? undefined : paired(c.name, "static-2x", (r) => r.testBits);
+    const dStatic = c.name === "static" || !byConfig.has("static") ? undefined : paired(c.name, "static", heldOut);
+    const dRigl = c.name === "rigl" || !byConfig.has("rigl") ? undefined : paired(c.name, "rigl", heldOut);
+    const dTwice = c.name === "static-2x" || !byConfig.has("static-2x") ? undefined : paired(c.name, "static-2x", heldOut);
     const oodMeans = oodNames.map((t) => mean(good.map((r) => r.result!.ood?.[t] ?? NaN)));
     const edges = good[0]?.result?.edges;
     rows.push([
       c.name, edges === undefined ? "–" : String(edges), `${good.length}${all.length > good.length ? ` (+${all.length - good.length} failed)` : ""}`,
-      meanSd(mean(valid), sd(valid), 4), meanSd(mean(test), sd(test), 4),
+      meanSd(mean(valid), sd(valid), 4), ...(o.tuning ? [] : [meanSd(mean(test), sd(test), 4)]),
       dStatic ? ci(dStatic) : "–", dRigl ? ci(dRigl) : "–", dTwice ? ci(dTwice) : "–",
       ...oodMeans.map((m) => (Number.isFinite(m) ? m.toFixed(3) : "–")),
       good.length ? mean(good.map((r) => r.seconds)).toFixed(0) : "–", good.length ? `${(100 * mean(good.map((r) => r.result!.rewireTimeShare))).toFixed(1)} %` : "–",
     ]);
-    summary[c.name] = { description: c.description, seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), testBits: mean(test), testSd: sd(test), vsStatic: dStatic, vsRigl: dRigl, vsStatic2x: dTwice, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
+    summary[c.name] = { description: c.description, seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), ...(o.tuning ? {} : { testBits: mean(test), testSd: sd(test) }), vsStatic: dStatic, vsRigl: dRigl, vsStatic2x: dTwice, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
     if (good.length) {
-      bars.push({ label: c.name, mean: mean(test), low: mean(test) - (sd(test) || 0), high: mean(test) + (sd(test) || 0), panel: "test split" });
+      const shown = o.tuning ? valid : test;
+      bars.push({ label: c.name, mean: mean(shown), low: mean(shown) - (sd(shown) || 0), high: mean(shown) + (sd(shown) || 0), panel: `${split} split` });
       for (let i = 0; i < oodNames.length; i++) {
         const v = good.map((r) => r.result!.ood?.[oodNames[i]!] ?? NaN);
         bars.push({ label: c.name, mean: mean(v), low: mean(v) - (sd(v) || 0), high: mean(v) + (sd(v) || 0), panel: oodNames[i]! });
@@ -246,11 +255,11 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     files.push(fig.svg, ...(fig.png ? [fig.png] : []));
   }
   const p = o.protocol;
-  const header = ["configuration", "params (edges)", "seeds", "validation bits/char", "test bits/char", "test Δ vs static [95 % CI]", "test Δ vs RigL [95 % CI]", "test Δ vs static ×2 edges [95 % CI]", ...oodNames.map((t) => `${t} bits/char`), "seconds/run", "rewiring time"];
+  const header = ["configuration", "params (edges)", "seeds", "validation bits/char", ...(o.tuning ? [] : ["test bits/char"]), `${split} Δ vs static [95 % CI]`, `${split} Δ vs RigL [95 % CI]`, `${split} Δ vs static ×2 edges [95 % CI]`, ...oodNames.map((t) => `${t} bits/char`), "seconds/run", "rewiring time"];
   const md = [
-    "## Versus: static vs rewiring at equal edges",
+    o.tuning ? "## Versus, tuning: static vs rewiring at equal edges on the validation split" : "## Versus: static vs rewiring at equal edges",
     "",
-    `Corpus: ${o.corpus}; split 90/5/5 % contiguous, test = the last 5 %, never used for training or tuning. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${o.baseDegree}, batch ${p.batch}, ${recipeText(p.lr, p)}, ${p.steps} steps for every configuration; seeds ${o.seedBase}…${o.seedBase + p.seeds - 1}. Out-of-domain: first 500,000 windows of each text. Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed` : ""}.`,
+    `Corpus: ${o.corpus}; split 90/5/5 % contiguous, ${o.tuning ? "validation = the 5 % before the test split; a tuning run: the test split and out-of-domain texts are never evaluated" : "test = the last 5 %, never used for training or tuning"}. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${o.baseDegree}, batch ${p.batch}, ${recipeText(p.lr, p)}, ${p.steps} steps for every configuration; seeds ${o.seedBase}…${o.seedBase + p.seeds - 1}.${o.tuning ? "" : " Out-of-domain: first 500,000 windows of each text."} Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed` : ""}.`,
     "",
     markdownTable(header, rows, 4),
     "",

@@ -35,6 +35,7 @@ export const experimentSpec: CommandSpec = {
     { name: "clip-norm", type: "number", min: 0, value: "X", help: "clip gradients to global L2 norm X (default: 0 = off)" },
     { name: "shard", type: "string", value: "i/n", help: "run every n-th run starting at i, so n processes can share one --out folder" },
     { name: "report", type: "boolean", help: "only rebuild the tables and figures from the results in --out" },
+    { name: "tuning", type: "boolean", help: "versus: a tuning run on the validation split only (test and out-of-domain texts are never evaluated, the summary shows validation bits); use another --seed-base than the reported runs" },
     ...ENGINE_FLAGS,
     { name: "json", type: "boolean", help: "print one JSON object with the headline numbers as the last line of stdout" },
     { name: "quiet", type: "boolean", help: "no progress output" },
@@ -97,6 +98,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
     ...(flags.optionalNumber("threads") !== undefined ? { threads: flags.number("threads") } : {}),
     ...(flags.string("shard") !== undefined ? { shard: parseShard(flags.string("shard")!) } : {}),
     reportOnly: flags.boolean("report"),
+    tuning: flags.boolean("tuning"),
     log,
     onProgress: (p) => progress.update((p.done + p.fraction) / Math.max(p.total, 1), `run ${p.done + 1}/${p.total} · ${p.text} · ETA ${formatDuration(p.eta)}`),
   };
