@@ -17,9 +17,11 @@
  */
 import type { Batch, EvaluationResult, OptimizerConfig } from "../engine/types.js";
 import { applyUpdate, checkLearningRate, checkOptimizer, clipScale, OptimizerState } from "../engine/optimizer.js";
-import { checkLrSchedule, learningRateAt, type LrSchedule } from "../train/lr-schedule.js";
+import type { LrSchedule } from "../train/lr-schedule.js";
+import { trainText, type StepInfo } from "../train/trainer.js";
+import { adam } from "../run/settings.js";
 import { crossEntropyBitsFrom, softmaxStats } from "../engine/softmax.js";
-import { ALPHABET_SIZE, evaluateText, makeSampler, TextBatch, type TextEvaluation } from "../train/text.js";
+import { ALPHABET_SIZE, evaluateText, type TextEvaluation } from "../train/text.js";
 import { NumericError, ShapeError, UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 
@@ -415,60 +417,31 @@ export interface DenseTextResult {
 }
 
 /**
- * Trains a dense MLP on next-symbol prediction, seeded like `sparsewire train` (cli/commands/train.ts)
- * and trainText: rng = new Rng(seed); the model is initialised from rng.fork(); the next fork is the
- * sampling rng, whose own first fork drives the window sampler. So a sparse run and a dense run with
- * the same seed, context and batch size train on exactly the same batches.
+ * Trains a dense MLP on next-symbol prediction in the loop every sparse run uses (trainText), seeded
+ * like the run module (src/run/): rng = new Rng(seed); the model is initialised from rng.fork(); the
+ * next fork drives the training batches. So a sparse run and a dense run with the same seed,
+ * context and batch size train on exactly the same batches.
  */
 export async function trainDenseText(train: Uint8Array, valid: Uint8Array, o: DenseTextOptions): Promise<DenseTextResult> {
   positiveInteger(o.context, "context");
   positiveInteger(o.batch, "batch size");
   if (!((Number.isInteger(o.steps) && o.steps >= 0) || o.steps === Infinity)) throw new UsageError(`steps must be a non-negative integer or Infinity, got ${o.steps}`);
   const rng = new Rng(o.seed);
-  const model = new DenseMlp({ inputs: ALPHABET_SIZE * o.context, hidden: o.hidden, outputs: ALPHABET_SIZE }, rng.fork(), {
-    kind: "adam",
-    learningRate: o.lr,
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-8,
-    ...(o.clipNorm ? { clipNorm: o.clipNorm } : {}),
+  const model = new DenseMlp({ inputs: ALPHABET_SIZE * o.context, hidden: o.hidden, outputs: ALPHABET_SIZE }, rng.fork(), adam(o.lr, { clipNorm: o.clipNorm }));
+  const trained = await trainText(model, train, valid, {
+    context: o.context,
+    batch: o.batch,
+    steps: o.steps,
+    ...(o.maxSeconds !== undefined ? { maxSeconds: o.maxSeconds } : {}),
+    ...(o.lrSchedule ? { lrSchedule: o.lrSchedule } : {}),
+    ...(o.divergenceBits !== undefined ? { divergenceBits: o.divergenceBits } : {}),
+    evalEvery: 0,
+    evalWindows: 0,
+    ...(o.evalWindows !== undefined ? { finalEvalWindows: o.evalWindows } : {}),
+    rng: rng.fork(),
+    ...(o.onStep ? { onStep: (i: StepInfo) => o.onStep!(i.step, i.loss) } : {}),
   });
-  const schedule = o.lrSchedule;
-  if (schedule) checkLrSchedule(schedule, o.lr, { steps: o.steps });
-  const samplingRng = rng.fork();
-  const sampler = makeSampler(train, o.context, samplingRng.fork());
-  const holder = new TextBatch(o.batch, o.context);
-  const divergenceBits = o.divergenceBits ?? 100 * Math.log2(ALPHABET_SIZE);
-  const maxSeconds = o.maxSeconds ?? Infinity;
-  let lossBuffer = new Float32Array(Number.isFinite(o.steps) ? o.steps : 1024);
-  const started = performance.now() / 1000;
-  let step = 0;
-  while (step < o.steps && performance.now() / 1000 - started < maxSeconds) {
-    if (schedule) model.setLearningRate(learningRateAt(schedule, o.lr, step, o.steps));
-    const loss = model.step(holder.sample(sampler));
-    if (loss > divergenceBits) {
-      throw new NumericError(
-        `dense MLP training diverged: loss ${loss.toPrecision(3)} bits/symbol at step ${step + 1} is over ${divergenceBits.toFixed(0)}`,
-        "lower the learning rate",
-      );
-    }
-    if (step >= lossBuffer.length) {
-      const grown = new Float32Array(lossBuffer.length * 2);
-      grown.set(lossBuffer);
-      lossBuffer = grown;
-    }
-    lossBuffer[step] = loss;
-    step++;
-    o.onStep?.(step, loss);
-  }
-  const seconds = performance.now() / 1000 - started;
-  const trained = lossBuffer.subarray(0, step);
-  const tail = trained.subarray(Math.max(0, step - 256));
-  let tailSum = 0;
-  for (let i = 0; i < tail.length; i++) tailSum += tail[i]!;
-  const evalWindows = o.evalWindows ?? Infinity;
-  const v: TextEvaluation = evalWindows > 0 ? evaluateDenseText(model, valid, o.context, o.batch, evalWindows) : { bitsPerSymbol: NaN, accuracy: NaN, windows: 0 };
-  return { model, losses: trained.slice(), seconds, trainBitsPerSymbol: tail.length > 0 ? tailSum / tail.length : NaN, valid: v };
+  return { model, losses: trained.losses, seconds: trained.seconds, trainBitsPerSymbol: trained.trainBitsPerSymbol, valid: trained.valid };
 }
 
 /** Mean bits per symbol and accuracy over every window of `symbols` (or the first maxWindows), in order. */

@@ -8,9 +8,15 @@ import type { Batch, Engine } from "../engine/types.js";
 import { NumericError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 import { checkLrSchedule, isConstantSchedule, learningRateAt, type LrSchedule } from "./lr-schedule.js";
-import { evaluateText, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
+import { ALPHABET_SIZE, evaluateText, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
 
-export interface TextTrainingOptions {
+/**
+ * What trainText trains: an engine, or any model with the same step, evaluate and rate surface
+ * (the dense baseline of experiment versus), so that every model trains in the same loop.
+ */
+export type Trainable = Pick<Engine, "step" | "evaluate" | "learningRate" | "setLearningRate">;
+
+export interface TextTrainingOptions<T extends Trainable = Engine> {
   context: number;
   batch: number;
   /** Stop after this many steps (Infinity: only the time budget stops training). */
@@ -30,6 +36,8 @@ export interface TextTrainingOptions {
   evalEvery: number;
   /** Periodic validation reads the first this many validation windows; the final one reads all. */
   evalWindows: number;
+  /** The final validation reads the first this many windows (default: all; 0 skips it: NaN bits). */
+  finalEvalWindows?: number;
   /** Sampling randomness (the network's initialisation is done by the caller). */
   rng: Rng;
   /**
@@ -50,7 +58,7 @@ export interface TextTrainingOptions {
    * one from the next step on, and report it as `result.engine`. trainText never disposes an
    * engine; the hook that made the replacement owns the old one. `engine` is the live engine.
    */
-  afterStep?: (step: number, totalSteps: number, draw: (count: number) => Batch[], engine: Engine) => void | Engine | undefined | Promise<void | Engine | undefined>;
+  afterStep?: (step: number, totalSteps: number, draw: (count: number) => Batch[], engine: T) => void | T | undefined | Promise<void | T | undefined>;
   onEvaluation?: (info: EvaluationInfo) => void | Promise<void>;
 }
 
@@ -75,7 +83,7 @@ export interface EvaluationInfo {
   final: boolean;
 }
 
-export interface TextTrainingResult {
+export interface TextTrainingResult<T extends Trainable = Engine> {
   steps: number;
   seconds: number;
   /** Mean batch loss of the last ≤ 256 steps, bits per symbol. */
@@ -86,10 +94,10 @@ export interface TextTrainingResult {
   /** Loss of every step, bits per symbol (float32 values). */
   losses: Float32Array;
   /** The engine training ended with: the one given, or the last replacement returned by `afterStep`. */
-  engine: Engine;
+  engine: T;
 }
 
-export async function trainText(initialEngine: Engine, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions): Promise<TextTrainingResult> {
+export async function trainText<T extends Trainable = Engine>(initialEngine: T, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions<T>): Promise<TextTrainingResult<T>> {
   let engine = initialEngine;
   const now = o.now ?? (() => performance.now() / 1000);
   const sampler = makeSampler(train, o.context, o.rng.fork());
@@ -104,7 +112,7 @@ export async function trainText(initialEngine: Engine, train: Uint8Array, valid:
   const holder = new TextBatch(o.batch, o.context);
   const started = now();
   const maxSeconds = o.maxSeconds ?? Infinity;
-  const divergenceBits = o.divergenceBits ?? 100 * Math.log2(engine.network.outputs);
+  const divergenceBits = o.divergenceBits ?? 100 * Math.log2(ALPHABET_SIZE);
   const schedule = o.lrSchedule && !isConstantSchedule(o.lrSchedule) ? o.lrSchedule : undefined;
   const peak = o.peakLearningRate ?? engine.learningRate;
   const onTime = !Number.isFinite(o.steps);
@@ -145,7 +153,7 @@ export async function trainText(initialEngine: Engine, train: Uint8Array, valid:
       const t0 = now();
       let replaced = o.afterStep(step, o.steps, draw, engine);
       if (replaced !== undefined && typeof (replaced as Promise<unknown>).then === "function") replaced = await replaced;
-      if (replaced) engine = replaced as Engine;
+      if (replaced) engine = replaced as T;
       hookSeconds += now() - t0;
     }
     o.onStep?.({ step, loss, smoothedLoss: smoothed, seconds: now() - started, totalSteps: o.steps, learningRate });
@@ -161,7 +169,7 @@ export async function trainText(initialEngine: Engine, train: Uint8Array, valid:
   const tail = losses.slice(-256);
   const trainBits = tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : lastInterval;
   const seconds = now() - started;
-  const v = evaluateText(engine, valid, o.context, o.batch);
+  const v = o.finalEvalWindows === 0 ? { bitsPerSymbol: NaN, accuracy: NaN, windows: 0 } : evaluateText(engine, valid, o.context, o.batch, o.finalEvalWindows ?? Infinity);
   await o.onEvaluation?.({ step, seconds, trainBitsPerSymbol: trainBits, valid: v, final: true });
   return { steps: step, seconds, trainBitsPerSymbol: trainBits, valid: v, hookSeconds, losses: Float32Array.from(losses), engine };
 }
