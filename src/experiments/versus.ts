@@ -69,6 +69,10 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-b4-opt-pc", description: "rigl-b4-opt with per-parameter Adam correction", rewire: riglWith({ batches: 4, newWeights: "optimal" }), biasCorrection: "per-parameter" },
   { name: "rigl-wanda", description: "RigL, prune by |w|·rms(σ(a_source)) (Wanda: an edge's contribution, not its weight alone)", rewire: riglWith({ pruneBy: "wanda" }) },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
+  // RigL's own knobs, tuned with the same budget as the variants above (a fair fight, issue 12).
+  { name: "rigl-10", description: "RigL with 10 % initial fraction", rewire: riglWith({ fraction: 0.1 }) },
+  { name: "rigl-e50", description: "RigL with a round every 50 steps", rewire: riglWith({ every: 50 }) },
+  { name: "rigl-e300", description: "RigL with a round every 300 steps", rewire: riglWith({ every: 300 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "gradual-2x", description: "dense-to-sparse baseline: start at twice the in-degree, prune by magnitude on the cubic schedule (10 % → 60 % of training) to the base in-degree", degreeFactor: 2, prune: { to: 0, by: "magnitude", start: 0.1, end: 0.6, every: 128, batches: 4 } },
   { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },
