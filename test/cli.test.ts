@@ -112,8 +112,8 @@ test("user mistakes get one clear line and a non-zero exit", () => {
     [["--lr-schedule", "exp"], /--lr-schedule must be one of constant, cosine, linear, step; got "exp"/],
     [["--warmup", "-5"], /--warmup must be at least 0, got -5/],
     [["--warmup", "100", "--steps", "100", "--lr-schedule", "cosine"], /--warmup 100 must be below the step budget \(--steps 100\)/],
-    [["--lr-schedule", "cosine", "--lr-final", "0.5"], /--lr-final 0\.5 is above the peak rate --lr 0\.01/],
-    [["--lr-final", "0.001"], /--lr-final 0\.001 needs --lr-schedule cosine, linear or step/],
+    [["--lr-schedule", "cosine", "--lr-final", "0.5"], /--lr-final 0\.5 is above the peak rate --lr 0\.005/],
+    [["--lr-schedule", "constant", "--lr-final", "0.001"], /--lr-final 0\.001 needs --lr-schedule cosine, linear or step/],
     [["--lr-schedule", "step", "--lr-final", "0"], /--lr-final must be above 0 for --lr-schedule step/],
     [["--minutes", "1", "--warmup", "10", "--lr-schedule", "cosine"], /--warmup 10 counts steps, but with a time budget \(--minutes\) and no --steps the schedule runs on elapsed time/],
     [["--clip-norm", "-1"], /--clip-norm must be at least 0, got -1/],
@@ -133,7 +133,7 @@ test("user mistakes get one clear line and a non-zero exit", () => {
   assert.match(u.stderr, /unknown command "frobnicate"/);
 });
 
-test("train --lr-schedule, --warmup, --lr-final, --clip-norm: recorded in --json and the model file; the defaults change nothing", () => {
+test("train --lr-schedule, --warmup, --lr-final, --clip-norm: recorded in --json and the model file; the defaults are the recipe", () => {
   const base = ["train", "--neurons", "620", "--in-degree", "7", "--batch", "64", "--steps", "60", "--eval-every", "0", "--seed", "4", "--json"];
   const model = join(work, "cosine.json");
   const r = run([...base, "--lr-schedule", "cosine", "--warmup", "10", "--lr-final", "0.001", "--clip-norm", "2", "--save", model]);
@@ -142,13 +142,16 @@ test("train --lr-schedule, --warmup, --lr-final, --clip-norm: recorded in --json
   assert.deepEqual([s.lrSchedule, s.warmup, s.lrFinal, s.clipNorm], ["cosine", 10, 0.001, 2]);
   const saved = JSON.parse(readFileSync(model, "utf8")) as { training: Record<string, unknown> };
   assert.deepEqual([saved.training.lrSchedule, saved.training.warmup, saved.training.lrFinal, saved.training.clipNorm], ["cosine", 10, 0.001, 2]);
+  // The defaults are the recipe of results/recipe: lr 0.005 decayed linearly to 0.
   const plain = lastJson(run(base).stdout);
-  const constant = lastJson(run([...base, "--lr-schedule", "constant", "--warmup", "0", "--clip-norm", "0"]).stdout);
-  assert.deepEqual([plain.lrSchedule, plain.warmup, plain.lrFinal, plain.clipNorm], ["constant", 0, 0.01, 0]);
-  assert.equal(constant.finalLoss, plain.finalLoss, "explicit defaults give the same run");
+  const recipe = lastJson(run([...base, "--lr", "0.005", "--lr-schedule", "linear", "--warmup", "0", "--clip-norm", "0"]).stdout);
+  assert.deepEqual([plain.lr, plain.lrSchedule, plain.warmup, plain.lrFinal, plain.clipNorm], [0.005, "linear", 0, 0, 0]);
+  assert.equal(recipe.finalLoss, plain.finalLoss, "explicit defaults give the same run");
   assert.notEqual(s.finalLoss, plain.finalLoss, "the schedule changed the run");
+  const constant = lastJson(run([...base, "--lr-schedule", "constant"]).stdout);
+  assert.notEqual(constant.finalLoss, plain.finalLoss, "--lr-schedule constant leaves the recipe");
   const step = lastJson(run([...base, "--lr-schedule", "step"]).stdout);
-  assert.equal(step.lrFinal, 0.0001, "step decays to lr/100 by default");
+  assert.equal(step.lrFinal, 0.00005, "step decays to lr/100 by default");
   // --minutes alone: the schedule runs on elapsed time.
   const timed = run(["train", "--neurons", "620", "--in-degree", "7", "--batch", "64", "--minutes", "0.02", "--eval-every", "0", "--lr-schedule", "linear", "--json"]);
   assert.equal(timed.code, 0, timed.stderr);

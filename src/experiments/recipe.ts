@@ -121,7 +121,7 @@ export const recipe: Experiment = {
       try {
         checkLrSchedule({ kind: c.schedule, warmup: c.warmup }, c.lr, { steps: budgets[0]! });
       } catch (e) {
-        if (e instanceof UsageError) throw new UsageError(`recipe configuration ${c.name} (phase B runs it at ${budgets[0]} steps too): ${e.message}`, e.hint);
+        if (e instanceof UsageError) throw new UsageError(`recipe configuration ${c.name} (phase B runs it at ${budgets[0]} steps too): ${e.message}`, e.hint, e.settings);
         throw e;
       }
     }

@@ -22,12 +22,16 @@ export interface TextProtocol extends TextRunRecipe {
   corpusSymbols: number;
 }
 
-/** The thesis network (§4.6), or a small one for --quick; --lr, --lr-schedule… override the training recipe. */
-export function textProtocol(ctx: ExperimentContext, full: { steps: number; seeds: number }, corpus: { name: string; symbols: number }): TextProtocol {
-  const base = ctx.quick ? { neurons: 260, context: 4, batch: 64, lr: 0.01, steps: 384, seeds: 2 } : { neurons: 1700, context: 20, batch: 512, lr: 0.01, ...full };
+/**
+ * The thesis network (§4.6), or a small one for --quick; --lr, --lr-schedule… override the training
+ * recipe. `full` is the protocol's own: its steps and seeds, and its learning rate and schedule
+ * (default: the thesis's constant 0.01, which the experiments recorded before issue 12 used).
+ */
+export function textProtocol(ctx: ExperimentContext, full: { steps: number; seeds: number; lr?: number; recipe?: TextRunRecipe }, corpus: { name: string; symbols: number }): TextProtocol {
+  const base = ctx.quick ? { neurons: 260, context: 4, batch: 64, lr: 0.01, steps: 384, seeds: 2 } : { neurons: 1700, context: 20, batch: 512, lr: full.lr ?? 0.01, steps: full.steps, seeds: full.seeds };
   const lr = ctx.lr ?? base.lr;
   const steps = ctx.steps ?? base.steps;
-  const recipe = recipeFields(ctx.recipe ?? {});
+  const recipe = recipeFields({ ...(ctx.quick ? {} : full.recipe ?? {}), ...(ctx.recipe ?? {}) });
   // Refused before the folder records a protocol that cannot run.
   const schedule = lrScheduleOf(recipe);
   if (schedule) checkLrSchedule(schedule, lr, { steps });

@@ -11,7 +11,7 @@ import { readTextCorpus } from "../data/files.js";
 import { splitCorpus } from "../data/windows.js";
 import type { RewirerOptions } from "../rewire/rewire.js";
 import type { RewireConfig } from "../rewire/schedule.js";
-import { describeLrSchedule, type LrSchedule, type LrScheduleKind } from "../train/lr-schedule.js";
+import { CONSTANT_SCHEDULE, describeLrSchedule, type LrSchedule, type LrScheduleKind } from "../train/lr-schedule.js";
 import { DataError } from "../util/errors.js";
 import type { GradualPruneConfig, GradualPruneEvent } from "../compress/gradual.js";
 import { adam, runTraining, type RoundSummary, type RunData } from "../run/index.js";
@@ -151,7 +151,7 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
       batch: s.batch,
       steps: s.steps,
       optimizer: adam(s.lr, { clipNorm: s.clipNorm, biasCorrection: s.biasCorrection }),
-      ...(lrSchedule ? { lrSchedule } : {}),
+      lrSchedule: lrSchedule ?? CONSTANT_SCHEDULE,
       seed: s.seed,
       ...(s.engine ? { engine: s.engine } : {}),
       ...(s.threads !== undefined ? { threads: s.threads } : {}),

@@ -7,6 +7,7 @@
  *
  * Tuning is done on the validation split with other seeds (`--seed-base`); the verdict reads test.
  */
+import { RUN_DEFAULTS } from "../run/settings.js";
 import { mean, pairedDifference, sd } from "../util/stats.js";
 import { PRESETS, type RewireConfig } from "../rewire/schedule.js";
 import type { RewirerOptions } from "../rewire/rewire.js";
@@ -87,7 +88,8 @@ export const versus: Experiment = {
   async run(ctx): Promise<ExperimentOutput> {
     const context = ctx.quick ? 4 : 20;
     const corpora = await loadCorpora(ctx.textPath, ctx.oodPaths, context);
-    const p = textProtocol(ctx, { steps: 20480, seeds: 5 }, corpora);
+    // The recipe of results/recipe (issue 12): Adam 0.005 decayed linearly to 0 over 61,440 steps.
+    const p = textProtocol(ctx, { steps: RUN_DEFAULTS.steps, seeds: 8, lr: RUN_DEFAULTS.optimizer.learningRate, recipe: { lrSchedule: RUN_DEFAULTS.lrSchedule.kind } }, corpora);
     const names = ctx.configs ?? (ctx.quick ? ["static", "thesis", "rigl", "static-2x", "dense"] : VERSUS_DEFAULT);
     const configs = names.map((n) => {
       const c = VERSUS_CONFIGS.find((v) => v.name === n);

@@ -20,7 +20,7 @@ import { checkTextNetwork, contextOf, evaluateText, textShape, textTask, type Te
 import { trainText, type StepInfo } from "../train/trainer.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { checkRunSettings, optimizerOf, type RunSettings } from "./settings.js";
+import { checkRunSettings, lrScheduleOfRun, optimizerOf, type RunSettings } from "./settings.js";
 
 /** The text a run trains on: contiguous training and validation splits, and texts to evaluate at the end. */
 export interface RunData {
@@ -129,7 +129,7 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
       batch: s.batch,
       steps: s.steps,
       ...(s.maxSeconds !== undefined ? { maxSeconds: s.maxSeconds } : {}),
-      ...(s.lrSchedule ? { lrSchedule: s.lrSchedule } : {}),
+      lrSchedule: lrScheduleOfRun(s),
       evalEvery: s.evalEvery ?? 0,
       evalWindows: s.evalWindows ?? 0,
       rng: samplingRng,

@@ -8,7 +8,7 @@ import type { ExperimentContext } from "../../experiments/experiment.js";
 import { parseShard } from "../../experiments/protocol.js";
 import { UsageError } from "../../util/errors.js";
 import { LR_SCHEDULE_KINDS, type LrScheduleKind } from "../../train/lr-schedule.js";
-import { recipeFields } from "../../experiments/text-run.js";
+import type { TextRunRecipe } from "../../experiments/text-run.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { ENGINE_FLAGS, printJson } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
@@ -73,8 +73,9 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
   };
   const configs = flags.string("configs")?.split(",").filter((s) => s !== "");
   const mnist = flags.string("mnist");
-  // Only what differs from constant / no warmup / no clipping: nothing new is recorded otherwise.
-  const recipe = recipeFields({
+  // As given: the protocol merges them over its own recipe and records only what differs from
+  // constant / no warmup / no clipping (text-run.ts, recipeFields).
+  const recipe: TextRunRecipe = ({
     ...(flags.string("lr-schedule") !== undefined ? { lrSchedule: flags.string("lr-schedule") as LrScheduleKind } : {}),
     ...(flags.optionalNumber("warmup") !== undefined ? { warmup: flags.number("warmup") } : {}),
     ...(flags.optionalNumber("lr-final") !== undefined ? { lrFinal: flags.number("lr-final") } : {}),

@@ -12,7 +12,7 @@ import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { REWIRE_FLAGS, rewireConfigFromFlags, rewirerOptionsFromFlags } from "../rewire-flags.js";
-import { runTraining, type RunSettings } from "../../run/index.js";
+import { RUN_DEFAULTS, runTraining, type RunSettings } from "../../run/index.js";
 import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 
 export const trainSpec: CommandSpec = {
@@ -25,10 +25,10 @@ export const trainSpec: CommandSpec = {
     { name: "in-degree", type: "int", default: 29, min: 1, value: "D", help: "incoming edges per non-input neuron" },
     { name: "context", type: "int", default: 20, min: 1, max: 4096, value: "C", help: "symbols of context (27·C input neurons)" },
     { name: "batch", type: "int", default: 512, min: 1, max: 1 << 20, value: "B", help: "windows per training step" },
-    { name: "steps", type: "int", min: 1, value: "N", help: "training steps (default: 2000, or unlimited with --minutes)" },
+    { name: "steps", type: "int", min: 1, value: "N", help: `training steps (default: ${RUN_DEFAULTS.steps}, the recipe's budget; with --minutes alone, as many as fit)` },
     { name: "minutes", type: "number", min: 0, value: "M", help: "stop after this much training time" },
-    { name: "lr", type: "number", default: 0.01, min: 0, value: "RATE", help: "learning rate (the peak of a schedule)" },
-    { name: "lr-schedule", type: "string", default: "constant", choices: LR_SCHEDULE_KINDS, value: LR_SCHEDULE_KINDS.join("|"), help: "cosine, linear: decay from --lr to --lr-final after the warmup; step: ×√(final/lr) at 50 % and 75 % of it. On steps, or on elapsed time with --minutes alone" },
+    { name: "lr", type: "number", default: RUN_DEFAULTS.optimizer.learningRate, min: 0, value: "RATE", help: "learning rate (the peak of a schedule; the recipe of results/recipe: 0.005 decayed linearly to 0)" },
+    { name: "lr-schedule", type: "string", default: RUN_DEFAULTS.lrSchedule.kind, choices: LR_SCHEDULE_KINDS, value: LR_SCHEDULE_KINDS.join("|"), help: "cosine, linear: decay from --lr to --lr-final after the warmup; step: ×√(final/lr) at 50 % and 75 % of it. On steps, or on elapsed time with --minutes alone" },
     { name: "warmup", type: "int", default: 0, min: 0, value: "N", help: "warmup steps: the rate rises linearly from lr/N to --lr over the first N steps (needs --steps)" },
     { name: "lr-final", type: "number", min: 0, value: "RATE", help: "final learning rate of the schedule (default: 0 for cosine and linear, lr/100 for step)" },
     { name: "clip-norm", type: "number", default: 0, min: 0, value: "X", help: "clip the gradients to global L2 norm X before each update; 0 = off" },
@@ -66,7 +66,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const seed = flags.number("seed");
   const batch = flags.number("batch");
   const minutes = flags.optionalNumber("minutes");
-  const steps = flags.optionalNumber("steps") ?? (minutes !== undefined ? Infinity : 2000);
+  const steps = flags.optionalNumber("steps") ?? (minutes !== undefined ? Infinity : RUN_DEFAULTS.steps);
   const fractions = flags.requireString("split").split(",").map(Number);
   const clipNorm = flags.number("clip-norm");
   const optimizer: OptimizerConfig = {
