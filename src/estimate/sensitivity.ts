@@ -50,7 +50,7 @@ export function measureSensitivity(source: Engine | Network, batches: readonly B
   const net = engine ? engine.network : (source as Network);
   for (const batch of batches) checkBatch(net, batch);
   const samples = batches.reduce((s, b) => s + b.size, 0);
-  // The same sums the utility estimates use (rewire/utility.ts), divided by |T| here.
+  // The same sums the utility estimates use (utility.ts), divided by |T| here.
   const { lossSum, gradient } = engine ? engineGradient(engine, batches) : referenceGradient(net, batches);
   for (let e = 0; e < gradient.length; e++) gradient[e]! /= samples;
   const result: Sensitivity = { loss: lossSum / samples, samples, gradient, computedWith: engine ? "engine" : "reference-f64" };
