@@ -1,4 +1,4 @@
-/** Prune criteria computed from a round's activity (rewire/taylor.ts): wanda = |w|·rms(σ(a_source)). */
+/** Prune criteria computed from a round's activity (estimate/taylor.ts): wanda = |w|·rms(σ(a_source)). */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";

@@ -1,5 +1,5 @@
 /**
- * The second-order utility (src/rewire/taylor.ts) against a direct computation: per-sample
+ * The second-order utility (src/estimate/taylor.ts) against a direct computation: per-sample
  * gradients from single-sample batches of the reference engine, their mean (the first-order term)
  * and mean square (the empirical Fisher curvature).
  */

@@ -25,11 +25,14 @@ import { pruneToInDegree, type PruneResult } from "./prune.js";
 
 /** Criteria gradual pruning can use ("true" costs one forward per edge: far too slow inside training). */
 export type GradualPruneBy = Exclude<UtilityMethod, "true">;
+/** Every criterion gradual pruning accepts. */
 export const GRADUAL_PRUNE_BY: readonly GradualPruneBy[] = ["first-order", "magnitude", "obd"];
 
+/** Gradual pruning from the network's in-degree D to `to` on the cubic schedule d(t) = round(D2 + (D − D2)(1 − p)³) (Zhu & Gupta 2017). */
 export interface GradualPruneConfig {
   /** Final in-degree D2 (below the network's). */
   to: number;
+  /** The utility each pruning step ranks edges by. */
   by: GradualPruneBy;
   /** Fraction of the training steps at which pruning starts (d = D until then). */
   start: number;
@@ -48,6 +51,7 @@ export interface GradualPruneConfig {
   resetOptimizer?: boolean;
 }
 
+/** Default schedule settings: what the CLI uses when `--prune-start`, `--prune-end`, `--prune-every`, `--prune-batches` are absent. */
 export const GRADUAL_DEFAULTS = { start: 0.1, end: 0.6, every: 100, batches: 4 } as const;
 
 /** Refuses a schedule that cannot work, with one clear line. `from` is the network's in-degree. */
@@ -109,13 +113,16 @@ export function pruneStep(engine: Engine, batches: readonly Batch[], by: Gradual
   return pruneToInDegree(engine.network, utility, inDegree);
 }
 
+/** One rebuild of gradual pruning at a smaller in-degree. */
 export interface GradualPruneEvent {
+  /** The training step after which it happened. */
   step: number;
   /** In-degree before and after. */
   from: number;
   to: number;
   /** Mean utility of the removed edges (by the criterion), NaN for rebuild-only. */
   meanUtilityRemoved: number;
+  /** Time the rebuild took (utility, pruning, new engine), seconds. */
   seconds: number;
 }
 
@@ -151,6 +158,11 @@ export class GradualPruner {
     return this.engine.network.inDegree;
   }
 
+  /**
+   * trainText's `afterStep` hook: at a check step where d(t) drops, prune (or, `rebuildOnly`, copy),
+   * build and return the new engine (carrying the optimiser state unless `resetOptimizer`) and dispose
+   * the old one; otherwise undefined.
+   */
   readonly afterStep = async (step: number, _total: number, draw: (count: number) => Batch[]): Promise<Engine | undefined> => {
     const c = this.config;
     if (!isGradualCheckStep(c, step, this.totalSteps)) return undefined;

@@ -8,12 +8,15 @@
 import { Network } from "../graph/network.js";
 import { ShapeError, UsageError } from "../util/errors.js";
 
+/** Options of `pruneToInDegree`. */
 export interface PruneOptions {
   /** Mean σ(a) of every neuron (inputs: mean input value), length k: enables bias compensation. */
   meanOutputs?: ArrayLike<number>;
 }
 
+/** What `pruneToInDegree` returns: the smaller network and which edges went where. */
 export interface PruneResult {
+  /** A new network of the smaller in-degree (the input network is not changed). */
   network: Network;
   /** Removed edges, as indices into the ORIGINAL network's sources/weights, ascending. */
   removed: Int32Array;

@@ -33,10 +33,14 @@ import { UsageError } from "../util/errors.js";
 import { checkBits, dequantizedWeights, LOSS_ESTIMATES, QUANTIZE_BY, SCALE_MODES, integerRange, type LossEstimate, type Quantization, type QuantizeBy, type ScaleMode } from "../io/quantization.js";
 export { checkBits, dequantizedWeights, integerRange, LOSS_ESTIMATES, MAX_BITS, MIN_BITS, QUANTIZE_BY, SCALE_MODES, type LossEstimate, type Quantization, type QuantizeBy, type ScaleMode } from "../io/quantization.js";
 
+/** Utility quantisation's rounding: per weight by the lower estimated cost, or always to nearest. */
 export type Rounding = "estimate" | "nearest";
 
+/** Options of `quantizeGroup`: one group of weights sharing one scale. */
 export interface GroupOptions {
+  /** b: bits per integer (2..8). */
   bits: number;
+  /** How q and w′ are chosen: "utility" (eq. 4.5), "mse" or "max". */
   by: QuantizeBy;
   /** For by = "utility" (default "second-order"). */
   estimate?: LossEstimate;
@@ -53,6 +57,7 @@ export interface GroupOptions {
   rounding?: Rounding;
 }
 
+/** One group's quantisation: its scale, its integers and the cost the choice minimised. */
 export interface GroupResult {
   /** The float32 scale q. */
   scale: number;
@@ -177,10 +182,15 @@ function utilityCost(
   return sum;
 }
 
+/** Options of `quantizeNetwork`. */
 export interface QuantizeOptions {
+  /** b: bits per weight (2..8). */
   bits: number;
+  /** One scale for the network, or one per neuron. */
   scale: ScaleMode;
+  /** How q and w′ are chosen: "utility" (eq. 4.5), "mse" or "max". */
   by: QuantizeBy;
+  /** For "utility": which loss-change estimate to minimise (default "second-order"). */
   estimate?: LossEstimate;
   /** ∂L_T/∂w parallel to network.weights (for "utility"). */
   gradient?: ArrayLike<number>;
@@ -190,6 +200,7 @@ export interface QuantizeOptions {
   rounding?: Rounding;
 }
 
+/** What `quantizeNetwork` returns: the quantisation (integers, scales, settings) and the dequantised network. */
 export interface QuantizedNetwork extends Quantization {
   /** A copy of the network with the dequantised weights fround(q·w′); biases unchanged. */
   network: Network;
@@ -249,6 +260,7 @@ export function dequantize(net: Network, q: Quantization): Network {
   return c;
 }
 
+/** `estimateLossChange`'s three estimates of a weight change's effect on the loss, in the loss's units. */
 export interface LossChangeEstimates {
   /** Σ Δ·∂L/∂w: eq. 4.5 summed over all weights (the thesis's rule). */
   signed: number;

@@ -21,16 +21,19 @@ export const BUNDLED_CORPUS_FILE = "text8-excerpt.txt.gz";
 /** Number of symbols in the bundled corpus (the first 2,000,000 characters of text8). */
 export const BUNDLED_CORPUS_SYMBOLS = 2_000_000;
 
+/** Options of `readTextCorpus`. */
 export interface ReadTextOptions {
   /** Stop after this many (decompressed) bytes of text; the rest of the file is not read. */
   maxBytes?: number;
 }
 
+/** A cleaned text corpus (`readTextCorpus`): the 27-symbol alphabet of §4.6, one byte per symbol. */
 export interface TextCorpus {
   /** Symbols 0..26 (TEXT_ALPHABET), one byte each. */
   symbols: Uint8Array;
   /** Bytes of text consumed before cleaning (decompressed bytes for gzip files). */
   bytesRead: number;
+  /** The file it was read from. */
   path: string;
 }
 
@@ -194,6 +197,7 @@ export async function readIdx(path: string): Promise<IdxArray> {
   return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headerLength, elements) };
 }
 
+/** An MNIST split (`loadMnist`): images scaled to [0, 1] and their labels. */
 export interface MnistSet {
   /** count·rows·cols pixels scaled to [0, 1] (pixel / 255), sample-major, each image row-major. */
   images: Float32Array;

@@ -77,6 +77,7 @@ export class TextCleaner {
     return this.n;
   }
 
+  /** Cleans one chunk of raw bytes and appends its symbols. */
   push(chunk: Uint8Array): void {
     const len = chunk.length;
     // At most one symbol per input byte: reserve once, then the loop needs no bounds checks.

@@ -15,6 +15,7 @@ export const DEFAULT_CONTEXT = 20;
 /** Default contiguous train / validation / test fractions. */
 export const DEFAULT_SPLIT: readonly number[] = [0.9, 0.05, 0.05];
 
+/** Names of the first three parts `splitCorpus` makes: training, validation, test. */
 export type SplitName = "train" | "valid" | "test";
 
 /** One contiguous part of a corpus; `symbols` is a view into the corpus, not a copy. */

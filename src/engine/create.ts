@@ -7,8 +7,13 @@ import { SparsewireError } from "../util/errors.js";
 import { ReferenceEngine } from "./reference/engine.js";
 import type { Engine, EngineName, EngineOptions } from "./types.js";
 
+/** Every engine name, the default (wasm) first. */
 export const ENGINE_NAMES: readonly EngineName[] = ["wasm", "reference"];
 
+/**
+ * An engine training `network`. Throws SparsewireError "engine" when WebAssembly SIMD is missing
+ * for "wasm", "usage" for an unknown name.
+ */
 export async function createEngine(name: EngineName, network: Network, options: EngineOptions = {}): Promise<Engine> {
   if (name === "reference") return new ReferenceEngine(network, options);
   if (name === "wasm") {

@@ -16,6 +16,7 @@ export interface SoftmaxStats {
   arg: number;
 }
 
+/** The normaliser of the m logits values[start + o·stride], o = 0..m−1, in float64. */
 export function softmaxStats(values: ArrayLike<number>, start: number, stride: number, m: number): SoftmaxStats {
   let max = -Infinity;
   let arg = 0;

@@ -16,23 +16,28 @@ export type BatchInputs =
   /** values[i·B + b] is input neuron i for sample b (n·B, neuron-major). */
   | { kind: "dense"; values: Float32Array };
 
+/** Targets of a batch; their kind picks the loss (softmax cross-entropy in bits, or squared error). */
 export type BatchTargets =
   /** Softmax cross-entropy in bits (Example 3.6) against class indices in 0..m-1. */
   | { kind: "class"; classes: Int32Array }
   /** Squared error (Example 3.5) against values[o·B + b], o in 0..m-1. */
   | { kind: "values"; values: Float32Array };
 
+/** One batch of B samples: inputs and targets in the layouts of BatchInputs and BatchTargets. */
 export interface Batch {
+  /** B: samples in the batch. */
   size: number;
   inputs: BatchInputs;
   targets: BatchTargets;
 }
 
+/** Options of `Engine.gradients`. */
 export interface GradientOptions {
   /** Also return per-sample outputs σ(a) and errors δ = ∂L/∂a of every neuron (rewiring reads them). */
   activity?: boolean;
 }
 
+/** What `Engine.gradients` returns: the mean loss and its gradients, without an update. */
 export interface GradientResult {
   /** Mean loss per sample over the batch (bits for cross-entropy). */
   loss: number;
@@ -46,14 +51,17 @@ export interface GradientResult {
   errors?: Float32Array;
 }
 
+/** What `Engine.evaluate` returns: loss summed over the batch (not averaged) and arg-max hits. */
 export interface EvaluationResult {
   /** Sum of per-sample losses (bits for cross-entropy) over the batch. */
   lossSum: number;
   /** Samples whose arg-max output equals the target class (cross-entropy only; else 0). */
   correct: number;
+  /** Samples evaluated (B). */
   count: number;
 }
 
+/** The optimiser and its hyperparameters; every engine made with it applies the same update rule. */
 export type OptimizerConfig = (
   /**
    * Adam (Kingma & Ba 2014) with bias correction: "global" (default) corrects every parameter by
@@ -92,11 +100,15 @@ export interface OptimizerSnapshot {
   powers?: { weightBeta1: Float32Array; weightBeta2: Float32Array; biasBeta1: Float32Array; biasBeta2: Float32Array };
 }
 
+/** Adam with the usual defaults (learning rate 0.001, β1 0.9, β2 0.999, ε 1e-8): an engine's optimiser when none is given. */
 export const DEFAULT_ADAM: OptimizerConfig = { kind: "adam", learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 
+/** The engines `createEngine` can make: the plain-TypeScript oracle or the WebAssembly SIMD engine. */
 export type EngineName = "reference" | "wasm";
 
+/** Options of `createEngine`. */
 export interface EngineOptions {
+  /** Default: `DEFAULT_ADAM`. */
   optimizer?: OptimizerConfig;
   /** Worker threads (wasm engine); the reference engine always uses 1. */
   threads?: number;

@@ -33,6 +33,7 @@ export function activityFrom(net: { neurons: number; inputs: number }, batchSize
   return a;
 }
 
+/** Refuses an activity whose arrays are not neurons·samples long (ShapeError). */
 export function checkActivity(a: Activity): void {
   const size = a.neurons * a.samples;
   if (!Number.isInteger(a.samples) || a.samples < 1) throw new ShapeError(`activity needs at least one sample, got ${a.samples}`);

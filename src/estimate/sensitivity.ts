@@ -15,8 +15,10 @@ import { float64Parameters, forward, outputsOf, workspaceCache } from "../engine
 import { engineGradient, engineLoss, referenceGradient, referenceHessian } from "./sums.js";
 import { UsageError } from "../util/errors.js";
 
+/** Which ∂²L/∂w² diagonal: LeCun's one extra backward pass (approximate), or the exact Gauss–Newton diagonal (m passes). */
 export type CurvatureKind = "lecun" | "gauss-newton";
 
+/** Options of `measureSensitivity`: what to compute besides loss and gradient. */
 export interface SensitivityOptions {
   /** Also compute ∂²L_T/∂w² (LeCun's diagonal pass or the exact Gauss–Newton diagonal). */
   curvature?: CurvatureKind | false;
@@ -24,9 +26,11 @@ export interface SensitivityOptions {
   meanOutputs?: boolean;
 }
 
+/** What `measureSensitivity` returns: L_T and its derivatives, per sample (divided by |T|). */
 export interface Sensitivity {
   /** L_T: mean loss per sample (bits for cross-entropy) over all samples of all batches. */
   loss: number;
+  /** |T|: samples over all batches. */
   samples: number;
   /** ∂L_T/∂w, parallel to network.weights. */
   gradient: Float64Array;
@@ -34,6 +38,7 @@ export interface Sensitivity {
   curvature?: Float64Array;
   /** Mean σ(a) per neuron (inputs: mean input value), length k; only with `meanOutputs`. */
   meanOutputs?: Float64Array;
+  /** Where loss and gradient came from: the engine (float32) or the float64 reference kernels (a bare Network). */
   computedWith: "engine" | "reference-f64";
 }
 
@@ -45,7 +50,7 @@ export function measureSensitivity(source: Engine | Network, batches: readonly B
   const net = engine ? engine.network : (source as Network);
   for (const batch of batches) checkBatch(net, batch);
   const samples = batches.reduce((s, b) => s + b.size, 0);
-  // The same sums the utility estimates use (rewire/utility.ts), divided by |T| here.
+  // The same sums the utility estimates use (utility.ts), divided by |T| here.
   const { lossSum, gradient } = engine ? engineGradient(engine, batches) : referenceGradient(net, batches);
   for (let e = 0; e < gradient.length; e++) gradient[e]! /= samples;
   const result: Sensitivity = { loss: lossSum / samples, samples, gradient, computedWith: engine ? "engine" : "reference-f64" };

@@ -31,10 +31,13 @@ import { Rng } from "../util/rng.js";
 import { engineGradient, engineLoss, referenceGradient, referenceHessian, referenceLoss } from "./sums.js";
 import { engineTrueUtility, referenceTrueUtility } from "./true-utility.js";
 
+/** How `estimateUtility` scores an edge: −w·∂L/∂w (eq. 4.3), |w|, OBD ½w²·∂²L/∂w², or the true loss change (Def. 4.1). Higher = more useful. */
 export type UtilityMethod = "first-order" | "magnitude" | "obd" | "true";
 
+/** Every utility method. */
 export const UTILITY_METHODS: readonly UtilityMethod[] = ["first-order", "magnitude", "obd", "true"];
 
+/** Options of `estimateUtility`: which edges to score, and the curvature OBD uses. */
 export interface UtilityOptions {
   /**
    * Evaluate only this many edges, drawn uniformly without replacement by a seeded Rng; the others
@@ -55,7 +58,9 @@ export interface UtilityOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What `estimateUtilityDetailed` returns: per-edge utility, the edges scored and L_T. */
 export interface UtilityResult {
+  /** The method used. */
   method: UtilityMethod;
   /** Per edge (parallel to network.weights), higher = more useful; NaN for edges not evaluated. */
   utility: Float32Array;

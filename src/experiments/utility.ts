@@ -10,7 +10,7 @@
  *     (the thesis: "we then evaluate utility on the test set") against |w|, the first-order estimate
  *     −w·∂L/∂w (eq. 4.3) and optimal brain damage ½w²·∂²L/∂w² (LeCun's diagonal second-derivative
  *     pass, as in LeCun, Denker & Solla 1990). Everything on MNIST is computed in float64 on the
- *     reference kernels (the true utility by the incremental path of rewire/utility.ts).
+ *     reference kernels (the true utility by the incremental path of estimate/true-utility.ts).
  *  2. The same study on a trained character network (the thesis network: sparse, non-layered), with
  *     the edges grouped by where they sit in the DAG: leaving an input neuron, between two hidden
  *     neurons, and entering an output. The true utility runs on the engine (float32 forward, float64

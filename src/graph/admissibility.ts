@@ -22,6 +22,7 @@ import { ShapeError } from "../util/errors.js";
  * `admissibleSources(target, into)`.
  */
 export interface Admissibility {
+  /** Sets into[i] = 1 for every admissible source i of `target` (`into`: length ≥ k, zeroed by the caller). */
   fill(target: number, into: Uint8Array): void;
   /**
    * Optional: the admissible sources of up to 32 targets at once, as bits: into[i] (length ≥ k) gets

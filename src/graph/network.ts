@@ -21,6 +21,7 @@ export type Task =
   | { kind: "classification"; classes: number; inputShape: number[] }
   | { kind: "none" };
 
+/** The raw arrays of a network, as `Network.fromArrays` takes them: sources and weights (k−n)·d, row i−n for neuron i; biases k. */
 export interface NetworkArrays {
   neurons: number;
   inputs: number;
@@ -32,6 +33,7 @@ export interface NetworkArrays {
   task?: Task;
 }
 
+/** The shape of a random network (`Network.random`): neurons k, inputs n, outputs m, in-degree d. */
 export interface RandomNetworkOptions {
   neurons: number;
   inputs: number;
@@ -40,10 +42,19 @@ export interface RandomNetworkOptions {
   task?: Task;
 }
 
+/**
+ * A network of Def. 3.14 in the fixed-in-degree form: k neurons, inputs first and outputs last, every
+ * non-input with exactly d in-edges, plus its evaluation order and levels. Make one with `random` or
+ * `fromArrays`; both refuse anything that is not a valid network.
+ */
 export class Network {
+  /** k: all neurons, inputs and outputs included. */
   readonly neurons: number;
+  /** n: input neurons 0..n-1. */
   readonly inputs: number;
+  /** m: output neurons k-m..k-1. */
   readonly outputs: number;
+  /** d: in-edges of every non-input neuron. */
   readonly inDegree: number;
   /** (k-n)·d source neuron indices, row i-n for neuron i. */
   readonly sources: Int32Array;
@@ -115,6 +126,7 @@ export class Network {
     return net;
   }
 
+  /** Number of edges, (k-n)·d. */
   get edges(): number {
     return (this.neurons - this.inputs) * this.inDegree;
   }
@@ -143,6 +155,7 @@ export class Network {
     return (i - this.inputs) * this.inDegree;
   }
 
+  /** A deep copy: arrays, task, evaluation order and levels (no revalidation). */
   clone(): Network {
     const c = new Network({
       neurons: this.neurons,
@@ -239,6 +252,7 @@ export interface Consumers {
   edge: Int32Array; // edges: index into sources/weights of that edge
 }
 
+/** The consumers of every neuron (the transposed graph), O(k + edges); sources outside 0..k-1 are skipped. */
 export function transpose(net: { neurons: number; inputs: number; inDegree: number; sources: Int32Array }): Consumers {
   const { neurons: k, inputs: n, inDegree: d, sources } = net;
   const start = new Int32Array(k + 1);

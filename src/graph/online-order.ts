@@ -48,6 +48,7 @@
 import { GraphError } from "../util/errors.js";
 import type { Network } from "./network.js";
 
+/** Options of `OnlineOrder`: how it keeps `net.levels` up to date. */
 export interface OnlineOrderOptions {
   /**
    * "incremental" (default): `net.levels` is exact after every replacement, updated through the
@@ -89,7 +90,12 @@ export interface OnlineOrderStats {
   queryVisited: number;
 }
 
+/**
+ * Keeps a network's evaluation order, levels and consumer lists valid while `replaceEdge` moves edges
+ * one at a time (Pearce–Kelly, Example 4.10), and answers which new edges are admissible.
+ */
 export class OnlineOrder {
+  /** The network, edited in place (sources, order, levels; never weights). */
   readonly net: Network;
   /**
    * Index of every neuron in `net.order` (length k). Inputs are -1: they precede every non-input

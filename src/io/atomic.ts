@@ -12,11 +12,17 @@ import { SparsewireError } from "../util/errors.js";
 
 /** The file-system calls the writer makes; injectable so tests can fail any step. */
 export interface AtomicFs {
+  /** As node:fs `openSync`; the writer opens the temporary file (flags "wx") and, for its fsync, the folder. */
   openSync(path: string, flags: string, mode?: number): number;
+  /** As node:fs `writeSync`: returns the bytes written (short writes are continued). */
   writeSync(fd: number, buffer: Uint8Array, offset: number, length: number): number;
+  /** As node:fs `fsyncSync`. */
   fsyncSync(fd: number): void;
+  /** As node:fs `closeSync`. */
   closeSync(fd: number): void;
+  /** As node:fs `renameSync`: the atomic step. */
   renameSync(oldPath: string, newPath: string): void;
+  /** As node:fs `unlinkSync`: removes the temporary file after a failure. */
   unlinkSync(path: string): void;
 }
 

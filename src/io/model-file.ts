@@ -13,6 +13,7 @@ import { modelFromJson, networkToJson } from "./json-format.js";
 import { modelFromSafetensors, networkToSafetensors } from "./safetensors.js";
 import { fileError, networkDifference, type LoadedModel, type ModelExtra } from "./schema.js";
 
+/** A model file's format, chosen by its extension (.json or .safetensors). */
 export type ModelFormat = "json" | "safetensors";
 
 /** The format a path's extension asks for (case-insensitive); UsageError for anything else. */
@@ -74,6 +75,7 @@ export function readModelBytes(path: string, shownPath = path): Uint8Array {
   return new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
 }
 
+/** Loads a model file's network (float or quantised; quantised weights come dequantised). */
 export function loadNetwork(path: string): Network {
   return loadModel(path).network;
 }

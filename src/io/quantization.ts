@@ -6,15 +6,23 @@
  */
 import { settingError } from "../util/errors.js";
 
+/** One float32 scale q for the whole network, or one per non-input neuron (its d in-edges share it). */
 export type ScaleMode = "network" | "neuron";
+/** How q and w′ were chosen: by estimated loss change (eq. 4.5), least squared error, or max |w| (compress/quantize.ts). */
 export type QuantizeBy = "utility" | "mse" | "max";
+/** The loss-change estimate "utility" minimises: Σ Δ·∂L/∂w (eq. 4.5), Σ |Δ·∂L/∂w|, or Σ Δ·∂L/∂w + ½h·Δ². */
 export type LossEstimate = "signed" | "absolute" | "second-order";
 
+/** Every scale mode. */
 export const SCALE_MODES: readonly ScaleMode[] = ["network", "neuron"];
+/** Every way of choosing q and w′. */
 export const QUANTIZE_BY: readonly QuantizeBy[] = ["utility", "mse", "max"];
+/** Every loss-change estimate. */
 export const LOSS_ESTIMATES: readonly LossEstimate[] = ["signed", "absolute", "second-order"];
 
+/** Fewest bits per weight: 2 (integers −2..1). */
 export const MIN_BITS = 2;
+/** Most bits per weight: 8 (integers −128..127, stored as I8). */
 export const MAX_BITS = 8;
 
 /** Integer range of b-bit two's complement. */
@@ -23,15 +31,20 @@ export function integerRange(bits: number): { min: number; max: number } {
   return { min: -(2 ** (bits - 1)), max: 2 ** (bits - 1) - 1 };
 }
 
+/** Refuses a bit width outside MIN_BITS..MAX_BITS (UsageError naming `bits`). */
 export function checkBits(bits: number): void {
   if (!Number.isInteger(bits) || bits < MIN_BITS || bits > MAX_BITS) {
     throw settingError("bits", `must be an integer from ${MIN_BITS} to ${MAX_BITS}, got ${bits}`, "weights are stored as b-bit signed integers: 8 in I8, 2..4 packed into U8");
   }
 }
 
+/** A quantisation as stored: b-bit integers w′ per edge and float32 scales q; weight = fround(q·w′). */
 export interface Quantization {
+  /** b: bits per integer (MIN_BITS..MAX_BITS). */
   bits: number;
+  /** One scale, or one per neuron. */
   scale: ScaleMode;
+  /** How q and w′ were chosen (recorded in the file). */
   by: QuantizeBy;
   /** The estimate "utility" minimised; undefined for mse and max. */
   estimate?: LossEstimate;

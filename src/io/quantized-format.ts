@@ -67,6 +67,7 @@ import {
 import { ModelFileError, SparsewireError, UsageError } from "../util/errors.js";
 import { dequantizedWeights, integerRange, LOSS_ESTIMATES, MAX_BITS, MIN_BITS, QUANTIZE_BY, SCALE_MODES, type LossEstimate, type Quantization, type QuantizeBy, type ScaleMode } from "./quantization.js";
 
+/** The "format" field of quantised model files; float files say "sparsewire.network", so neither reader mistakes the other. */
 export const QUANTIZED_FORMAT_NAME = "sparsewire.quantized-network";
 /** The version written. */
 export const QUANTIZED_FORMAT_VERSION = 2;
@@ -75,6 +76,7 @@ export const QUANTIZED_READABLE_VERSIONS: readonly number[] = [1, 2];
 /** The "sources" coding of version 2 safetensors files (see the top of this file). */
 export const SOURCE_CODING = "U8-rice-gaps-lsb";
 
+/** A loaded quantised model file: the network (dequantised weights, sorted slots) and its quantisation. */
 export interface LoadedQuantizedModel extends LoadedModel {
   /** The integers and scales as stored; `network` carries the dequantised weights. */
   quantization: Quantization;

@@ -7,6 +7,7 @@ import { SparsewireError } from "../util/errors.js";
 import type { Quantization } from "./quantization.js";
 import { quantizedFileNetwork, quantizedToJson, quantizedToSafetensors, readQuantizedModel, sortedSlots, type LoadedQuantizedModel } from "./quantized-format.js";
 
+/** The bytes (safetensors) or text (JSON) of a quantised model file, the format chosen by `path`'s extension. */
 export function encodeQuantized(path: string, net: Network, q: Quantization, extra?: ModelExtra): Uint8Array | string {
   return modelFormatOf(path) === "json" ? quantizedToJson(net, q, extra) : quantizedToSafetensors(net, q, extra);
 }

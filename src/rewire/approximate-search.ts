@@ -58,6 +58,7 @@ import { Rng } from "../util/rng.js";
 import { checkActivity, rowNorms, type Activity } from "../estimate/activity.js";
 import { CandidateCollector, targetList, type SearchOptions, type SearchResult } from "./collector.js";
 
+/** Tuning of the approximate search's locality-sensitive hashing (random hyperplanes, multi-probe); every field has a measured default. */
 export interface LshOptions {
   /** L: number of hash tables (per norm range; default `DEFAULTS[criterion].tables`). */
   tables?: number;
@@ -85,6 +86,7 @@ export interface LshOptions {
   seed?: number;
 }
 
+/** Options of `approximateSearch`: the search's and the hashing's. */
 export type ApproximateSearchOptions = SearchOptions & LshOptions;
 
 /**

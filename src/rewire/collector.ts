@@ -20,8 +20,10 @@ import { ShapeError, UsageError } from "../util/errors.js";
 import type { Activity } from "../estimate/activity.js";
 import { normalise } from "./correlation.js";
 
+/** A search's score: |corr| (Def. 4.6) or |⟨σ(a_i), δ_j⟩|. Exported as `SearchCriterion`; schedule.ts's GrowthCriterion adds "random". */
 export type GrowthCriterion = "correlation" | "gradient";
 
+/** Options of `exactSearch` and `approximateSearch`: the criterion, how many candidates to keep, where to look. */
 export interface SearchOptions {
   /** |corr| (thesis, Def. 4.6) or |⟨σ(a_i), δ_j⟩| (RigL's gradient magnitude). */
   criterion: GrowthCriterion;
@@ -29,6 +31,7 @@ export interface SearchOptions {
   top: number;
   /** c: best candidates kept per target neuron (default 1; 0: none). */
   perTarget?: number;
+  /** Which absent edges may be added (no cycle, no duplicate, §4.5). */
   admissibility: Admissibility;
   /** Search only these targets (non-inputs; default all non-inputs). */
   targets?: ArrayLike<number>;
@@ -65,6 +68,7 @@ export interface PerTargetCandidates {
   score: Float64Array;
 }
 
+/** A search's work counters and time. */
 export interface SearchStats {
   /** Pairs whose inner product was computed exactly. */
   pairsScored: number;
@@ -72,7 +76,9 @@ export interface SearchStats {
   visited: number;
   /** Admissible pairs into the searched targets with non-zero error (exact search only; the approximate search reports −1). */
   admissiblePairs: number;
+  /** S: samples the scores were computed over. */
   samples: number;
+  /** Wall time of the search. */
   seconds: number;
   /** Which kernel scored the pairs: the WebAssembly filter or plain TypeScript. */
   kernel?: "wasm" | "js";
@@ -80,9 +86,13 @@ export interface SearchStats {
   rescored?: number;
 }
 
+/** What a candidate search returns (the same shape for the exact and the approximate search). */
 export interface SearchResult {
+  /** The score the candidates were ranked by. */
   criterion: GrowthCriterion;
+  /** The best K pairs overall. */
   top: CandidateList;
+  /** The best c sources of every target neuron. */
   perTarget: PerTargetCandidates;
   stats: SearchStats;
 }
@@ -228,6 +238,7 @@ export class CandidateCollector implements CandidateSink {
     this.hCorr[p] = corr;
   }
 
+  /** The kept candidates, best first, as a SearchResult with `stats` attached. */
   finish(stats: SearchStats): SearchResult {
     const n = this.size;
     const idx = Array.from({ length: n }, (_, p) => p);

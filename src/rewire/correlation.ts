@@ -80,6 +80,7 @@ export class PairAccumulator {
     this.targetSquares = new Float64Array(sources.length);
   }
 
+  /** Adds one batch's sums for every pair (the activity must be of the same network). */
   add(a: Activity): void {
     checkActivity(a);
     const S = a.samples;

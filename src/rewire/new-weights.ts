@@ -29,6 +29,7 @@ import type { Rng } from "../util/rng.js";
 import { ShapeError, UsageError } from "../util/errors.js";
 import { checkActivity, type Activity } from "../estimate/activity.js";
 
+/** How new edges get their weights: eq. 4.8 and its least-squares form ("optimal"), 0 (RigL) or N(0, 2/d) (SET). */
 export type NewWeightRule = "optimal" | "zero" | "random";
 
 /** One swap: edge `slot` of neuron `target` read `oldSource` with `oldWeight` and now reads `newSource`. */
@@ -40,6 +41,7 @@ export interface EdgeSwap {
   newSource: number;
 }
 
+/** What `newEdgeWeights` returns: a weight per swap and, for "optimal", each target's bias change and fit. */
 export interface NewWeights {
   /** New weight per swap, parallel to the swaps. */
   weights: Float64Array;

@@ -22,7 +22,9 @@ import { newEdgeWeights } from "./new-weights.js";
 import { taylorUtility, wandaUtility } from "../estimate/taylor.js";
 import { scheduledFraction, type RewireConfig } from "./schedule.js";
 
+/** What one rewiring round did and how long it took (`Rewirer.round`; one JSON line per round in `--log`). */
 export interface RoundReport {
+  /** Training steps done before the round. */
   step: number;
   /** Edges actually swapped. */
   rewired: number;
@@ -32,13 +34,15 @@ export interface RoundReport {
   fraction: number;
   /** Mean utility (prune criterion) of the removed edges. */
   meanUtilityRemoved: number;
-  /** Mean |corr| and |⟨σ(a_i), δ_j⟩| of the added edges. */
+  /** Mean |corr| of the added edges (0 for random growth). */
   meanAbsCorrelationAdded: number;
+  /** Mean |⟨σ(a_i), δ_j⟩| of the added edges (0 for random growth). */
   meanAbsGradientAdded: number;
   /** Share of new edges reading an input neuron. */
   inputShareAdded: number;
   /** Recall of the approximate search against the exact one, when sampled. */
   recall?: number;
+  /** Wall time of the whole round. */
   seconds: number;
   /** Where the round's time went (seconds); they add up to `seconds` but for bookkeeping. */
   phases?: RoundPhases;
@@ -64,6 +68,7 @@ export interface RoundPhases {
   push: number;
 }
 
+/** Tuning of a Rewirer's candidate search (not part of a preset). */
 export interface RewirerOptions {
   /**
    * Samples used for the candidate search (default 256: the exact search costs k²·samples — at 256 a
@@ -77,7 +82,13 @@ export interface RewirerOptions {
   recallEvery?: number;
 }
 
+/**
+ * Rewires one network while an engine trains it. `round` estimates utilities, searches candidates,
+ * swaps edges through the online order, sets new weights and optimiser state, and pushes the edited
+ * network to the engine. Keeps an OnlineOrder and the step at which each slot was last filled.
+ */
 export class Rewirer {
+  /** The evaluation order kept valid across rounds (levels refreshed once per round). */
   readonly order: OnlineOrder;
   /** Step at which each edge slot was last (re)created; −∞ for the initial edges. */
   readonly bornAt: Float64Array;

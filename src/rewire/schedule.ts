@@ -15,6 +15,7 @@ import { settingError } from "../util/errors.js";
  * "Wanda"; the thesis's objection to |w| is that it ignores the scale of σ(a), §4.1).
  */
 export type PruneCriterion = "first-order" | "magnitude" | "obd" | "taylor" | "wanda";
+/** How new edges are chosen: |corr| (Def. 4.6, the thesis), |⟨σ(a_i), δ_j⟩| (RigL's gradient) or at random among admissible sources (SET). */
 export type GrowthCriterion = "correlation" | "gradient" | "random";
 import type { NewWeightRule } from "./new-weights.js";
 export type { NewWeightRule };
@@ -27,31 +28,41 @@ export type { NewWeightRule };
  *   target's lowest-utility edge, up to `fraction` of edges.
  */
 export type CountRule = { kind: "threshold"; threshold: number } | { kind: "fraction" } | { kind: "per-pair" };
+/** How a round's fraction changes over training: constant, cosine decay to 0 at 75 % (RigL), or constant until `at`·steps then 0. */
 export type FractionSchedule = { kind: "constant" } | { kind: "cosine" } | { kind: "stop"; at: number };
 
+/** One rewiring method: prune criterion × growth criterion × schedule. `PRESETS` holds the thesis's, SET's and RigL's. */
 export interface RewireConfig {
   /** Steps between rounds (thesis: 2048; RigL: 100). */
   every: number;
   /** Share of edges a round may rewire at full strength (before the schedule scales it). */
   fraction: number;
+  /** How `fraction` changes over training. */
   schedule: FractionSchedule;
   /** Steps during which a new edge cannot be pruned (§4.6's open question). */
   grace: number;
+  /** Which edges are freed: those of lowest utility by this criterion (higher = more useful). */
   pruneBy: PruneCriterion;
+  /** Which sources the freed slots get. */
   growBy: GrowthCriterion;
+  /** How many edges a round rewires. */
   count: CountRule;
+  /** Weights of new edges: eq. 4.8 ("optimal"), zero or random. */
   newWeights: NewWeightRule;
   /** Reset Adam's timestep after a round, as the thesis did (§4.6). */
   resetTimestep: boolean;
-  /** Only swap when the candidate's estimated gain |⟨σ(a_i), δ_j⟩|·step exceeds the removed utility. */
+  /** Only swap when the candidate's estimated gain |⟨σ(a_i), δ_j⟩|·|w| (w the removed edge's weight) exceeds the removed utility. */
   requireGain: boolean;
   /** Batches over which utility and correlation are estimated. */
   batches: number;
+  /** Candidate search: exact (all pairs) or approximate (LSH, Prop. 4.7). */
   search: "exact" | "approximate";
 }
 
+/** The CLI's `--rewire` values: no rewiring, or one of `PRESETS`. */
 export type PresetName = "none" | "thesis" | "set" | "rigl";
 
+/** The three presets: the thesis's §4.6 rule, SET (Mocanu et al. 2018) and RigL (Evci et al. 2020). */
 export const PRESETS: Record<Exclude<PresetName, "none">, RewireConfig> = {
   // The thesis's §4.6 rule has no cap of its own (the threshold sets the count); fraction 1 = no cap.
   thesis: {
@@ -92,6 +103,7 @@ export function scheduledFraction(config: RewireConfig, step: number, totalSteps
   return (config.fraction / 2) * (1 + Math.cos((Math.PI * progress) / COSINE_END));
 }
 
+/** Refuses a configuration that cannot run (UsageError naming the setting, e.g. `rewire.every`). */
 export function checkRewireConfig(c: RewireConfig): void {
   if (!Number.isInteger(c.every) || c.every < 1) throw settingError("rewire.every", `must be a positive integer, got ${c.every}`);
   if (!(c.fraction > 0 && c.fraction <= 1)) throw settingError("rewire.fraction", `must be in (0, 1], got ${c.fraction}`);

@@ -40,6 +40,7 @@ export type RunEvent =
   | { type: "prune"; step: number; event: GradualPruneEvent }
   | { type: "checkpoint"; step: number; network: Network };
 
+/** How a caller follows a run: an event stream and a checkpoint callback. Both optional. */
 export interface RunHooks {
   /** Every event, in order. Training waits while a returned promise is pending. */
   onEvent?: (event: RunEvent) => void | Promise<void>;
@@ -60,7 +61,9 @@ export interface RoundSummary {
   recall?: number;
 }
 
+/** What `runTraining` returns when training ends. */
 export interface RunResult {
+  /** Steps done. */
   steps: number;
   /** Training time (rewiring and pruning included), seconds. */
   seconds: number;
@@ -74,18 +77,26 @@ export interface RunResult {
   network: Network;
   /** Edges of the network training started with (gradual pruning ends with fewer). */
   initialEdges: number;
+  /** In-degree training started with. */
   initialInDegree: number;
   /** Loss of every step, bits per symbol. */
   losses: Float32Array;
   /** Time spent rewiring or pruning, seconds (part of `seconds`). */
   hookSeconds: number;
+  /** Every rewiring round (empty without `rewire`). */
   rounds: RoundSummary[];
+  /** Edges rewired over all rounds. */
   edgesRewired: number;
+  /** Every in-degree decrement of gradual pruning (empty without `prune`). */
   prunings: GradualPruneEvent[];
+  /** The engine that trained the network. */
   engine: { name: Engine["name"]; threads: number };
 }
 
-/** Train one network by `settings` on `data`. */
+/**
+ * Train one network by `settings` on `data`: build or take the network, make its engine, train with
+ * rewiring or gradual pruning if asked, evaluate the held-out texts, dispose the engine.
+ */
 export async function runTraining(settings: RunSettings, data: RunData, hooks: RunHooks = {}): Promise<RunResult> {
   checkRunSettings(settings);
   const s = settings;

@@ -16,7 +16,9 @@ export type NetworkSpec =
   | { kind: "random"; neurons: number; inDegree: number; context: number }
   | { kind: "given"; network: Network };
 
+/** Everything `runTraining` needs to know; `checkRunSettings` refuses what cannot run, naming the setting. */
 export interface RunSettings {
+  /** The network to train: a random thesis network of a given shape (seeded), or a given one. */
   network: NetworkSpec;
   /** Windows per step. */
   batch: number;
@@ -28,15 +30,19 @@ export interface RunSettings {
   optimizer?: OptimizerConfig;
   /** Learning-rate schedule (default: the recipe's, RUN_DEFAULTS.lrSchedule; `CONSTANT_SCHEDULE` for none). */
   lrSchedule?: LrSchedule;
+  /** Seed of the run's one Rng (network initialisation, training batches, rewiring): same seed, same run. */
   seed: number;
   /** Engine (default wasm) and its threads (default: all cores). */
   engine?: EngineName;
+  /** Worker threads of the wasm engine. */
   threads?: number;
   /** Validate every this many steps (default 0: only at the end) on the first `evalWindows` windows. */
   evalEvery?: number;
+  /** Windows read by each periodic validation (the final one reads the whole validation split). */
   evalWindows?: number;
   /** Rewire while training (chapter 4); not with `prune`. */
   rewire?: RewireConfig;
+  /** Search sample size, candidates per target and recall checks of the rewirer. */
   rewirerOptions?: RewirerOptions;
   /** Gradual pruning to a smaller in-degree (compress/gradual.ts); not with `rewire`. */
   prune?: GradualPruneConfig;

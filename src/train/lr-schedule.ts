@@ -19,10 +19,14 @@
  */
 import { settingError, UsageError } from "../util/errors.js";
 
+/** Every learning-rate schedule kind (closed forms at the top of train/lr-schedule.ts). */
 export const LR_SCHEDULE_KINDS = ["constant", "cosine", "linear", "step"] as const;
+/** A learning-rate schedule kind: constant, cosine, linear or step. */
 export type LrScheduleKind = (typeof LR_SCHEDULE_KINDS)[number];
 
+/** A learning-rate schedule: its kind, warmup and final rate. The peak rate is the optimiser's. */
 export interface LrSchedule {
+  /** How the rate decays after warmup. */
   kind: LrScheduleKind;
   /** Warmup steps W (0: none). */
   warmup: number;
@@ -30,6 +34,7 @@ export interface LrSchedule {
   final?: number;
 }
 
+/** The default: the optimiser's rate on every step, no warmup. */
 export const CONSTANT_SCHEDULE: LrSchedule = { kind: "constant", warmup: 0 };
 
 /** Step drops at these fractions of the decay (after warmup). */

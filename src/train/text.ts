@@ -9,8 +9,10 @@ import type { Network, Task } from "../graph/network.js";
 import { DataError, ShapeError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
 
+/** Symbols of the text alphabet (27: a–z and the space, §4.6): inputs per context position and outputs. */
 export const ALPHABET_SIZE = TEXT_ALPHABET.length;
 
+/** The next-symbol task of §4.6 for `context` symbols, as stored in a model file. */
 export function textTask(context: number): Task {
   return { kind: "next-symbol", alphabet: TEXT_ALPHABET, context };
 }
@@ -73,9 +75,11 @@ export class TextBatch {
   }
 }
 
+/** A text evaluation (`evaluateText`): cross-entropy in bits per symbol and accuracy over the windows read. */
 export interface TextEvaluation {
   /** Mean cross-entropy in bits per symbol over every window t ≥ context. */
   bitsPerSymbol: number;
+  /** Windows evaluated. */
   windows: number;
   /** Share of windows whose most likely next symbol is right. */
   accuracy: number;

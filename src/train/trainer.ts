@@ -16,8 +16,11 @@ import { ALPHABET_SIZE, evaluateText, makeSampler, TextBatch, type TextEvaluatio
  */
 export type Trainable = Pick<Engine, "step" | "evaluate" | "learningRate" | "setLearningRate">;
 
+/** Options of `trainText`: data shape, budget, learning-rate schedule, validation and hooks. */
 export interface TextTrainingOptions<T extends Trainable = Engine> {
+  /** Symbols per window: the network reads them as 27·context one-hot inputs (§4.6). */
   context: number;
+  /** Windows per step (B). */
   batch: number;
   /** Stop after this many steps (Infinity: only the time budget stops training). */
   steps: number;
@@ -47,6 +50,7 @@ export interface TextTrainingOptions<T extends Trainable = Engine> {
   divergenceBits?: number;
   /** Current time in seconds; injectable for tests. */
   now?: () => number;
+  /** Called after every step (and after `afterStep`), e.g. for a progress bar. */
   onStep?: (info: StepInfo) => void;
   /**
    * Called after every step; may edit the network (rewiring). `draw(count)` gives `count` fresh
@@ -59,35 +63,49 @@ export interface TextTrainingOptions<T extends Trainable = Engine> {
    * engine; the hook that made the replacement owns the old one. `engine` is the live engine.
    */
   afterStep?: (step: number, totalSteps: number, draw: (count: number) => Batch[], engine: T) => void | T | undefined | Promise<void | T | undefined>;
+  /** Called after every periodic validation and once at the end (`final`); training waits for a returned promise. */
   onEvaluation?: (info: EvaluationInfo) => void | Promise<void>;
 }
 
+/** What `onStep` reports after each training step. */
 export interface StepInfo {
+  /** Steps done so far, this one included (1-based). */
   step: number;
   /** Mean loss of this step's batch, bits per symbol. */
   loss: number;
   /** Exponential moving average of the batch loss (for display). */
   smoothedLoss: number;
+  /** Seconds since training started. */
   seconds: number;
+  /** The step budget (Infinity with only a time budget). */
   totalSteps: number;
   /** The learning rate this step used. */
   learningRate: number;
 }
 
+/** What `onEvaluation` reports at each validation. */
 export interface EvaluationInfo {
+  /** Steps done when it ran. */
   step: number;
+  /** Seconds since training started. */
   seconds: number;
   /** Mean batch loss since the previous evaluation, bits per symbol. */
   trainBitsPerSymbol: number;
+  /** Periodic validations read the first `evalWindows` windows; the final one reads them all. */
   valid: TextEvaluation;
+  /** True for the validation after the last step. */
   final: boolean;
 }
 
+/** What `trainText` returns. */
 export interface TextTrainingResult<T extends Trainable = Engine> {
+  /** Steps done. */
   steps: number;
+  /** Seconds the training loop took (periodic validations and `afterStep` included, the final validation not). */
   seconds: number;
   /** Mean batch loss of the last ≤ 256 steps, bits per symbol. */
   trainBitsPerSymbol: number;
+  /** The final validation, over every window of the validation text. */
   valid: TextEvaluation;
   /** Wall time spent in `afterStep` (rewiring), seconds. */
   hookSeconds: number;
@@ -97,6 +115,10 @@ export interface TextTrainingResult<T extends Trainable = Engine> {
   engine: T;
 }
 
+/**
+ * Trains `initialEngine` (an engine, or any Trainable) on windows of `train` (§4.6), validating on
+ * `valid`, until the step or time budget runs out. Throws NumericError on a non-finite or diverging loss.
+ */
 export async function trainText<T extends Trainable = Engine>(initialEngine: T, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions<T>): Promise<TextTrainingResult<T>> {
   let engine = initialEngine;
   const now = o.now ?? (() => performance.now() / 1000);

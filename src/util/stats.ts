@@ -4,6 +4,7 @@
  * for "configuration minus baseline, same seed".
  */
 
+/** Arithmetic mean; NaN for no values. */
 export function mean(xs: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < xs.length; i++) s += xs[i]!;
@@ -29,10 +30,12 @@ export function quantile(xs: ArrayLike<number>, q: number): number {
   return v[lo]! + (h - lo) * (v[hi]! - v[lo]!);
 }
 
+/** The 0.5 quantile (type 7); NaN for no values. */
 export function median(xs: ArrayLike<number>): number {
   return quantile(xs, 0.5);
 }
 
+/** Pearson's correlation of two series over the pairs where both are finite; NaN below two pairs. */
 export function pearson(a: ArrayLike<number>, b: ArrayLike<number>): number {
   const x: number[] = [];
   const y: number[] = [];
@@ -69,10 +72,13 @@ export function tQuantile975(df: number): number {
   return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df * df);
 }
 
+/** Result of `pairedDifference`: mean, spread and 95 % interval of a − b over paired values. */
 export interface PairedDifference {
   /** Mean of (a − b) over the pairs. */
   mean: number;
+  /** Sample standard deviation of the differences (NaN below two pairs). */
   sd: number;
+  /** Number of pairs. */
   n: number;
   /** 95 % confidence interval of the mean difference (Student's t). */
   low: number;

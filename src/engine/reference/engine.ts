@@ -10,6 +10,10 @@ import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, G
 import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot } from "../types.js";
 import { allocateWorkspace, backward, forward, loss, outputsOf, type Workspace } from "./kernels.js";
 
+/**
+ * The plain-TypeScript engine: one thread, float32, the oracle the wasm engine is tested against.
+ * It trains the network's own arrays, so `pull()` and `push()` only refresh its view of the graph.
+ */
 export class ReferenceEngine implements Engine {
   readonly name = "reference" as const;
   readonly threads = 1;

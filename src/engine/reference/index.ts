@@ -3,6 +3,8 @@
  * on purpose (as tfjs's CPU backend exports its `*Impl`s): the estimates (src/estimate/) run them in
  * float64 as the oracle for utilities, curvature and sensitivity, which no fast engine computes.
  * Code outside src/engine/ reaches the reference engine only through this file.
+ *
+ * @module
  */
 export { ReferenceEngine, checkBatch } from "./engine.js";
 export {
