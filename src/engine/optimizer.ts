@@ -3,7 +3,7 @@
  * Per-parameter state (Adam's m and v, SGD's velocity) is kept per edge so rewiring can reset a
  * single edge, and Adam's timestep can be reset (the thesis resets it after each rewiring round, §4.6).
  */
-import type { OptimizerConfig } from "./types.js";
+import { DEFAULT_ADAM, type OptimizerConfig } from "./types.js";
 import { settingError, UsageError } from "../util/errors.js";
 
 export function checkOptimizer(c: OptimizerConfig): void {
@@ -116,4 +116,17 @@ export function applyUpdate(
       params[p] = params[p]! - lr * vel;
     }
   }
+}
+
+/**
+ * Adam as the thesis trains (§4.6) at a given rate: DEFAULT_ADAM's β1 0.9, β2 0.999, ε 1e-8, with
+ * optional clipping and per-parameter bias correction (types.ts). The one place those numbers live.
+ */
+export function adam(learningRate: number, o: { clipNorm?: number | undefined; biasCorrection?: "global" | "per-parameter" | undefined } = {}): OptimizerConfig {
+  return {
+    ...(DEFAULT_ADAM as OptimizerConfig & { kind: "adam" }),
+    learningRate,
+    ...(o.clipNorm ? { clipNorm: o.clipNorm } : {}),
+    ...(o.biasCorrection === "per-parameter" ? { biasCorrection: "per-parameter" as const } : {}),
+  };
 }

@@ -16,6 +16,7 @@
  *     from the start with the same steps. A control run rebuilds the d = 58 engine at the steps where
  *     gradual pruning 58 → 29 would prune, without pruning, to measure what resetting Adam's state costs.
  */
+import { adam } from "../engine/optimizer.js";
 import { availableParallelism } from "node:os";
 import { estimationBatches } from "../train/text.js";
 import type { GradualPruneBy, GradualPruneConfig } from "../compress/gradual.js";
@@ -198,7 +199,7 @@ async function execute(
 /** Fine-tuning engines: constant rate `lr` (a schedule belongs to the training run), the protocol's clipping. */
 function makeEngine(ctx: ExperimentContext, network: Network, lr: number, clipNorm?: number): Promise<Engine> {
   return createEngine(ctx.engine, network, {
-    optimizer: { kind: "adam", learningRate: lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...(clipNorm ? { clipNorm } : {}) },
+    optimizer: adam(lr, { clipNorm }),
     threads: ctx.threads ?? (ctx.engine === "wasm" ? availableParallelism() : 1),
   });
 }

@@ -15,11 +15,11 @@
  * input-major, W[i·wout + j] connects input i to unit j, so a sample's pre-activation is a sum of
  * contiguous rows. Dense batch inputs keep the engines' layout, values[i·B + b].
  */
-import type { Batch, EvaluationResult, OptimizerConfig } from "../engine/types.js";
+import { DEFAULT_ADAM, type Batch, type EvaluationResult, type OptimizerConfig } from "../engine/types.js";
 import { applyUpdate, checkLearningRate, checkOptimizer, clipScale, OptimizerState } from "../engine/optimizer.js";
 import type { LrSchedule } from "../train/lr-schedule.js";
 import { trainText, type StepInfo } from "../train/trainer.js";
-import { adam } from "../run/settings.js";
+import { adam } from "../engine/optimizer.js";
 import { crossEntropyBitsFrom, softmaxStats } from "../engine/softmax.js";
 import { ALPHABET_SIZE, evaluateText, type TextEvaluation } from "../train/text.js";
 import { NumericError, ShapeError, UsageError } from "../util/errors.js";
@@ -41,7 +41,7 @@ export interface DenseGradients {
   biasGradients: Float32Array[];
 }
 
-const DEFAULT_OPTIMIZER: OptimizerConfig = { kind: "adam", learningRate: 0.001, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+const DEFAULT_OPTIMIZER: OptimizerConfig = DEFAULT_ADAM;
 
 function positiveInteger(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 1) throw new UsageError(`${what} must be a positive integer, got ${value}`);

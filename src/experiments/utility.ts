@@ -18,6 +18,7 @@
  *
  * Per-edge values are stored in runs.jsonl, so `--report` rebuilds the figures and tables.
  */
+import { adam } from "../engine/optimizer.js";
 import { availableParallelism } from "node:os";
 import { loadMnist, type MnistSet } from "../data/files.js";
 import { WindowSampler } from "../data/windows.js";
@@ -288,7 +289,7 @@ async function runMnist(p: MnistProtocol, seed: number, data: MnistData, ctx: Ex
   const edgeRng = rng.fork();
   const n = p.inputs;
   const threads = ctx.threads ?? (ctx.engine === "wasm" ? availableParallelism() : 1);
-  const engine = await createEngine(ctx.engine, net, { optimizer: { kind: "adam", learningRate: p.lr, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 }, threads });
+  const engine = await createEngine(ctx.engine, net, { optimizer: adam(p.lr), threads });
   const started = performance.now();
   const history: { epoch: number; trainLoss: number; validLoss: number; validAccuracy: number }[] = [];
   let best = { epoch: 0, loss: Infinity, accuracy: NaN, weights: new Float32Array(0), biases: new Float32Array(0) };

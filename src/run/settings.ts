@@ -4,6 +4,7 @@
  * setting names into its flags. Browser-safe.
  */
 import type { EngineName, OptimizerConfig } from "../engine/types.js";
+import { adam } from "../engine/optimizer.js";
 import type { Network } from "../graph/network.js";
 import { checkGradualConfig, type GradualPruneConfig } from "../compress/gradual.js";
 import type { RewirerOptions } from "../rewire/rewire.js";
@@ -48,17 +49,7 @@ export interface RunSettings {
   prune?: GradualPruneConfig;
 }
 
-/**
- * Adam as the thesis trains (§4.6) at a given rate: β1 0.9, β2 0.999, ε 1e-8; optionally clipping
- * and per-parameter bias correction (engine/types.ts).
- */
-export function adam(learningRate: number, o: { clipNorm?: number | undefined; biasCorrection?: "global" | "per-parameter" | undefined } = {}): OptimizerConfig {
-  return {
-    kind: "adam", learningRate, beta1: 0.9, beta2: 0.999, epsilon: 1e-8,
-    ...(o.clipNorm ? { clipNorm: o.clipNorm } : {}),
-    ...(o.biasCorrection === "per-parameter" ? { biasCorrection: "per-parameter" as const } : {}),
-  };
-}
+export { adam };
 
 /**
  * The defaults of a run: the thesis network (§4.6) and the training recipe, chosen on validation

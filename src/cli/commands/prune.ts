@@ -4,6 +4,7 @@
  * fixed at D2; optional bias compensation for the removed edges' mean contribution; optional
  * fine-tuning. Reports held-out bits per symbol before and after. Never overwrites IN.
  */
+import { adam } from "../../engine/optimizer.js";
 import { estimationBatches } from "../../train/text.js";
 import { pruneToInDegree } from "../../compress/prune.js";
 import { measureSensitivity } from "../../estimate/sensitivity.js";
@@ -87,7 +88,7 @@ export async function pruneCommand(argv: readonly string[]): Promise<number> {
   const means = compensate ? measureSensitivity(network, batches, { meanOutputs: true }).meanOutputs : undefined;
   const pruned = pruneToInDegree(network, utility, inDegree, means ? { meanOutputs: means } : {});
   const finetune = flags.number("finetune");
-  const optimizer: OptimizerConfig = { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  const optimizer: OptimizerConfig = adam(flags.number("lr"));
   const name = flags.string("engine") as EngineName;
   const threads = flags.optionalNumber("threads") ?? (name === "wasm" ? availableParallelism() : 1);
   const tuned = await createEngine(name, pruned.network, { optimizer, threads });

@@ -1,4 +1,5 @@
 /** `sparsewire train`: train a sparse network on character prediction (§4.6). */
+import { adam } from "../../engine/optimizer.js";
 import { openSync, writeSync, closeSync } from "node:fs";
 import type { Network } from "../../graph/network.js";
 import { splitCorpus } from "../../data/windows.js";
@@ -72,7 +73,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const optimizer: OptimizerConfig = {
     ...(flags.string("optimizer") === "sgd"
       ? { kind: "sgd", learningRate: flags.number("lr"), momentum: flags.number("momentum") }
-      : { kind: "adam", learningRate: flags.number("lr"), beta1: 0.9, beta2: 0.999, epsilon: 1e-8, ...(flags.string("adam-correction") === "per-parameter" ? { biasCorrection: "per-parameter" as const } : {}) }),
+      : adam(flags.number("lr"), { biasCorrection: flags.string("adam-correction") as "global" | "per-parameter" })),
     ...(clipNorm > 0 ? { clipNorm } : {}),
   };
   const lrFinal = flags.optionalNumber("lr-final");
