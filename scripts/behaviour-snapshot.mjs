@@ -13,6 +13,8 @@ const cli = resolve(process.argv[3] ?? "dist/src/cli/main.js");
 mkdirSync(out, { recursive: true });
 const TIMING = /seconds|perSecond|PerSecond|TimeShare|time|elapsed|finished|engineThreads/i;
 const strip = (v) => Array.isArray(v) ? v.map(strip) : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).filter(([k]) => !TIMING.test(k)).map(([k, x]) => [k, strip(x)])) : v;
+// The recipe is pinned (the defaults changed in issue 12), so that snapshots from before compare.
+const PINNED = ["--lr", "0.01", "--lr-schedule", "constant"];
 const runs = {
   train: ["train", "--steps", "300", "--seed", "3", "--eval-every", "100"],
   "train-rigl": ["train", "--steps", "300", "--seed", "3", "--rewire", "rigl", "--rewire-every", "50"],
@@ -22,7 +24,7 @@ const runs = {
 const result = {};
 for (const [name, args] of Object.entries(runs)) {
   const model = join(out, `${name}.safetensors`);
-  const r = spawnSync(process.execPath, [cli, ...args, "--threads", "2", "--json", "--save", model], { encoding: "utf8" });
+  const r = spawnSync(process.execPath, [cli, ...args, ...PINNED, "--threads", "2", "--json", "--save", model], { encoding: "utf8" });
   if (r.status !== 0) throw new Error(`${name}: ${r.stderr}`);
   result[name] = { summary: strip(JSON.parse(r.stdout.trim().split("\n").pop())), model: createHash("sha256").update(readFileSync(model)).digest("hex") };
   process.stderr.write(`${name} done\n`);

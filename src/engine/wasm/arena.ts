@@ -18,6 +18,28 @@ export const WASM_PAGE_BYTES = 65536;
 export const WASM_MAX_PAGES = 65536;
 const ALIGN = 64;
 
+/**
+ * A byte layout without memory: `take` hands out 64-byte-aligned offsets from `base`, as WasmArena
+ * does, for a caller that must know its whole layout before the memory exists (the engine sizes a
+ * shared memory from it) or that lays out a region of a memory it manages (its per-batch buffers).
+ */
+export class ByteLayout {
+  private end: number;
+  constructor(base: number) {
+    this.end = Math.ceil(base / ALIGN) * ALIGN;
+  }
+  /** Reserve `bytes` at the next 64-byte boundary; returns its byte offset. */
+  take(bytes: number): number {
+    const at = Math.ceil(this.end / ALIGN) * ALIGN;
+    this.end = at + bytes;
+    return at;
+  }
+  /** The first 64-byte boundary after everything taken (where a following region may start). */
+  get top(): number {
+    return Math.ceil(this.end / ALIGN) * ALIGN;
+  }
+}
+
 export class WasmArena {
   readonly memory: WebAssembly.Memory;
   /** First byte the arena hands out (64-byte aligned); below it: static data, context blocks. */

@@ -18,6 +18,7 @@
  * gradients (+ 4 on the JS side for the edge map); per thread K·T·8 bytes of tile buffers; per batch
  * the inputs and targets, and 2·K·B·4 bytes only when per-sample activity is requested.
  */
+import { ByteLayout } from "./arena.js";
 import type { Network } from "../../graph/network.js";
 import { GraphError, SparsewireError, UsageError } from "../../util/errors.js";
 import { checkLearningRate, checkOptimizer, clipScale } from "../optimizer.js";
@@ -92,7 +93,6 @@ function readLayout(exports: WebAssembly.Exports): Layout {
 
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB: the wasm32 limit
-const align64 = (x: number) => Math.ceil(x / 64) * 64;
 
 interface ThreadBuffers {
   block: number;
@@ -225,12 +225,9 @@ class WasmEngine implements Engine, WasmEngineExtras {
     const scratch = new WebAssembly.Memory(shared ? { initial: 1, maximum: MAX_PAGES, shared: true } : { initial: 1, maximum: MAX_PAGES });
     const probe = new WebAssembly.Instance(this.module, { env: { memory: scratch, abort } });
     const L = readLayout(probe.exports);
-    let top = align64((probe.exports as unknown as Exports).heapBase());
-    const take = (bytes: number) => {
-      const at = top;
-      top = align64(top + bytes);
-      return at;
-    };
+    // The whole layout first (the memory is created at its size, shared or not), on the arena's rules.
+    const layout = new ByteLayout((probe.exports as unknown as Exports).heapBase());
+    const take = (bytes: number) => layout.take(bytes);
     this.ctx = take(L.CTX_SIZE);
     this.control = take(CONTROL_BYTES);
     const blocks = take(L.THREAD_STRIDE * threads);
@@ -265,6 +262,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
         gb: take(4 * H + 16),
       });
     }
+    const top = layout.top;
     this.batchBase = top;
     if (top > MAX_PAGES * PAGE) {
       throw new SparsewireError("engine", `the network needs ${(top / 2 ** 30).toFixed(2)} GiB of WebAssembly memory, more than the 4 GiB of wasm32`, "use fewer threads or a smaller tile");
@@ -596,12 +594,8 @@ class WasmEngine implements Engine, WasmEngineExtras {
     const inputBytes = oneHot ? 4 * B * perSample : 4 * N * B;
     const classTargets = batch.targets.kind === "class";
     const targetBytes = classTargets ? 4 * B : 4 * M * B;
-    let top = this.batchBase;
-    const take = (bytes: number) => {
-      const at = top;
-      top = align64(top + bytes);
-      return at;
-    };
+    const layout = new ByteLayout(this.batchBase);
+    const take = (bytes: number) => layout.take(bytes);
     const region: BatchRegion = {
       inputs: take(inputBytes),
       targets: take(targetBytes),
@@ -610,7 +604,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
       actErr: activity ? take(4 * K * B) : 0,
     };
 
-    this.ensureMemory(top);
+    this.ensureMemory(layout.top);
     if (batch.inputs.kind === "one-hot") this.i32(region.inputs, B * perSample).set(batch.inputs.active.subarray(0, B * perSample));
     else this.f32(region.inputs, N * B).set(batch.inputs.values);
     if (mode !== L.MODE_PREDICT) {
