@@ -33,7 +33,7 @@
  */
 
 // ---- context block: byte offsets (read by src/engine/wasm/engine.ts from these exports) ----
-export const LAYOUT_VERSION: i32 = 8;
+export const LAYOUT_VERSION: i32 = 9;
 export const CTX_K: i32 = 0;
 export const CTX_N: i32 = 4;
 export const CTX_M: i32 = 8;
@@ -80,6 +80,10 @@ export const CTX_P1_W: i32 = 160;
 export const CTX_P2_W: i32 = 164;
 export const CTX_P1_B: i32 = 168;
 export const CTX_P2_B: i32 = 172;
+// Accumulated utility statistics of every edge slot (0 = off): Σ −w·g and Σ w²·g² over the steps
+// since the host last cleared them, w before the step's update, g the step's (clipped) gradient.
+export const CTX_ACC1_W: i32 = 176;
+export const CTX_ACC2_W: i32 = 180;
 export const CTX_SIZE: i32 = 256;
 
 // per-thread block
@@ -730,8 +734,30 @@ function updateShare(ctx: usize, t: i32, scaled: bool): void {
   const q1 = share(E, t + 1, threads, 4);
   const r0 = share(H, t, threads, 1);
   const r1 = share(H, t + 1, threads, 1);
+  const acc1 = ptrAt(ctx, CTX_ACC1_W);
+  if (acc1 != 0) accumulate(blocks, threads, TH_G, ptrAt(ctx, CTX_W_T), acc1, ptrAt(ctx, CTX_ACC2_W), q0, q1, scaled, scale);
   update(ctx, blocks, threads, TH_G, ptrAt(ctx, CTX_W_T), ptrAt(ctx, CTX_M_W), ptrAt(ctx, CTX_V_W), q0, q1, ptrAt(ctx, CTX_FWD_INDEX), ptrAt(ctx, CTX_ROW_W), scaled, scale, ptrAt(ctx, CTX_P1_W), ptrAt(ctx, CTX_P2_W));
   update(ctx, blocks, threads, TH_GB, ptrAt(ctx, CTX_BIAS), ptrAt(ctx, CTX_M_B), ptrAt(ctx, CTX_V_B), r0, r1, 0, 0, scaled, scale, ptrAt(ctx, CTX_P1_B), ptrAt(ctx, CTX_P2_B));
+}
+
+/**
+ * Utility statistics (issue 12: the thesis's eq. 4.3 estimated over every step since the last round,
+ * not one batch): acc1 += −w·g and acc2 += w²·g² for slots [i0, i1), g summed over the threads'
+ * buffers in thread order (scaled when clipping), w the weight before this step's update. One pass
+ * over the edges per step, beside the B samples of work each edge costs forward and backward.
+ */
+function accumulate(blocks: usize, threads: i32, gField: i32, params: usize, acc1: usize, acc2: usize, i0: i32, i1: i32, scaled: bool, scale: f32): void {
+  const g0 = ptrAt(blocks, gField);
+  for (let i = i0; i < i1; i++) {
+    const at = <usize>i << 2;
+    let gs = load<f32>(g0 + at);
+    for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
+    if (scaled) gs *= scale;
+    const w = load<f32>(params + at);
+    const wg = w * gs;
+    store<f32>(acc1 + at, load<f32>(acc1 + at) - wg);
+    store<f32>(acc2 + at, load<f32>(acc2 + at) + wg * wg);
+  }
 }
 
 /**

@@ -42,7 +42,7 @@ export { trainText, type Trainable, type TextTrainingOptions, type TextTrainingR
 export { learningRateAt, checkLrSchedule, finalRate, describeLrSchedule, LR_SCHEDULE_KINDS, CONSTANT_SCHEDULE, type LrSchedule, type LrScheduleKind, type LrBudget } from "./train/lr-schedule.js";
 export { nextSymbolProbabilities } from "./train/predict.js";
 export { softmaxStats, crossEntropyBitsFrom, type SoftmaxStats } from "./engine/softmax.js";
-export type { OptimizerSnapshot } from "./engine/types.js";
+export type { OptimizerSnapshot, UtilityStatistics } from "./engine/types.js";
 
 // One training run: the way train, the experiments and the browser page train (src/run/).
 export * from "./run/index.js";

@@ -12,7 +12,7 @@ export const REWIRE_FLAGS: FlagSpec[] = [
   { name: "rewire-grace", type: "int", min: 0, value: "G", help: "steps during which a new edge cannot be pruned" },
   { name: "rewire-count", type: "string", choices: ["threshold", "fraction", "per-pair"], help: "how many: thesis threshold rule, lowest-utility fraction, or best pairs (§4.3 b)" },
   { name: "rewire-threshold", type: "number", min: 0, max: 1, value: "T", help: "|corr| threshold of the thesis rule" },
-  { name: "prune-by", type: "string", choices: ["first-order", "magnitude", "obd", "taylor", "wanda"], help: "which edges to delete: −w·∂L/∂w (thesis), |w| (SET, RigL), OBD, taylor = −w·∂L/∂w + ½w²·Fisher, or wanda = |w|·rms(σ(a_source))" },
+  { name: "prune-by", type: "string", choices: ["first-order", "magnitude", "obd", "taylor", "wanda", "accumulated", "accumulated-taylor"], help: "which edges to delete: −w·∂L/∂w (thesis), |w| (SET, RigL), OBD, taylor = −w·∂L/∂w + ½w²·Fisher, wanda = |w|·rms(σ(a_source)), accumulated = mean −w·∂L/∂w over every step since the last round, accumulated-taylor = that + ½·ln2·B·mean((w·g)²)" },
   { name: "grow-by", type: "string", choices: ["correlation", "gradient", "random"], help: "which edges to insert: |corr| (thesis), |⟨σ(a_i), δ_j⟩| (RigL) or random (SET)" },
   { name: "new-weights", type: "string", choices: ["optimal", "zero", "random"], help: "weights of new edges: least activation change (eq. 4.8), zero (RigL) or random (SET)" },
   { name: "rewire-reset-timestep", type: "boolean", help: "reset Adam's timestep after a round (thesis); =false to keep it" },

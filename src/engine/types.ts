@@ -112,6 +112,22 @@ export interface EngineOptions {
   optimizer?: OptimizerConfig;
   /** Worker threads (wasm engine); the reference engine always uses 1. */
   threads?: number;
+  /** Accumulate every edge's −w·g and (w·g)² at every training step (accumulatedUtility). */
+  utilityStatistics?: boolean;
+}
+
+/**
+ * Per-edge sums over the training steps since the last clear (issue 12 item 5): eq. 4.3's −w·∂L/∂w
+ * at every step instead of over one batch, and (w·∂L/∂w)² for a curvature term. w is the weight
+ * before the step's update, ∂L/∂w the step's mean-loss gradient in bits (after clipping).
+ */
+export interface UtilityStatistics {
+  /** Steps summed. */
+  steps: number;
+  /** Σ −w·g per edge, in network order. */
+  firstOrder: Float32Array;
+  /** Σ (w·g)² per edge. */
+  squared: Float32Array;
 }
 
 /**
@@ -142,6 +158,10 @@ export interface Engine {
   resetEdgeState(edge: number): void;
   /** A copy of the optimiser state and timestep, in network order. */
   optimizerState(): OptimizerSnapshot;
+  /** The utility sums since the last clear, or undefined unless made with `utilityStatistics`. */
+  accumulatedUtility(): UtilityStatistics | undefined;
+  /** Start the utility sums again (every edge, steps = 0). */
+  clearAccumulatedUtility(): void;
   /** Replace the optimiser state and timestep (arrays sized for this engine's network). */
   setOptimizerState(state: OptimizerSnapshot): void;
   /** Write the engine's parameters into network.weights / network.biases. */

@@ -68,6 +68,8 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-pc", description: "RigL with Adam's bias correction per parameter (a new edge's steps count from its birth: no cold start)", rewire: structuredClone(rigl), biasCorrection: "per-parameter" },
   { name: "rigl-wanda-pc", description: "RigL, wanda prune, per-parameter Adam correction", rewire: riglWith({ pruneBy: "wanda" }), biasCorrection: "per-parameter" },
   { name: "rigl-b4-opt-pc", description: "rigl-b4-opt with per-parameter Adam correction", rewire: riglWith({ batches: 4, newWeights: "optimal" }), biasCorrection: "per-parameter" },
+  { name: "rigl-acc", description: "RigL, prune by eq. 4.3's −w·∂L/∂w averaged over every step since the last round", rewire: riglWith({ pruneBy: "accumulated" }) },
+  { name: "rigl-acc-taylor", description: "RigL, prune by accumulated −w·∂L/∂w + ½w²·Fisher (from the steps' gradients)", rewire: riglWith({ pruneBy: "accumulated-taylor" }) },
   { name: "rigl-wanda", description: "RigL, prune by |w|·rms(σ(a_source)) (Wanda: an edge's contribution, not its weight alone)", rewire: riglWith({ pruneBy: "wanda" }) },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
   // RigL's own knobs, tuned with the same budget as the variants above (a fair fight, issue 12).

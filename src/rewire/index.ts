@@ -5,9 +5,9 @@
  *
  * @module
  */
-export { Rewirer, lowestFinite, type RewirerOptions, type RoundReport, type RoundPhases } from "./rewire.js";
+export { Rewirer, accumulatedUtility, lowestFinite, type RewirerOptions, type RoundReport, type RoundPhases } from "./rewire.js";
 export {
-  PRESETS, COSINE_END, checkRewireConfig, isRewireStep, parseSchedule, scheduledFraction,
+  PRESETS, COSINE_END, checkRewireConfig, isRewireStep, needsUtilityStatistics, parseSchedule, scheduledFraction,
   type CountRule, type FractionSchedule, type GrowthCriterion, type PresetName, type PruneCriterion, type RewireConfig,
 } from "./schedule.js";
 export { correlation, innerProduct, normalise, PairAccumulator } from "./correlation.js";

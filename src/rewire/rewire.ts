@@ -8,6 +8,7 @@
  * and fills it with a new source of j.
  */
 import type { Batch, Engine } from "../engine/types.js";
+import { UsageError } from "../util/errors.js";
 import { OnlineOrder } from "../graph/online-order.js";
 import type { Network } from "../graph/network.js";
 import type { Rng } from "../util/rng.js";
@@ -20,7 +21,7 @@ import { recallOf, type SearchResult, type SearchStats } from "./collector.js";
 import { estimateUtility, firstOrderUtility } from "../estimate/utility.js";
 import { newEdgeWeights } from "./new-weights.js";
 import { taylorUtility, wandaUtility } from "../estimate/taylor.js";
-import { scheduledFraction, type RewireConfig } from "./schedule.js";
+import { needsUtilityStatistics, scheduledFraction, type RewireConfig } from "./schedule.js";
 
 /** What one rewiring round did and how long it took (`Rewirer.round`; one JSON line per round in `--log`). */
 export interface RoundReport {
@@ -143,6 +144,7 @@ export class Rewirer {
     if (c.pruneBy === "obd") utility.set(estimateUtility(net, batches, "obd"));
     else if (c.pruneBy === "taylor") taylorUtility(net, gradient, activity!, batches.length, utility);
     else if (c.pruneBy === "wanda") wandaUtility(net, activity!, utility);
+    else if (needsUtilityStatistics(c)) accumulatedUtility(engine, c.pruneBy === "accumulated-taylor" ? batches[0]!.size : 0, utility);
     else for (let p = 0; p < utility.length; p++) utility[p] = c.pruneBy === "magnitude" ? Math.abs(net.weights[p]!) : firstOrderUtility(net.weights[p]!, gradient[p]!);
     for (let p = 0; p < utility.length; p++) if (step - this.bornAt[p]! < c.grace) utility[p] = Infinity; // grace period
     const searchSamples = this.options.searchSamples ?? 256;
@@ -274,6 +276,8 @@ export class Rewirer {
       engine.push();
     }
     if (c.resetTimestep) engine.resetTimestep();
+    // The accumulated criteria sum over the steps between rounds: start the next interval.
+    if (needsUtilityStatistics(c)) engine.clearAccumulatedUtility();
     const pushSeconds = lap();
     this.rounds++;
     const report: RoundReport = {
@@ -412,4 +416,19 @@ function candidateInner(search: SearchResult, j: number, source: number): number
 function candidateCorrelation(search: SearchResult, j: number, source: number): number {
   const q = candidateIndex(search, j, source);
   return q < 0 ? 0 : search.perTarget.correlation[q]!;
+}
+
+/**
+ * The accumulated prune criteria into `utility`: mean −w·g over the steps since the last round and,
+ * with `batch` > 0, + ½·ln 2·batch·mean((w·g)²): the empirical Fisher of the per-sample gradients
+ * is about batch × the mean squared batch gradient, and ½w²·Fisher (in bits, × ln 2) is taylor.ts's
+ * curvature term. Higher = more useful, as every criterion.
+ */
+export function accumulatedUtility(engine: Engine, batch: number, utility: Float64Array): void {
+  const stats = engine.accumulatedUtility();
+  if (!stats) throw new UsageError("the accumulated prune criteria need an engine made with { utilityStatistics: true }");
+  const steps = Math.max(1, stats.steps);
+  for (let p = 0; p < utility.length; p++) {
+    utility[p] = stats.firstOrder[p]! / steps + (batch > 0 ? 0.5 * Math.LN2 * batch * (stats.squared[p]! / steps) : 0);
+  }
 }

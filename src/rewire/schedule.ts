@@ -13,8 +13,16 @@ import { settingError } from "../util/errors.js";
  * taylor: −w·∂L/∂w + ½w²·(empirical Fisher), see taylor.ts. wanda: |w|·rms(σ(a_source)) over the
  * round's samples, the size of the edge's contribution to its neuron's input (Sun et al. 2023,
  * "Wanda"; the thesis's objection to |w| is that it ignores the scale of σ(a), §4.1).
+ * accumulated: eq. 4.3's −w·∂L/∂w averaged over every training step since the last round (the engine
+ * sums it in its update, Engine.accumulatedUtility) instead of one batch; accumulated-taylor adds
+ * ½·ln 2·B·mean((w·g)²), the curvature term from the steps' squared gradients (issue 12 item 5).
  */
-export type PruneCriterion = "first-order" | "magnitude" | "obd" | "taylor" | "wanda";
+export type PruneCriterion = "first-order" | "magnitude" | "obd" | "taylor" | "wanda" | "accumulated" | "accumulated-taylor";
+
+/** Whether a prune criterion reads the engine's accumulated utility statistics. */
+export function needsUtilityStatistics(c: { pruneBy: PruneCriterion }): boolean {
+  return c.pruneBy === "accumulated" || c.pruneBy === "accumulated-taylor";
+}
 /** How new edges are chosen: |corr| (Def. 4.6, the thesis), |⟨σ(a_i), δ_j⟩| (RigL's gradient) or at random among admissible sources (SET). */
 export type GrowthCriterion = "correlation" | "gradient" | "random";
 import type { NewWeightRule } from "./new-weights.js";

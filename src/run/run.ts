@@ -15,7 +15,7 @@ import type { Batch, Engine } from "../engine/types.js";
 import { Network } from "../graph/network.js";
 import { GradualPruner, type GradualPruneEvent } from "../compress/gradual.js";
 import { Rewirer, type RoundReport } from "../rewire/rewire.js";
-import { isRewireStep } from "../rewire/schedule.js";
+import { isRewireStep, needsUtilityStatistics } from "../rewire/schedule.js";
 import { checkTextNetwork, contextOf, evaluateText, textShape, textTask, type TextEvaluation } from "../train/text.js";
 import { trainText, type StepInfo } from "../train/trainer.js";
 import { UsageError } from "../util/errors.js";
@@ -107,7 +107,8 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();
   const optimizer = optimizerOf(s);
-  const makeEngine = (net: Network) => createEngine(s.engine ?? "wasm", net, { optimizer, ...(s.threads !== undefined ? { threads: s.threads } : {}) });
+  const statistics = s.rewire !== undefined && needsUtilityStatistics(s.rewire);
+  const makeEngine = (net: Network) => createEngine(s.engine ?? "wasm", net, { optimizer, ...(s.threads !== undefined ? { threads: s.threads } : {}), ...(statistics ? { utilityStatistics: true } : {}) });
   const emit = async (event: RunEvent): Promise<void> => {
     await hooks.onEvent?.(event);
   };

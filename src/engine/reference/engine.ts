@@ -7,7 +7,7 @@ import type { Network } from "../../graph/network.js";
 import { ShapeError } from "../../util/errors.js";
 import { applyUpdate, checkLearningRate, checkOptimizer, clipScale, OptimizerState } from "../optimizer.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
-import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot } from "../types.js";
+import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot, type UtilityStatistics } from "../types.js";
 import { allocateWorkspace, backward, forward, loss, outputsOf, type Workspace } from "./kernels.js";
 
 /**
@@ -35,6 +35,7 @@ export class ReferenceEngine implements Engine {
     this.weightGradients = new Float32Array(network.weights.length);
     this.biasGradients = new Float32Array(network.neurons);
     this.weightState = new OptimizerState(network.weights.length, perParameterCorrection(this.optimizer));
+    this.utility = options.utilityStatistics ? { first: new Float32Array(network.weights.length), squared: new Float32Array(network.weights.length), steps: 0 } : undefined;
     this.biasState = new OptimizerState(network.neurons, perParameterCorrection(this.optimizer));
   }
 
@@ -99,6 +100,16 @@ export class ReferenceEngine implements Engine {
     const { lossSum } = loss(net, batch, ws, true);
     backward(net, net, batch, ws, this.weightGradients, this.biasGradients, false);
     if (this.optimizer.clipNorm) this.clip();
+    if (this.utility) {
+      // Before the update: w of this step, g after clipping (as the kernel sums them), in float32.
+      const { first, squared } = this.utility;
+      for (let e = 0; e < first.length; e++) {
+        const wg = Math.fround(net.weights[e]! * this.weightGradients[e]!);
+        first[e] = first[e]! - wg;
+        squared[e] = squared[e]! + Math.fround(wg * wg);
+      }
+      this.utility.steps++;
+    }
     this.t++;
     applyUpdate(this.optimizer, this.t, net.weights, this.weightGradients, this.weightState, 0, this.rate);
     applyUpdate(this.optimizer, this.t, net.biases, this.biasGradients, this.biasState, net.inputs, this.rate);
@@ -127,7 +138,24 @@ export class ReferenceEngine implements Engine {
 
   resetEdgeState(edge: number): void {
     this.weightState.reset(edge);
+    if (this.utility) {
+      this.utility.first[edge] = 0;
+      this.utility.squared[edge] = 0;
+    }
   }
+
+  accumulatedUtility(): UtilityStatistics | undefined {
+    if (!this.utility) return undefined;
+    return { steps: this.utility.steps, firstOrder: this.utility.first.slice(), squared: this.utility.squared.slice() };
+  }
+
+  clearAccumulatedUtility(): void {
+    if (!this.utility) return;
+    this.utility.first.fill(0);
+    this.utility.squared.fill(0);
+    this.utility.steps = 0;
+  }
+  private readonly utility: { first: Float32Array; squared: Float32Array; steps: number } | undefined;
 
   optimizerState(): OptimizerSnapshot {
     return {

@@ -24,7 +24,7 @@ import { GraphError, SparsewireError, UsageError } from "../../util/errors.js";
 import { checkLearningRate, checkOptimizer, clipScale } from "../optimizer.js";
 import { checkBatch } from "../reference/engine.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
-import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot } from "../types.js";
+import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot, type UtilityStatistics } from "../types.js";
 import { currentPlatform, type Platform, type WorkerHandle } from "./platform.js";
 import { CONTROL_BYTES, Pool, type Kernels } from "./pool.js";
 
@@ -68,11 +68,11 @@ const LAYOUT_NAMES = [
   "CTX_ROW_HIDDEN", "CTX_BIAS", "CTX_OUT_INDEX", "CTX_C_START", "CTX_C_POS", "CTX_W_T", "CTX_FWD_INDEX",
   "CTX_M_W", "CTX_V_W", "CTX_M_B", "CTX_V_B", "CTX_INPUTS", "CTX_TARGETS", "CTX_ACT_OUT", "CTX_ACT_ERR",
   "CTX_LOGITS_OUT", "CTX_THREAD_BLOCKS", "CTX_OPTIMIZER", "CTX_LR", "CTX_BETA1", "CTX_BETA2", "CTX_EPS", "CTX_C2",
-  "CTX_GRAD_SCALE", "CTX_P1_W", "CTX_P2_W", "CTX_P1_B", "CTX_P2_B", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
+  "CTX_GRAD_SCALE", "CTX_P1_W", "CTX_P2_W", "CTX_P1_B", "CTX_P2_B", "CTX_ACC1_W", "CTX_ACC2_W", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
   "TH_SQUARES", "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT", "MODE_TRAIN_CLIPPED", "MODE_UPDATE",
 ] as const;
 type Layout = Record<(typeof LAYOUT_NAMES)[number], number>;
-const EXPECTED_LAYOUT_VERSION = 8;
+const EXPECTED_LAYOUT_VERSION = 9;
 
 interface Exports extends Kernels {
   heapBase(): number;
@@ -134,7 +134,7 @@ export async function createWasmEngine(network: Network, options: EngineOptions 
     }
   }
   const module = await platform.loadModule(threads > 1 ? "sparsewire-threads.wasm" : "sparsewire.wasm");
-  const engine = new WasmEngine(network, optimizer, threads, tile, module, platform);
+  const engine = new WasmEngine(network, optimizer, threads, tile, module, platform, options.utilityStatistics === true);
   await engine.start();
   return engine;
 }
@@ -186,6 +186,11 @@ class WasmEngine implements Engine, WasmEngineExtras {
   private vW = 0;
   private mB = 0;
   private vB = 0;
+  /** Accumulated utility statistics per edge slot (0: off), and the steps they hold. */
+  private acc1W = 0;
+  private acc2W = 0;
+  private accSteps = 0;
+  private readonly tracksUtility: boolean;
   /** Per-parameter bias correction: β1^τ, β2^τ per edge slot and per row (0: the global correction). */
   private p1W = 0;
   private p2W = 0;
@@ -199,8 +204,9 @@ class WasmEngine implements Engine, WasmEngineExtras {
   private qOfEdge: Int32Array;
   private built = false;
 
-  constructor(network: Network, optimizer: OptimizerConfig, threads: number, tile: number, module: WebAssembly.Module, platform: Platform) {
+  constructor(network: Network, optimizer: OptimizerConfig, threads: number, tile: number, module: WebAssembly.Module, platform: Platform, utilityStatistics = false) {
     this.network = network;
+    this.tracksUtility = utilityStatistics;
     this.optimizer = optimizer;
     this.rate = optimizer.learningRate;
     this.threads = threads;
@@ -244,6 +250,10 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.vW = take(4 * E + 16);
     this.mB = take(4 * H + 16);
     this.vB = take(4 * H + 16);
+    if (this.tracksUtility) {
+      this.acc1W = take(4 * E + 16);
+      this.acc2W = take(4 * E + 16);
+    }
     if (perParameterCorrection(this.optimizer)) {
       this.p1W = take(4 * E + 16);
       this.p2W = take(4 * E + 16);
@@ -298,6 +308,8 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.setI32(L.CTX_P2_W, this.p2W);
     this.setI32(L.CTX_P1_B, this.p1B);
     this.setI32(L.CTX_P2_B, this.p2B);
+    this.setI32(L.CTX_ACC1_W, this.acc1W);
+    this.setI32(L.CTX_ACC2_W, this.acc2W);
     this.setI32(L.CTX_THREAD_BLOCKS, blocks);
     const o = this.optimizer;
     this.setI32(L.CTX_OPTIMIZER, o.kind === "adam" ? 0 : 1);
@@ -376,7 +388,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
     if (order.length !== H) throw new GraphError(`network order has ${order.length} neurons, expected ${H} non-inputs`, "call network.computeOrder() after editing edges");
     // Old optimiser state, by network edge / neuron, so that it survives renumbering: m, v (and,
     // with per-parameter correction, β1^τ, β2^τ) per edge slot and per row.
-    const slotState = [this.mW, this.vW, ...(this.p1W ? [this.p1W, this.p2W] : [])];
+    const slotState = [this.mW, this.vW, ...(this.p1W ? [this.p1W, this.p2W] : []), ...(this.acc1W ? [this.acc1W, this.acc2W] : [])];
     const rowState = [this.mB, this.vB, ...(this.p1B ? [this.p1B, this.p2B] : [])];
     let oldSlots: Float32Array[] | undefined, oldRows: Float32Array[] | undefined;
     let oldQ: Int32Array | undefined, oldPos: Int32Array | undefined;
@@ -477,7 +489,8 @@ class WasmEngine implements Engine, WasmEngineExtras {
       });
     } else {
       // m = v = 0; β^τ = 1 (τ = 0).
-      slotState.forEach((at, a) => this.f32(at, E).fill(a < 2 ? 0 : 1));
+      // m = v = 0, β^τ = 1 (τ = 0), utility sums 0.
+      slotState.forEach((at) => this.f32(at, E).fill(at === this.p1W || at === this.p2W ? 1 : 0));
       rowState.forEach((at, a) => this.f32(at, H).fill(a < 2 ? 0 : 1));
     }
     this.built = true;
@@ -520,6 +533,27 @@ class WasmEngine implements Engine, WasmEngineExtras {
       this.momentViews.p1[q] = 1;
       this.momentViews.p2[q] = 1;
     }
+    if (this.acc1W) {
+      this.f32(this.acc1W, this.E)[q] = 0;
+      this.f32(this.acc2W, this.E)[q] = 0;
+    }
+  }
+
+  accumulatedUtility(): UtilityStatistics | undefined {
+    this.checkAlive();
+    if (!this.acc1W) return undefined;
+    const a1 = this.f32(this.acc1W, this.E);
+    const a2 = this.f32(this.acc2W, this.E);
+    const q = this.qOfEdge;
+    return { steps: this.accSteps, firstOrder: Float32Array.from(q, (slot) => a1[slot]!), squared: Float32Array.from(q, (slot) => a2[slot]!) };
+  }
+
+  clearAccumulatedUtility(): void {
+    this.checkAlive();
+    if (!this.acc1W) return;
+    this.f32(this.acc1W, this.E).fill(0);
+    this.f32(this.acc2W, this.E).fill(0);
+    this.accSteps = 0;
   }
   private momentViews: { buffer: ArrayBufferLike; m: Float32Array; v: Float32Array; p1?: Float32Array; p2?: Float32Array } | undefined;
 
@@ -691,6 +725,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
     const o = this.optimizer;
     const active = this.prepare(batch, o.clipNorm ? L.MODE_TRAIN_CLIPPED : L.MODE_TRAIN, false);
     this.t++;
+    if (this.acc1W) this.accSteps++;
     if (o.kind === "adam") {
       const c1 = 1 / (1 - Math.pow(o.beta1, this.t));
       const c2 = 1 / (1 - Math.pow(o.beta2, this.t));
