@@ -13,7 +13,7 @@ export const REWIRE_FLAGS: FlagSpec[] = [
   { name: "rewire-count", type: "string", choices: ["threshold", "fraction", "per-pair"], help: "how many: thesis threshold rule, lowest-utility fraction, or best pairs (§4.3 b)" },
   { name: "rewire-threshold", type: "number", min: 0, max: 1, value: "T", help: "|corr| threshold of the thesis rule" },
   { name: "prune-by", type: "string", choices: ["first-order", "magnitude", "obd", "taylor", "wanda", "accumulated", "accumulated-taylor"], help: "which edges to delete: −w·∂L/∂w (thesis), |w| (SET, RigL), OBD, taylor = −w·∂L/∂w + ½w²·Fisher, wanda = |w|·rms(σ(a_source)), accumulated = mean −w·∂L/∂w over every step since the last round, accumulated-taylor = that + ½·ln2·B·mean((w·g)²)" },
-  { name: "grow-by", type: "string", choices: ["correlation", "gradient", "random"], help: "which edges to insert: |corr| (thesis), |⟨σ(a_i), δ_j⟩| (RigL) or random (SET)" },
+  { name: "grow-by", type: "string", choices: ["correlation", "gradient", "random", "l3"], help: "which edges to insert: |corr| (thesis), |⟨σ(a_i), δ_j⟩| (RigL) or random (SET); l3 = length-3 paths damped by degree, no gradients (Cannistraci-Hebb)" },
   { name: "new-weights", type: "string", choices: ["optimal", "zero", "random"], help: "weights of new edges: least activation change (eq. 4.8), zero (RigL) or random (SET)" },
   { name: "rewire-reset-timestep", type: "boolean", help: "reset Adam's timestep after a round (thesis); =false to keep it" },
   { name: "rewire-gain", type: "boolean", help: "only swap when the candidate's estimated gain exceeds the removed edge's utility" },
@@ -71,7 +71,7 @@ export function rewireConfigFromFlags(flags: Flags): RewireConfig | undefined {
   if (given("rewire-recall-every") && (n("rewire-recall-every") ?? 0) > 0 && (c.search !== "approximate" || c.growBy === "random")) {
     throw new UsageError(`--rewire-recall-every measures the approximate search's recall: it needs --rewire-search approximate${c.growBy === "random" ? " and a growth criterion that searches (--grow-by correlation|gradient)" : ""}`);
   }
-  if (c.growBy === "random" && c.count.kind !== "fraction") throw new UsageError(`--grow-by random needs --rewire-count fraction (there is no correlation to threshold or rank)`);
+  if ((c.growBy === "random" || c.growBy === "l3") && c.count.kind !== "fraction") throw new UsageError(`--grow-by ${c.growBy} needs --rewire-count fraction (there is no correlation to threshold or rank)`);
   checkRewireConfig(c);
   return c;
 }

@@ -70,6 +70,10 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-b4-opt-pc", description: "rigl-b4-opt with per-parameter Adam correction", rewire: riglWith({ batches: 4, newWeights: "optimal" }), biasCorrection: "per-parameter" },
   { name: "rigl-acc", description: "RigL, prune by eq. 4.3's −w·∂L/∂w averaged over every step since the last round", rewire: riglWith({ pruneBy: "accumulated" }) },
   { name: "rigl-acc-taylor", description: "RigL, prune by accumulated −w·∂L/∂w + ½w²·Fisher (from the steps' gradients)", rewire: riglWith({ pruneBy: "accumulated-taylor" }) },
+  { name: "rigl-l3", description: "RigL schedule and prune, gradient-free growth by length-3 paths damped by degree (L3, as Cannistraci-Hebb training)", rewire: riglWith({ growBy: "l3" }) },
+  { name: "rigl-l3-pc", description: "rigl-l3 with per-parameter Adam correction", rewire: riglWith({ growBy: "l3" }), biasCorrection: "per-parameter" },
+  { name: "rigl-acc-pc", description: "rigl-acc with per-parameter Adam correction", rewire: riglWith({ pruneBy: "accumulated" }), biasCorrection: "per-parameter" },
+  { name: "rigl-acc-taylor-pc", description: "rigl-acc-taylor with per-parameter Adam correction", rewire: riglWith({ pruneBy: "accumulated-taylor" }), biasCorrection: "per-parameter" },
   { name: "rigl-wanda", description: "RigL, prune by |w|·rms(σ(a_source)) (Wanda: an edge's contribution, not its weight alone)", rewire: riglWith({ pruneBy: "wanda" }) },
   { name: "rigl-50", description: "RigL schedule with 50 % initial fraction", rewire: riglWith({ fraction: 0.5 }) },
   // RigL's own knobs, tuned with the same budget as the variants above (a fair fight, issue 12).

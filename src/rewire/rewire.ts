@@ -21,6 +21,7 @@ import { recallOf, type SearchResult, type SearchStats } from "./collector.js";
 import { estimateUtility, firstOrderUtility } from "../estimate/utility.js";
 import { newEdgeWeights } from "./new-weights.js";
 import { taylorUtility, wandaUtility } from "../estimate/taylor.js";
+import { l3Candidates } from "./l3.js";
 import { needsUtilityStatistics, scheduledFraction, type RewireConfig } from "./schedule.js";
 
 /** What one rewiring round did and how long it took (`Rewirer.round`; one JSON line per round in `--log`). */
@@ -131,7 +132,8 @@ export class Rewirer {
     this.order.rebuild();
 
     // 1. Utility of every edge and (for correlation/gradient growth) the per-sample activity.
-    const needActivity = c.growBy !== "random" || c.newWeights === "optimal" || c.pruneBy === "taylor" || c.pruneBy === "wanda";
+    const searches = c.growBy === "correlation" || c.growBy === "gradient";
+    const needActivity = searches || c.newWeights === "optimal" || c.pruneBy === "taylor" || c.pruneBy === "wanda";
     const gradient = new Float64Array(net.edges);
     const activities: Activity[] = [];
     for (const batch of batches) {
@@ -159,7 +161,11 @@ export class Rewirer {
     let recall: number | undefined;
     let searchSeconds = 0;
     let recallSeconds = 0;
-    if (c.growBy !== "random" && activity) {
+    let topology: Int32Array | undefined;
+    if (c.growBy === "l3") {
+      topology = l3Candidates(net, perTarget);
+      searchSeconds = lap();
+    } else if (searches && activity) {
       // Exact admissibility (§4.5) from the order, as online-order's admissibleSources/canInsert give
       // it, but a block of 32 targets per pass over the order (512 in the engine's WebAssembly kernel).
       const admissibility = orderAdmissibility(net, { admits: (s, t) => this.order.canInsert(s, t), descendants: descendantWordsKernel });
@@ -180,6 +186,7 @@ export class Rewirer {
     };
     const plan: { target: number; slot: number; candidates: number[] }[] = [];
     const perTargetCandidates = (j: number): number[] => {
+      if (topology) return Array.from(topology.subarray(j * perTarget, (j + 1) * perTarget)).filter((s) => s >= 0);
       if (!search) return [];
       const out: number[] = [];
       for (let q = 0; q < search.perTarget.perTarget; q++) {

@@ -24,7 +24,8 @@ export function needsUtilityStatistics(c: { pruneBy: PruneCriterion }): boolean 
   return c.pruneBy === "accumulated" || c.pruneBy === "accumulated-taylor";
 }
 /** How new edges are chosen: |corr| (Def. 4.6, the thesis), |⟨σ(a_i), δ_j⟩| (RigL's gradient) or at random among admissible sources (SET). */
-export type GrowthCriterion = "correlation" | "gradient" | "random";
+/** l3: gradient-free, length-3 paths damped by degree (l3.ts; Cannistraci-Hebb training's predictor). */
+export type GrowthCriterion = "correlation" | "gradient" | "random" | "l3";
 import type { NewWeightRule } from "./new-weights.js";
 export type { NewWeightRule };
 /**
