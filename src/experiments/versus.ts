@@ -80,6 +80,8 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-10", description: "RigL with 10 % initial fraction", rewire: riglWith({ fraction: 0.1 }) },
   { name: "rigl-e50", description: "RigL with a round every 50 steps", rewire: riglWith({ every: 50 }) },
   { name: "rigl-e300", description: "RigL with a round every 300 steps", rewire: riglWith({ every: 300 }) },
+  { name: "rigl-20", description: "RigL with 20 % initial fraction", rewire: riglWith({ fraction: 0.2 }) },
+  { name: "rigl-e200", description: "RigL with a round every 200 steps", rewire: riglWith({ every: 200 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "gradual-2x", description: "dense-to-sparse baseline: start at twice the in-degree, prune by magnitude on the cubic schedule (10 % → 60 % of training) to the base in-degree", degreeFactor: 2, prune: { to: 0, by: "magnitude", start: 0.1, end: 0.6, every: 128, batches: 4 } },
   { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },
