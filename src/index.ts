@@ -41,6 +41,7 @@ export { ALPHABET_SIZE, TextBatch, evaluateText, textTask, textShape, checkTextN
 export { trainText, type Trainable, type TextTrainingOptions, type TextTrainingResult, type StepInfo, type EvaluationInfo } from "./train/trainer.js";
 export { learningRateAt, checkLrSchedule, finalRate, describeLrSchedule, LR_SCHEDULE_KINDS, CONSTANT_SCHEDULE, type LrSchedule, type LrScheduleKind, type LrBudget } from "./train/lr-schedule.js";
 export { nextSymbolProbabilities } from "./train/predict.js";
+export { generateText, type GenerateOptions } from "./train/generate.js";
 export { softmaxStats, crossEntropyBitsFrom, type SoftmaxStats } from "./engine/softmax.js";
 export type { OptimizerSnapshot, UtilityStatistics } from "./engine/types.js";
 

@@ -13,11 +13,13 @@ import { utilityCommand } from "./commands/utility.js";
 import { pruneCommand } from "./commands/prune.js";
 import { quantizeCommand } from "./commands/quantize.js";
 import { experimentCommand } from "./commands/experiment.js";
+import { generateCommand } from "./commands/generate.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; summary: string }> = {
   train: { run: trainCommand, summary: "train a sparse network on character prediction" },
   eval: { run: evalCommand, summary: "bits per symbol of a saved model on a text (and gradients)" },
   info: { run: infoCommand, summary: "describe a model file" },
+  generate: { run: generateCommand, summary: "sample text from a trained character model" },
   prune: { run: pruneCommand, summary: "prune to a smaller fixed in-degree by utility (§4.1)" },
   quantize: { run: quantizeCommand, summary: "quantise weights to 2..8 bits by utility, mse or max (§4.2)" },
   experiment: { run: experimentCommand, summary: "reproduce a thesis figure or compare rewiring methods (sparsity, rewiring, versus, …)" },
