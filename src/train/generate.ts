@@ -10,6 +10,7 @@ import type { Rng } from "../util/rng.js";
 import { nextSymbolProbabilities } from "./predict.js";
 import { ALPHABET_SIZE, contextOf } from "./text.js";
 
+/** How generateText samples: length, temperature, top-k, parallel samples and the random stream. */
 export interface GenerateOptions {
   /** Symbols to generate after the prompt, per sample. */
   length: number;
