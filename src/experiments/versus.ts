@@ -80,6 +80,7 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-10", description: "RigL with 10 % initial fraction", rewire: riglWith({ fraction: 0.1 }) },
   { name: "rigl-e50", description: "RigL with a round every 50 steps", rewire: riglWith({ every: 50 }) },
   { name: "rigl-e300", description: "RigL with a round every 300 steps", rewire: riglWith({ every: 300 }) },
+  { name: "rigl-10-pc", description: "RigL with 10 % initial fraction and per-parameter Adam correction", rewire: riglWith({ fraction: 0.1 }), biasCorrection: "per-parameter" },
   { name: "rigl-20", description: "RigL with 20 % initial fraction", rewire: riglWith({ fraction: 0.2 }) },
   { name: "rigl-e200", description: "RigL with a round every 200 steps", rewire: riglWith({ every: 200 }) },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
