@@ -218,7 +218,8 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
   // Tuning runs compare on validation and never see the test split.
   const heldOut = (r: TextRunResult): number | undefined => (o.tuning ? r.validBits : r.testBits);
   const split = o.tuning ? "validation" : "test";
-  const ci = (d: ReturnType<typeof pairedDifference>) => (d.n >= 2 ? `${d.mean >= 0 ? "+" : ""}${d.mean.toFixed(4)} [${d.low.toFixed(4)}, ${d.high.toFixed(4)}]` : "–");
+  // One seed (a tuning run): the difference without an interval.
+  const ci = (d: ReturnType<typeof pairedDifference>) => (d.n >= 2 ? `${d.mean >= 0 ? "+" : ""}${d.mean.toFixed(4)} [${d.low.toFixed(4)}, ${d.high.toFixed(4)}]` : d.n === 1 ? `${d.mean >= 0 ? "+" : ""}${d.mean.toFixed(4)} (1 seed)` : "–");
   const rows: (string | number | undefined)[][] = [];
   const summary: Record<string, unknown> = {};
   const bars: { label: string; mean: number; low: number; high: number; panel: string }[] = [];
