@@ -19,7 +19,7 @@ import { textTask } from "../src/train/text.js";
 import { quantizeCommand } from "../src/cli/commands/quantize.js";
 import { pruneCommand } from "../src/cli/commands/prune.js";
 import { SparsewireError } from "../src/util/errors.js";
-import { oneHotBatch, randomNetwork } from "./helpers.js";
+import { oneHotBatch, randomNetwork, shuffledSlots } from "./helpers.js";
 import { spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -196,25 +196,6 @@ function dagNetwork(seed: number, k: number, n: number, m: number, rows: number[
     weights: Float32Array.from({ length: (k - n) * d }, () => rng.nextNormal()),
     biases,
   });
-}
-
-/** The same network with every row's slots in a random order (as rewiring leaves them). */
-function shuffledSlots(net: Network, seed: number): Network {
-  const rng = new Rng(seed);
-  const c = net.clone();
-  const d = net.inDegree;
-  for (let r = 0; r < net.neurons - net.inputs; r++) {
-    for (let e = d - 1; e > 0; e--) {
-      const f = rng.nextInt(e + 1);
-      for (const a of [c.sources, c.weights] as const) {
-        const t = a[r * d + e]!;
-        a[r * d + e] = a[r * d + f]!;
-        a[r * d + f] = t;
-      }
-    }
-  }
-  c.validate();
-  return c;
 }
 
 function headerOf(file: Uint8Array): Record<string, any> {

@@ -48,3 +48,22 @@ export function worstMismatch(a: ArrayLike<number>, b: ArrayLike<number>, atol: 
   }
   return worst;
 }
+
+/** The same network with every row's slots in a random order (as rewiring leaves them). */
+export function shuffledSlots(net: Network, seed: number): Network {
+  const rng = new Rng(seed);
+  const c = net.clone();
+  const d = net.inDegree;
+  for (let r = 0; r < net.neurons - net.inputs; r++) {
+    for (let e = d - 1; e > 0; e--) {
+      const f = rng.nextInt(e + 1);
+      for (const a of [c.sources, c.weights] as const) {
+        const t = a[r * d + e]!;
+        a[r * d + e] = a[r * d + f]!;
+        a[r * d + f] = t;
+      }
+    }
+  }
+  c.validate();
+  return c;
+}

@@ -32,7 +32,7 @@ import { textShape, textTask } from "../src/train/text.js";
 import { trainText } from "../src/train/trainer.js";
 import type { Batch } from "../src/engine/types.js";
 import { Rng } from "../src/util/rng.js";
-import { denseBatch, oneHotBatch, randomNetwork } from "./helpers.js";
+import { denseBatch, oneHotBatch, randomNetwork, shuffledSlots } from "./helpers.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, "../src/cli/main.js");
@@ -41,25 +41,6 @@ interface Case {
   label: string;
   net: Network;
   batch: Batch;
-}
-
-/** The same network with every row's slots in a random order (as rewiring leaves them). */
-function shuffledSlots(net: Network, seed: number): Network {
-  const rng = new Rng(seed);
-  const c = net.clone();
-  const d = net.inDegree;
-  for (let r = 0; r < net.neurons - net.inputs; r++) {
-    for (let e = d - 1; e > 0; e--) {
-      const f = rng.nextInt(e + 1);
-      for (const a of [c.sources, c.weights] as const) {
-        const t = a[r * d + e]!;
-        a[r * d + e] = a[r * d + f]!;
-        a[r * d + f] = t;
-      }
-    }
-  }
-  c.validate();
-  return c;
 }
 
 /** A text network trained for a few hundred steps on the bundled corpus (real weight statistics). */
