@@ -24,6 +24,22 @@ module.exports = {
     layer("compress", ["util", "graph", "data", "io", "engine", "train", "estimate"]),
     layer("run", ["util", "graph", "data", "io", "engine", "train", "estimate", "rewire", "compress"]),
     layer("experiments", ["util", "graph", "data", "io", "engine", "train", "estimate", "rewire", "compress", "run"]),
+    // The studio page reuses the experiments' chart specs (experiments/charts.ts), nothing else of them.
+    layer("studio", ["util", "graph", "data", "io", "engine", "train", "estimate", "rewire", "compress", "run", "experiments"]),
+    {
+      name: "studio-browser-safe",
+      comment: "the studio's page and worker run in a browser: only server.ts may use Node built-ins",
+      severity: "error",
+      from: { path: "^src/studio/", pathNot: "^src/studio/server\\.ts$" },
+      to: { dependencyTypes: ["core"] },
+    },
+    {
+      name: "studio-page-thin",
+      comment: "the studio page bundle holds the UI only: sparsewire computations run in its worker",
+      severity: "error",
+      from: { path: "^src/studio/(page|graph-view|graph-layout)\\.ts$" },
+      to: { path: "^src/", pathNot: "^src/studio/|^src/experiments/charts\\.ts$" },
+    },
     {
       name: "engine-boundary",
       comment: "outside src/engine/, engines are reached only through their declared surfaces",

@@ -14,6 +14,7 @@ import { pruneCommand } from "./commands/prune.js";
 import { quantizeCommand } from "./commands/quantize.js";
 import { experimentCommand } from "./commands/experiment.js";
 import { generateCommand } from "./commands/generate.js";
+import { studioCommand } from "./commands/studio.js";
 
 const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<number>; summary: string }> = {
   train: { run: trainCommand, summary: "train a sparse network on character prediction" },
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, { run: (argv: readonly string[]) => Promise<numbe
   prune: { run: pruneCommand, summary: "prune to a smaller fixed in-degree by utility (§4.1)" },
   quantize: { run: quantizeCommand, summary: "quantise weights to 2..8 bits by utility, mse or max (§4.2)" },
   experiment: { run: experimentCommand, summary: "reproduce a thesis figure or compare rewiring methods (sparsity, rewiring, versus, …)" },
+  studio: { run: studioCommand, summary: "watch a network train and rewire in the browser; open model files; let a model write" },
   utility: { run: utilityCommand, summary: "per-edge utility: first-order, magnitude, OBD or true (§4.1)" },
 };
 

@@ -33,7 +33,17 @@ export interface RunData {
 /** What a run reports while it trains. */
 export type RunEvent =
   /** The network is built and its engine ready; training starts next. */
-  | { type: "start"; network: Network; engine: { name: Engine["name"]; threads: number } }
+  | {
+      type: "start";
+      network: Network;
+      engine: { name: Engine["name"]; threads: number };
+      /**
+       * Pulls the parameters of the engine training now (gradual pruning replaces it) into its
+       * network and returns that network: a live object the run keeps changing, so copy what you
+       * keep. For a page that draws the graph or writes text while the run trains.
+       */
+      pull: () => Network;
+    }
   | ({ type: "step" } & StepInfo)
   | { type: "validation"; step: number; seconds: number; trainBitsPerSymbol: number; valid: TextEvaluation; final: boolean }
   | { type: "rewire"; step: number; report: RoundReport }
@@ -49,6 +59,8 @@ export interface RunHooks {
    * from the engine: save it there, the run then reports a "checkpoint" event.
    */
   checkpoint?: (network: Network, step: number) => void | Promise<void>;
+  /** Aborting it stops training after the current step; the run then validates and returns as usual. */
+  signal?: AbortSignal;
 }
 
 /** One rewiring round, as runs record it. */
@@ -116,8 +128,13 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
   const initialInDegree = network.inDegree;
   let engine = await makeEngine(network);
   try {
-    await emit({ type: "start", network, engine: { name: engine.name, threads: engine.threads } });
     const pruner = s.prune ? new GradualPruner(engine, s.prune, s.steps, makeEngine) : undefined;
+    const pull = (): Network => {
+      const live = pruner?.engine ?? engine;
+      live.pull();
+      return live.network;
+    };
+    await emit({ type: "start", network, engine: { name: engine.name, threads: engine.threads }, pull });
     const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, s.rewirerOptions ?? {}) : undefined;
     const rounds: RoundSummary[] = [];
     const rewire = s.rewire;
@@ -146,7 +163,8 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
       evalWindows: s.evalWindows ?? 0,
       rng: samplingRng,
       ...(afterStep ? { afterStep } : {}),
-      ...(hooks.onEvent ? { onStep: (info) => void hooks.onEvent!({ type: "step", ...info }) } : {}),
+      ...(hooks.onEvent ? { onStep: (info) => hooks.onEvent!({ type: "step", ...info }) } : {}),
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
       onEvaluation: async (e) => {
         await emit({ type: "validation", step: e.step, seconds: e.seconds, trainBitsPerSymbol: e.trainBitsPerSymbol, valid: e.valid, final: e.final });
         if (hooks.checkpoint) {

@@ -50,8 +50,13 @@ export interface TextTrainingOptions<T extends Trainable = Engine> {
   divergenceBits?: number;
   /** Current time in seconds; injectable for tests. */
   now?: () => number;
-  /** Called after every step (and after `afterStep`), e.g. for a progress bar. */
-  onStep?: (info: StepInfo) => void;
+  /**
+   * Called after every step (and after `afterStep`), e.g. for a progress bar. Training waits for a
+   * returned promise (a page pauses a run, or yields to its event loop, this way).
+   */
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  /** Aborting it stops training after the current step; the final validation still runs. */
+  signal?: AbortSignal;
   /**
    * Called after every step; may edit the network (rewiring). `draw(count)` gives `count` fresh
    * training batches from a sampler of its own, so the training batches are the same with or
@@ -146,7 +151,7 @@ export async function trainText<T extends Trainable = Engine>(initialEngine: T, 
   let smoothed = NaN;
   let step = 0;
   for (;;) {
-    if (step >= o.steps) break;
+    if (step >= o.steps || o.signal?.aborted === true) break;
     const elapsed = now() - started;
     if (!(elapsed < maxSeconds)) break;
     if (schedule) engine.setLearningRate(onTime ? learningRateAt(schedule, peak, elapsed, maxSeconds) : learningRateAt(schedule, peak, step, o.steps));
@@ -178,7 +183,8 @@ export async function trainText<T extends Trainable = Engine>(initialEngine: T, 
       if (replaced) engine = replaced as T;
       hookSeconds += now() - t0;
     }
-    o.onStep?.({ step, loss, smoothedLoss: smoothed, seconds: now() - started, totalSteps: o.steps, learningRate });
+    const waiting = o.onStep?.({ step, loss, smoothedLoss: smoothed, seconds: now() - started, totalSteps: o.steps, learningRate });
+    if (waiting !== undefined) await waiting;
     if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
       lastInterval = intervalSum / intervalSteps;
       const v = evaluateText(engine, valid, o.context, o.batch, o.evalWindows);
