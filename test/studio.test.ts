@@ -137,7 +137,7 @@ test("studio: serve, train with rewiring, save, inspect, write (headless Chromiu
       assert.equal(state.isolated, true, "the server's headers make the page cross-origin isolated");
       assert.match((await page.textContent("#status")) ?? "", /all \d+ cores/);
       await page.waitForTimeout(300);
-      await page.screenshot({ path: join(shots, "studio-idle.png"), fullPage: true });
+      await page.screenshot({ path: join(shots, "studio-idle.jpg"), type: "jpeg", quality: 85, fullPage: true });
       assert.deepEqual(problems, []);
       await page.context().close();
     });
@@ -176,12 +176,40 @@ test("studio: serve, train with rewiring, save, inspect, write (headless Chromiu
       await page.fill("#length", "80");
       await page.click("#write");
       await page.waitForFunction(() => (document.getElementById("generated")?.textContent ?? "").length >= 80, undefined, { timeout: 20_000 });
-      await page.screenshot({ path: join(shots, "studio-training.png"), fullPage: true });
       // Save: the page offers the file as a download.
       const [download] = await Promise.all([page.waitForEvent("download", { timeout: 20_000 }), page.click("#save-safetensors")]);
       saved = join(tmp, download.suggestedFilename());
       await download.saveAs(saved);
       assert.match(download.suggestedFilename(), /\.safetensors$/);
+      assert.deepEqual(problems, [], "no console errors");
+      await page.context().close();
+    });
+
+    await t.test("a long run with RigL: pause holds the step, resume continues, stop ends it with a model; screenshot", async () => {
+      const { page, problems } = await openPage(b, url);
+      await fillSettings(page, { ...SETTINGS, neurons: 1700, inDegree: 29, batch: 256, steps: 50_000, rewireEvery: 100, evalEvery: 500 });
+      await page.click("#start");
+      // Wait for three rounds and a text sample (written every 4 s), then pause.
+      await page.waitForFunction(() => {
+        const s = (window as unknown as { studio: { state: { rounds: unknown[]; texts: unknown[]; errors: unknown[] } } }).studio.state;
+        return (s.rounds.length >= 3 && s.texts.length >= 1) || s.errors.length > 0;
+      }, undefined, { timeout: TIMEOUT_MS, polling: 100 });
+      await page.click("#pause");
+      await page.waitForFunction(() => (window as unknown as { studio: { state: { paused: boolean } } }).studio.state.paused, undefined, { timeout: 10_000 });
+      const held = (await pageState(page)).step;
+      await page.waitForTimeout(600);
+      assert.equal((await pageState(page)).step, held, "no step while paused");
+      assert.equal(await page.textContent("#pause"), "Resume");
+      await page.waitForTimeout(200);
+      await page.screenshot({ path: join(shots, "studio-training.jpg"), type: "jpeg", quality: 85, fullPage: true });
+      await page.click("#pause");
+      await page.waitForFunction((h) => (window as unknown as { studio: { state: { step: number } } }).studio.state.step > h + 20, held, { timeout: 20_000 });
+      await page.click("#stop");
+      const state = await waitDone(page, "stopped run");
+      assert.equal(state.result?.stopped, true, "the run reports it was stopped");
+      assert.ok(state.result!.steps > held && state.result!.steps < 50_000, `stopped at step ${state.result!.steps}`);
+      assert.ok(Number.isFinite(state.result!.validBits), "a stopped run is validated on the whole split");
+      assert.equal(await page.isEnabled("#save-safetensors"), true, "a stopped run's model can be saved");
       assert.deepEqual(problems, [], "no console errors");
       await page.context().close();
     });
@@ -234,7 +262,7 @@ test("studio: serve, train with rewiring, save, inspect, write (headless Chromiu
       await page.hover("#graph", { position: at });
       await page.waitForFunction(() => !(document.getElementById("tooltip") as HTMLElement).hidden, undefined, { timeout: 5_000 });
       assert.match((await page.textContent("#tooltip")) ?? "", new RegExp(`neuron ${net.inputs}\\b.*hidden`), "the tooltip names the hovered neuron");
-      await page.screenshot({ path: join(shots, "studio-inspect.png"), fullPage: true });
+      await page.screenshot({ path: join(shots, "studio-inspect.jpg"), type: "jpeg", quality: 85, fullPage: true });
       assert.deepEqual(problems, [], "no console errors");
       await page.context().close();
     });

@@ -17,7 +17,7 @@ export interface BandPoint {
  * The thesis's curve form (Fig. 4.5, 4.6): median line and 25th–75th percentile band per series,
  * optionally one panel per `panel` value stacked vertically.
  */
-export function bandChart(points: readonly BandPoint[], o: { title: string; x: string; y: string; yDomain?: [number, number]; panels?: boolean; width?: number | "container"; height?: number; seriesOrder?: readonly string[]; marks?: { name: string; title: string } }): Record<string, unknown> {
+export function bandChart(points: readonly BandPoint[], o: { title: string; x: string; y: string; yDomain?: [number, number]; panels?: boolean; width?: number | "container"; height?: number; seriesOrder?: readonly string[]; marks?: { name: string; title: string }; pointSeries?: readonly string[] }): Record<string, unknown> {
   const color = { field: "series", type: "nominal", title: null, legend: { labelLimit: 400 }, ...(o.seriesOrder ? { scale: { domain: o.seriesOrder } } : {}) };
   const y = { field: "median", type: "quantitative", title: o.y, scale: { zero: false, ...(o.yDomain ? { domain: o.yDomain, clamp: true } : {}) } };
   // Optional vertical rules at x positions from a named data set (the studio marks rewiring rounds).
@@ -29,6 +29,8 @@ export function bandChart(points: readonly BandPoint[], o: { title: string; x: s
       ...marks,
       { mark: { type: "area", opacity: 0.25, clip: true }, encoding: { x: { field: "x", type: "quantitative", title: o.x }, y: { ...y, field: "low" }, y2: { field: "high" }, color } },
       { mark: { type: "line", strokeWidth: 1.2, clip: true }, encoding: { x: { field: "x", type: "quantitative", title: o.x }, y, color } },
+      // Dots for sparse series (a validation every few hundred steps is invisible as a line at first).
+      ...(o.pointSeries ? [{ transform: [{ filter: { field: "series", oneOf: [...o.pointSeries] } }], mark: { type: "point", filled: true, size: 28, clip: true }, encoding: { x: { field: "x", type: "quantitative", title: o.x }, y, color } }] : []),
     ],
   };
   const size = { width: o.width ?? 560, height: o.height ?? 260 };

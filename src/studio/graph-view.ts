@@ -50,7 +50,7 @@ const UTILITY_WIDTH = [0.5, 0.5, 0.6, 0.7, 0.85, 1];
 const NEURON_COLOUR = { input: "#8b949e", hidden: "#7c5cff", output: "#f0a202" } as const;
 const IN_EDGE = "rgba(0, 170, 200, 0.95)";
 const OUT_EDGE = "rgba(214, 51, 108, 0.95)";
-const INSERTED = "rgba(34, 197, 94, 0.95)";
+const INSERTED_RGB = "22, 163, 74";
 const DELETED_RGB = "229, 72, 77";
 /** Deleted edges fade from strong to faint over this long, then stay faint until the next round. */
 const FADE_MS = 2000;
@@ -465,6 +465,10 @@ export class GraphView {
     const inRange = (s: number, t: number): boolean => s >= 0 && s < k && t >= 0 && t < k;
     const elapsed = performance.now() - this.diffSince;
     const fade = 1 - Math.min(1, elapsed / FADE_MS);
+    // A round may swap thousands of edges: thinner, fainter lines then, so the graph stays visible.
+    const strength = (n: number) => Math.min(1, Math.max(0.12, 30 / Math.sqrt(Math.max(1, n))));
+    const deletedAlpha = (0.25 + 0.65 * fade) * strength(diff.deleted.length);
+    const insertedAlpha = 0.9 * strength(diff.inserted.length);
     ctx.save();
     ctx.beginPath();
     for (const [s, t] of diff.deleted) {
@@ -473,8 +477,8 @@ export class GraphView {
       ctx.lineTo(x[t]!, y[t]!);
     }
     ctx.setLineDash([4, 3]);
-    ctx.lineWidth = 1.1;
-    ctx.strokeStyle = `rgba(${DELETED_RGB}, ${(0.25 + 0.65 * fade).toFixed(3)})`;
+    ctx.lineWidth = diff.deleted.length > 500 ? 0.7 : 1.1;
+    ctx.strokeStyle = `rgba(${DELETED_RGB}, ${deletedAlpha.toFixed(3)})`;
     ctx.stroke();
     ctx.setLineDash([]);
     ctx.beginPath();
@@ -483,8 +487,8 @@ export class GraphView {
       ctx.moveTo(x[s]!, y[s]!);
       ctx.lineTo(x[t]!, y[t]!);
     }
-    ctx.lineWidth = 1.4;
-    ctx.strokeStyle = INSERTED;
+    ctx.lineWidth = diff.inserted.length > 500 ? 0.8 : 1.4;
+    ctx.strokeStyle = `rgba(${INSERTED_RGB}, ${insertedAlpha.toFixed(3)})`;
     ctx.stroke();
     ctx.restore();
     return fade > 0 && diff.deleted.length > 0;

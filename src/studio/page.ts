@@ -95,13 +95,17 @@ function receive(m: FromWorker): void {
     case "progress":
       for (const l of m.losses) state.losses.push(l);
       state.step = m.step;
-      state.paused = m.paused;
       $("n-step").textContent = `${m.step.toLocaleString("en")} / ${m.totalSteps.toLocaleString("en")}`;
       $("n-train").textContent = fmt(m.smoothedLoss);
       $("n-lr").textContent = m.learningRate.toExponential(2);
       $("n-sps").textContent = m.stepsPerSecond.toFixed(1);
       $("n-eps").textContent = si(m.edgeSamplesPerSecond);
       scheduleChart();
+      return;
+    case "paused":
+      state.paused = m.paused;
+      button("pause").textContent = m.paused ? "Resume" : "Pause";
+      setStatus(m.paused ? `paused after step ${m.step.toLocaleString("en")}` : "training…");
       return;
     case "validation":
       state.validations.push({ step: m.step, bits: m.bits, final: m.final });
@@ -205,7 +209,8 @@ let chartDrawn = 0;
 
 function chartPoints(): BandPoint[] {
   const losses = state.losses;
-  const group = Math.max(1, Math.floor(Math.max(state.totalSteps, losses.length) / 150));
+  // About 150 points over the steps done so far: detail early on, a smooth curve later.
+  const group = Math.max(1, Math.floor(losses.length / 150));
   const points: BandPoint[] = [];
   for (let start = 0; start + group <= losses.length; start += group) {
     const v = losses.slice(start, start + group).sort((a, b) => a - b);
@@ -247,7 +252,7 @@ function drawChart(): void {
     void chart.view.resize().runAsync();
     return;
   }
-  const spec = bandChart(points, { title: "bits per character", x: "step", y: "bits/char", width: "container", height: 220, seriesOrder: ["training (batch loss)", "validation (sample)", "validation (whole split)"], marks: { name: "rounds", title: "rewiring round at step" } });
+  const spec = bandChart(points, { title: "bits per character", x: "step", y: "bits/char", width: "container", height: 220, seriesOrder: ["training (batch loss)", "validation (sample)", "validation (whole split)"], marks: { name: "rounds", title: "rewiring round at step" }, pointSeries: ["validation (sample)", "validation (whole split)"] });
   spec["data"] = { name: "points", values: points };
   spec["datasets"] = { rounds: marks };
   spec["autosize"] = { type: "fit-x", contains: "padding" };
@@ -299,6 +304,7 @@ $<HTMLFormElement>("settings").addEventListener("submit", (e) => {
     $("g-last").textContent = "–";
     $("n-valid").textContent = "–";
     setRunning(true);
+    button("write").disabled = false; // the worker writes with the live network while it trains
     setStatus("training…");
     if ($<HTMLSelectElement>("corpus").value === "dropped" && droppedText) {
       const bytes = await droppedText.arrayBuffer();
@@ -310,12 +316,7 @@ $<HTMLFormElement>("settings").addEventListener("submit", (e) => {
   })();
 });
 
-button("pause").addEventListener("click", () => {
-  const pausing = button("pause").textContent === "Pause";
-  send({ type: pausing ? "pause" : "resume" });
-  button("pause").textContent = pausing ? "Resume" : "Pause";
-  setStatus(pausing ? "paused" : "training…");
-});
+button("pause").addEventListener("click", () => send({ type: state.paused ? "resume" : "pause" }));
 button("stop").addEventListener("click", () => {
   send({ type: "stop" });
   setStatus("stopping: validating on the whole split…");
@@ -325,6 +326,7 @@ button("reset").addEventListener("click", () => {
   worker = startWorker();
   Object.assign(state, { running: false, paused: false, done: false, step: 0, totalSteps: 0, losses: [], validations: [], rounds: [], texts: [], statsHistory: [], errors: [] });
   setRunning(false);
+  for (const id of ["write", "save-safetensors", "save-json"]) button(id).disabled = true;
   for (const id of ["n-step", "n-train", "n-valid", "n-lr", "n-sps", "n-eps"]) $(id).textContent = "–";
   drawChart();
 });

@@ -58,6 +58,8 @@ export type FromWorker =
   | { type: "start"; graph: GraphSnapshot; engine: { name: string; threads: number }; edges: number; totalSteps: number }
   /** Losses of the steps since the previous progress message (step - losses.length + 1 … step). */
   | { type: "progress"; step: number; totalSteps: number; losses: Float32Array; smoothedLoss: number; seconds: number; stepsPerSecond: number; edgeSamplesPerSecond: number; learningRate: number; paused: boolean }
+  /** The run is paused (it waits after `step`) or runs again. */
+  | { type: "paused"; paused: boolean; step: number }
   | { type: "validation"; step: number; bits: number; windows: number; final: boolean }
   | { type: "rewire"; step: number; rewired: number; refused: number; graph: GraphSnapshot }
   | { type: "graph"; step: number; graph: GraphSnapshot }

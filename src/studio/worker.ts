@@ -44,7 +44,15 @@ let withUtility = false;
 /** The fixed batch (128 validation windows) utility is estimated on, for the run or model shown. */
 let utilityBatch: Batch | undefined;
 let model: { network: Network; name: string; training?: Record<string, unknown> } | undefined;
-let training: { abort: AbortController; paused: boolean; resume?: () => void; pull?: () => Network } | undefined;
+interface Training {
+  abort: AbortController;
+  paused: boolean;
+  /** Steps done. */
+  step: number;
+  resume?: () => void;
+  pull?: () => Network;
+}
+let training: Training | undefined;
 
 function post(message: FromWorker, transfer: Transferable[] = []): void {
   scope.postMessage(message, transfer);
@@ -131,7 +139,7 @@ async function train(settings: StudioSettings, corpus: CorpusSource): Promise<vo
   utilityBatch = estimationBatches(validPart!.symbols, settings.context, 1, 128, new Rng(0), "the validation text")[0];
   post({ type: "corpus", name: corpus.name, symbols: symbols.length, train: trainPart!.symbols.length, valid: validPart!.symbols.length, dropped: raw.length - symbols.length });
   const abort = new AbortController();
-  const state: { abort: AbortController; paused: boolean; resume?: () => void; pull?: () => Network } = { abort, paused: false };
+  const state: Training = { abort, paused: false, step: 0 };
   training = state;
   let pull: (() => Network) | undefined;
   let edges = 0;
@@ -163,16 +171,17 @@ async function train(settings: StudioSettings, corpus: CorpusSource): Promise<vo
           return;
         }
         case "step": {
+          state.step = event.step;
           pending.push(event.loss);
           const now = performance.now() / 1000;
-          const last = event.step === event.totalSteps;
-          if (now - lastPost >= PROGRESS_EVERY || last || state.paused) {
+          const flush = () => {
             const losses = Float32Array.from(pending);
             pending = [];
             const perSecond = event.step / Math.max(event.seconds, 1e-9);
             post({ type: "progress", step: event.step, totalSteps: event.totalSteps, losses, smoothedLoss: event.smoothedLoss, seconds: event.seconds, stepsPerSecond: perSecond, edgeSamplesPerSecond: perSecond * settings.batch * edges, learningRate: event.learningRate, paused: state.paused }, [losses.buffer]);
             lastPost = now;
-          }
+          };
+          if (now - lastPost >= PROGRESS_EVERY || event.step === event.totalSteps) flush();
           if (now - lastGraph >= GRAPH_EVERY && pull) {
             const graph = snapshot(pull());
             post({ type: "graph", step: event.step, graph }, graphTransfer(graph));
@@ -183,9 +192,10 @@ async function train(settings: StudioSettings, corpus: CorpusSource): Promise<vo
             post({ type: "text", step: event.step, prompt: "the ", text: sample.text, charactersPerSecond: sample.charactersPerSecond });
             lastText = performance.now() / 1000;
           }
-          if (now - lastYield >= YIELD_EVERY || state.paused) {
+          if (now - lastYield >= YIELD_EVERY) {
             await new Promise((resolve) => setTimeout(resolve, 0));
             lastYield = performance.now() / 1000;
+            if (state.paused && pending.length > 0) flush(); // the page shows the step the run waits at
             while (state.paused && !abort.signal.aborted) await new Promise<void>((resolve) => (state.resume = resolve));
           }
           return;
@@ -248,12 +258,16 @@ async function handle(message: ToWorker): Promise<void> {
       if (training) throw new Error("a run is already training: stop it or reset first");
       return train(message.settings, message.corpus);
     case "pause":
-      if (training) training.paused = true;
+      if (training) {
+        training.paused = true;
+        post({ type: "paused", paused: true, step: training.step });
+      }
       return;
     case "resume":
       if (training) {
         training.paused = false;
         training.resume?.();
+        post({ type: "paused", paused: false, step: training.step });
       }
       return;
     case "stop":
