@@ -252,6 +252,23 @@ test("studio: serve, train with rewiring, save, inspect, write (headless Chromiu
         const drawn = await page.evaluate(() => (window as unknown as { studio: { view: () => { drawnNeurons: number } } }).studio.view().drawnNeurons);
         assert.equal(drawn, net.neurons, `${label}: every neuron drawn`);
       }
+      // Colour by utility: the worker estimates |−w·∂L/∂w| on validation windows of the bundled text.
+      await page.selectOption("#colouring", "utility");
+      await page.waitForFunction(() => (window as unknown as { studio: { state: { graph?: { utility?: unknown } } } }).studio.state.graph?.utility !== undefined, undefined, { timeout: 20_000 });
+      const utility = await page.evaluate(() => {
+        const u = (window as unknown as { studio: { state: { graph: { utility: Float32Array } } } }).studio.state.graph.utility;
+        let positive = 0;
+        let bad = 0;
+        for (const x of u) {
+          if (x > 0 && Number.isFinite(x)) positive++;
+          if (!(x >= 0 && Number.isFinite(x))) bad++;
+        }
+        return { length: u.length, positive, bad };
+      });
+      assert.equal(utility.length, net.edges, "a utility for every edge");
+      assert.equal(utility.bad, 0, "every |utility| is finite and ≥ 0");
+      // Edges into neurons that are dead on the batch (ReLU off for all 128 windows) have utility 0.
+      assert.ok(utility.positive > net.edges / 5, `many edges have a positive |utility| (${utility.positive} of ${net.edges})`);
       await page.fill("#prompt", "in the year ");
       await page.fill("#length", "60");
       await page.click("#write");

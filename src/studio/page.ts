@@ -7,7 +7,7 @@ import embed, { type Result as EmbedResult } from "vega-embed";
 import { bandChart, type BandPoint } from "../experiments/charts.js";
 import { edgeDiff, graphStats, type GraphSnapshot } from "./graph-layout.js";
 import { GraphView, type EdgeColouring } from "./graph-view.js";
-import type { FromWorker, StudioSettings, ToWorker } from "./protocol.js";
+import type { CorpusSource, FromWorker, StudioSettings, ToWorker } from "./protocol.js";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -269,6 +269,10 @@ function drawChart(): void {
 
 // ---- controls ----
 
+function bundledCorpus(): CorpusSource {
+  return { kind: "url", url: new URL("./data/text8-excerpt.txt.gz", document.baseURI).href, name: "text8 excerpt" };
+}
+
 function settingsOfForm(): StudioSettings {
   const n = (id: string) => Number(input(id).value);
   const rewire = $<HTMLSelectElement>("rewire").value as StudioSettings["rewire"];
@@ -310,7 +314,7 @@ $<HTMLFormElement>("settings").addEventListener("submit", (e) => {
       const bytes = await droppedText.arrayBuffer();
       send({ type: "train", settings, corpus: { kind: "bytes", bytes, name: droppedText.name } }, [bytes]);
     } else {
-      send({ type: "train", settings, corpus: { kind: "url", url: new URL("./data/text8-excerpt.txt.gz", document.baseURI).href, name: "text8 excerpt" } });
+      send({ type: "train", settings, corpus: bundledCorpus() });
     }
     drawChart();
   })();
@@ -376,7 +380,7 @@ $<HTMLFormElement>("generate").addEventListener("submit", (e) => {
 
 $<HTMLSelectElement>("colouring").addEventListener("change", () => {
   const c = $<HTMLSelectElement>("colouring").value as EdgeColouring;
-  send({ type: "utility", on: c === "utility" });
+  send({ type: "utility", on: c === "utility", corpus: bundledCorpus() });
   graphView.setColouring(c);
 });
 $<HTMLSelectElement>("rewire").addEventListener("change", () => {

@@ -36,8 +36,11 @@ export type ToWorker =
   | { type: "generate"; prompt: string; length: number; temperature: number; seed: number }
   | { type: "open"; name: string; bytes: ArrayBuffer }
   | { type: "save"; format: "safetensors" | "json" }
-  /** Send per-edge utility with every graph snapshot (costs a gradient pass per snapshot). */
-  | { type: "utility"; on: boolean };
+  /**
+   * Send per-edge utility with every graph snapshot (costs a gradient pass per snapshot). `corpus`
+   * gives the windows to estimate it on when no run has loaded a text (an opened model file).
+   */
+  | { type: "utility"; on: boolean; corpus: CorpusSource };
 
 /** What the page shows about a model: its shape and the metadata stored with it. */
 export interface ModelInfo {

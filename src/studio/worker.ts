@@ -290,6 +290,12 @@ async function handle(message: ToWorker): Promise<void> {
       return save(message.format);
     case "utility":
       withUtility = message.on;
+      if (withUtility && !utilityBatch && model && !training) {
+        const context = contextOf(model.network);
+        const symbols = cleanText(await corpusBytes(message.corpus));
+        const [, validPart] = splitCorpus(symbols, [0.9, 0.05, 0.05], context);
+        utilityBatch = estimationBatches(validPart!.symbols, context, 1, 128, new Rng(0), "the validation text")[0];
+      }
       if (model && !training) {
         const graph = snapshot(model.network);
         post({ type: "graph", step: -1, graph }, graphTransfer(graph));
