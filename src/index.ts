@@ -5,7 +5,7 @@
  * @module
  */
 export { Network, transpose, type Task, type NetworkArrays, type RandomNetworkOptions, type Consumers } from "./graph/network.js";
-export { Rng } from "./util/rng.js";
+export { Rng, type RngState } from "./util/rng.js";
 export {
   SparsewireError,
   GraphError,
@@ -38,7 +38,7 @@ export { networkToSafetensors, networkFromSafetensors, modelFromSafetensors } fr
 export type { ModelExtra, LoadedModel } from "./io/schema.js";
 export { crossEntropyBits, softmaxCrossEntropyBits, squaredError, setPerplexity, uniformBits } from "./train/metrics.js";
 export { ALPHABET_SIZE, TextBatch, evaluateText, textTask, textShape, checkTextNetwork, contextOf, type TextEvaluation } from "./train/text.js";
-export { trainText, type Trainable, type TextTrainingOptions, type TextTrainingResult, type StepInfo, type EvaluationInfo } from "./train/trainer.js";
+export { trainText, type TrainerState, type TrainerControl, type Trainable, type TextTrainingOptions, type TextTrainingResult, type StepInfo, type EvaluationInfo } from "./train/trainer.js";
 export { learningRateAt, checkLrSchedule, finalRate, describeLrSchedule, LR_SCHEDULE_KINDS, CONSTANT_SCHEDULE, type LrSchedule, type LrScheduleKind, type LrBudget } from "./train/lr-schedule.js";
 export { nextSymbolProbabilities } from "./train/predict.js";
 export { generateText, type GenerateOptions } from "./train/generate.js";
@@ -49,7 +49,7 @@ export type { OptimizerSnapshot, UtilityStatistics } from "./engine/types.js";
 export * from "./run/index.js";
 // Rewiring (thesis chapter 4): presets (thesis, SET, RigL) and the parts of a round.
 export * from "./rewire/index.js";
-export { OnlineOrder, type OnlineOrderOptions, type OnlineOrderStats } from "./graph/online-order.js";
+export { OnlineOrder, type OnlineOrderOptions, type OnlineOrderStats, type OnlineOrderState } from "./graph/online-order.js";
 export { orderAdmissibility, levelAdmissibility, maskAdmissibility, type Admissibility, type DescendantWordsKernel } from "./graph/admissibility.js";
 // The candidate-search kernels' declared interface, which the rewire/ search options and collector name.
 export type { CandidateSink, SearchKernel } from "./engine/search-kernel.js";

@@ -7,7 +7,7 @@ import { DataError, UsageError } from "../util/errors.js";
 import { createEngine } from "../engine/create.js";
 import type { Engine, EngineName, OptimizerConfig } from "../engine/types.js";
 import type { Network } from "../graph/network.js";
-import { bundledCorpusPath, readTextCorpus } from "../data/files.js";
+import { bundledCorpusPath, corpusWarning, readTextCorpus } from "../data/files.js";
 import type { FlagSpec, Flags } from "./args.js";
 
 export const ENGINE_FLAGS: FlagSpec[] = [
@@ -27,10 +27,17 @@ export interface LoadedText {
   bundled: boolean;
 }
 
+/**
+ * Reads --text (or the bundled corpus). A file that is probably not text (most bytes dropped by
+ * cleaning, or a NUL byte near the start) gets one warning line on stderr; one that keeps under
+ * 1 % of its bytes is refused by readTextCorpus with a DataError.
+ */
 export async function loadText(path: string | undefined): Promise<LoadedText> {
   const bundled = path === undefined;
   const file = path ?? bundledCorpusPath();
   const corpus = await readTextCorpus(file);
+  const warning = corpusWarning(corpus);
+  if (warning !== undefined) process.stderr.write(`sparsewire: warning: ${warning}\n`);
   return { symbols: corpus.symbols, path: file, bundled };
 }
 

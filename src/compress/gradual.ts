@@ -129,6 +129,13 @@ export interface GradualPruneEvent {
 /** Makes an engine for a (rebuilt) network, with the run's optimiser, engine kind and threads. */
 export type EngineFactory = (network: Network) => Promise<Engine>;
 
+/** A GradualPruner's state between steps (see `exportState`). */
+export interface GradualPrunerState {
+  from: number;
+  rebuilt: number;
+  events: GradualPruneEvent[];
+}
+
 /**
  * Runs the schedule inside trainText: pass `pruner.afterStep` as the `afterStep` option. When d
  * drops it returns the new engine (trainText trains on it from the next step on) after disposing
@@ -143,14 +150,21 @@ export class GradualPruner {
   private readonly totalSteps: number;
   private rebuilt: number;
 
-  constructor(engine: Engine, config: GradualPruneConfig, totalSteps: number, makeEngine: EngineFactory) {
-    checkGradualConfig(engine.network.inDegree, config, totalSteps);
+  /** `resume`: continue a pruning that started at in-degree `from` and has done `events` (checkpoints). */
+  constructor(engine: Engine, config: GradualPruneConfig, totalSteps: number, makeEngine: EngineFactory, resume?: GradualPrunerState) {
+    this.from = resume?.from ?? engine.network.inDegree;
+    checkGradualConfig(this.from, config, totalSteps);
     this.engine = engine;
-    this.from = engine.network.inDegree;
     this.config = { ...config };
     this.totalSteps = totalSteps;
     this.makeEngine = makeEngine;
-    this.rebuilt = this.from;
+    this.rebuilt = resume?.rebuilt ?? this.from;
+    if (resume) this.events.push(...resume.events.map((e) => ({ ...e })));
+  }
+
+  /** What the rest of the schedule depends on (for checkpoints). */
+  exportState(): GradualPrunerState {
+    return { from: this.from, rebuilt: this.rebuilt, events: this.events.map((e) => ({ ...e })) };
   }
 
   /** The in-degree the network has now. */

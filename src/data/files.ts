@@ -29,12 +29,43 @@ export interface ReadTextOptions {
 
 /** A cleaned text corpus (`readTextCorpus`): the 27-symbol alphabet of §4.6, one byte per symbol. */
 export interface TextCorpus {
-  /** Symbols 0..26 (TEXT_ALPHABET), one byte each. */
+  /** Symbols 0..26 (TEXT_ALPHABET), one byte each; `symbols.length` of `bytesRead` bytes were kept. */
   symbols: Uint8Array;
   /** Bytes of text consumed before cleaning (decompressed bytes for gzip files). */
   bytesRead: number;
+  /** Whether a NUL byte occurs in the first `BINARY_CHECK_BYTES` bytes read: text has none, binaries do. */
+  nulByte: boolean;
   /** The file it was read from. */
   path: string;
+}
+
+/** How far into a corpus (decompressed) `readTextCorpus` looks for a NUL byte. */
+export const BINARY_CHECK_BYTES = 64 * 1024;
+
+/** Below this share of bytes kept as symbols `readTextCorpus` refuses the file: it is not text. */
+export const MIN_SYMBOL_SHARE = 0.01;
+
+/** Below this share of bytes kept (or with a NUL byte) a corpus probably is not text: `corpusWarning`. */
+export const WARN_SYMBOL_SHARE = 0.5;
+
+/**
+ * Why a corpus that was read probably is not the text meant (a binary file, markup, a non-Latin
+ * script), in one line naming the file and how many symbols were kept of how many bytes; undefined
+ * when it looks like text. The library never prints: the command line shows this on stderr.
+ */
+export function corpusWarning(corpus: Pick<TextCorpus, "symbols" | "bytesRead" | "nulByte" | "path">): string | undefined {
+  const kept = corpus.symbols.length;
+  const share = corpus.bytesRead > 0 ? kept / corpus.bytesRead : 1;
+  if (!corpus.nulByte && share >= WARN_SYMBOL_SHARE) return undefined;
+  return (
+    `${corpus.path} does not look like text: cleaning kept ${kept.toLocaleString("en")} symbols of ${corpus.bytesRead.toLocaleString("en")} bytes (${percent(share)})` +
+    `${corpus.nulByte ? `, and it has a NUL byte in its first ${BINARY_CHECK_BYTES / 1024} KiB (a binary file?)` : ""}; only letters and whitespace are kept`
+  );
+}
+
+function percent(share: number): string {
+  const p = 100 * share;
+  return `${p >= 10 || p === 0 ? p.toFixed(0) : p.toPrecision(2)} %`;
 }
 
 const gunzipAsync = promisify(gunzip);
@@ -86,7 +117,9 @@ function streamError(path: string, gzipped: boolean, err: unknown): DataError {
 
 /**
  * Reads a text corpus, plain or gzip, streaming it through the TextCleaner (§4.6 preprocessing).
- * Throws DataError when the file is missing, a directory, corrupt gzip, or has no usable text.
+ * Throws DataError when the file is missing, a directory, corrupt gzip, or has no usable text
+ * (no symbol, or fewer than `MIN_SYMBOL_SHARE` of the bytes kept: a binary file). Check the result
+ * with `corpusWarning` for files that are probably not text but not refused.
  */
 export async function readTextCorpus(path: string, opts: ReadTextOptions = {}): Promise<TextCorpus> {
   const size = await checkFile(path, "text file");
@@ -105,10 +138,12 @@ export async function readTextCorpus(path: string, opts: ReadTextOptions = {}): 
   // pipeline() destroys every stage on error, so a bad gzip stream rejects the iteration below.
   const source: Readable = gzipped ? pipeline(file, createGunzip(), () => undefined) : file;
   let bytesRead = 0;
+  let nulByte = false;
   try {
     for await (const chunk of source as AsyncIterable<Uint8Array>) {
       const room = limit - bytesRead;
       const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
+      if (!nulByte && bytesRead < BINARY_CHECK_BYTES) nulByte = part.subarray(0, BINARY_CHECK_BYTES - bytesRead).includes(0);
       cleaner.push(part);
       bytesRead += part.length;
       if (bytesRead >= limit) break; // leaving the loop destroys the streams
@@ -124,7 +159,13 @@ export async function readTextCorpus(path: string, opts: ReadTextOptions = {}): 
       `${path} contains no usable text (0 symbols after cleaning ${bytesRead} bytes; only letters and whitespace are kept)`,
     );
   }
-  return { symbols, bytesRead, path };
+  if (symbols.length < MIN_SYMBOL_SHARE * bytesRead) {
+    throw new DataError(
+      `${path} is not text: cleaning kept ${symbols.length.toLocaleString("en")} symbols of ${bytesRead.toLocaleString("en")} bytes (${percent(symbols.length / bytesRead)}; only letters and whitespace are kept)`,
+      "give a plain-text file (or its gzip) in a Latin alphabet",
+    );
+  }
+  return { symbols, bytesRead, nulByte, path };
 }
 
 /**

@@ -139,6 +139,7 @@ export const versus: Experiment = {
       seedBase: ctx.seedBase,
       log: ctx.log,
       tuning,
+      oodWindows,
     });
   },
 };
@@ -197,6 +198,41 @@ interface VersusReportOptions {
   log: (line: string) => void;
   /** Validation only: the table compares validation bits, paired by seed against RigL and static. */
   tuning?: boolean;
+  /** Windows of each out-of-domain text evaluated (default: 500,000, the full protocol's). */
+  oodWindows?: number;
+}
+
+/** Most steps pooled into one point of the training curves (the full runs: 61,440 steps → 240 points). */
+export const CURVE_POOL_STEPS = 256;
+
+/**
+ * Steps pooled per point of a training curve of `steps` steps: 256, or for short runs (--quick: 384
+ * steps) the largest power of two that still gives at least 16 points, so no curve is one point.
+ */
+export function curvePoolSteps(steps: number): number {
+  let pool = CURVE_POOL_STEPS;
+  while (pool > 1 && steps / pool < 16) pool /= 2;
+  return pool;
+}
+
+/**
+ * A configuration's description with the rewiring interval its runs actually used: a run whose
+ * `every` differs from the configuration's (--quick scales it down) says so, e.g. "every 32 steps
+ * (2048 in full runs, scaled for --quick)", in place of the full interval or appended.
+ */
+export function describeAsRun(c: VersusConfig, records: readonly RunRecord<unknown>[]): string {
+  const intervals = (key: "rewire" | "prune", full: number | undefined) => {
+    if (full === undefined) return [];
+    const used = [...new Set(records.map((r) => (r.settings as Record<string, { every?: unknown } | undefined>)[key]?.every).filter((e): e is number => typeof e === "number"))];
+    return used.length === 1 && used[0] !== full ? [{ full, used: used[0]! }] : [];
+  };
+  let text = c.description;
+  for (const { full, used } of [...intervals("rewire", c.rewire?.every), ...intervals("prune", c.prune?.every)]) {
+    const note = `every ${used} steps (${full} in full runs, scaled for --quick)`;
+    const pattern = new RegExp(`every ${full} steps`, "g");
+    text = pattern.test(text) ? text.replace(pattern, note) : `${text}; ${c.prune && !c.rewire ? "pruning" : "rewiring"} ${note}`;
+  }
+  return text;
 }
 
 export async function reportVersus(out: string, records: RunRecord<TextRunResult>[], planned: number, configs: VersusConfig[], o: VersusReportOptions): Promise<ExperimentOutput> {
@@ -207,6 +243,7 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     byConfig.get(name)!.push(r);
   }
   const ok = (name: string) => (byConfig.get(name) ?? []).filter((r) => r.status === "ok" && r.result);
+  const described = new Map(configs.map((c) => [c.name, describeAsRun(c, byConfig.get(c.name) ?? [])]));
   const bySeed = (name: string) => new Map(ok(name).map((r) => [r.seed, r.result!]));
   const paired = (name: string, base: string, pick: (r: TextRunResult) => number | undefined) => {
     const a = bySeed(name);
@@ -243,7 +280,7 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
       ...oodMeans.map((m) => (Number.isFinite(m) ? m.toFixed(3) : "–")),
       good.length ? mean(good.map((r) => r.seconds)).toFixed(0) : "–", good.length ? `${(100 * mean(good.map((r) => r.result!.rewireTimeShare))).toFixed(1)} %` : "–",
     ]);
-    summary[c.name] = { description: c.description, seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), ...(o.tuning ? {} : { testBits: mean(test), testSd: sd(test) }), vsStatic: dStatic, vsRigl: dRigl, vsStatic2x: dTwice, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
+    summary[c.name] = { description: described.get(c.name), seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), ...(o.tuning ? {} : { testBits: mean(test), testSd: sd(test) }), vsStatic: dStatic, vsRigl: dRigl, vsStatic2x: dTwice, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
     if (good.length) {
       const shown = o.tuning ? valid : test;
       bars.push({ label: c.name, mean: mean(shown), low: mean(shown) - (sd(shown) || 0), high: mean(shown) + (sd(shown) || 0), panel: `${split} split` });
@@ -261,13 +298,15 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
   // Training curves of every configuration, thesis style.
   const curves = readCurves(out);
   const points: BandPoint[] = [];
-  for (const c of configs) {
-    const cs = ok(c.name).map((r) => curves.get(r.key)).filter((x): x is Float32Array => x !== undefined && x.length > 0);
-    if (cs.length) for (const b of pooledBands(cs, 256, quantile)) points.push({ series: c.name, ...b });
+  const curveSets = configs.map((c) => ({ c, cs: ok(c.name).map((r) => curves.get(r.key)).filter((x): x is Float32Array => x !== undefined && x.length > 0) }));
+  // Pooled per point as for the longest run (every configuration has the same steps).
+  const pool = curvePoolSteps(Math.max(0, ...curveSets.flatMap(({ cs }) => cs.map((x) => x.length))));
+  for (const { c, cs } of curveSets) {
+    if (cs.length) for (const b of pooledBands(cs, pool, quantile)) points.push({ series: c.name, ...b });
   }
   if (points.length > 0) {
     const lo = Math.min(...points.map((q) => q.median));
-    const fig = await writeFigure(out, "versus-curves", bandChart(points, { title: "Training loss per 256 steps (median, 25–75 % band, pooled over seeds)", x: "training step", y: "training loss (bits/char)", yDomain: [Math.floor(lo * 10) / 10, Math.floor(lo * 10) / 10 + 0.8], seriesOrder: configs.map((c) => c.name) }), o.log);
+    const fig = await writeFigure(out, "versus-curves", bandChart(points, { title: `Training loss per ${pool} steps (median, 25–75 % band, pooled over seeds)`, x: "training step", y: "training loss (bits/char)", yDomain: [Math.floor(lo * 10) / 10, Math.floor(lo * 10) / 10 + 0.8], seriesOrder: configs.map((c) => c.name) }), o.log);
     files.push(fig.svg, ...(fig.png ? [fig.png] : []));
   }
   const p = o.protocol;
@@ -275,13 +314,13 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
   const md = [
     o.tuning ? "## Versus, tuning: static vs rewiring at equal edges on the validation split" : "## Versus: static vs rewiring at equal edges",
     "",
-    `Corpus: ${o.corpus}; split 90/5/5 % contiguous, ${o.tuning ? "validation = the 5 % before the test split; a tuning run: the test split and out-of-domain texts are never evaluated" : "test = the last 5 %, never used for training or tuning"}. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${o.baseDegree}, batch ${p.batch}, ${recipeText(p.lr, p)}, ${p.steps} steps for every configuration; seeds ${o.seedBase}…${o.seedBase + p.seeds - 1}.${o.tuning ? "" : " Out-of-domain: first 500,000 windows of each text."} Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed` : ""}.`,
+    `Corpus: ${o.corpus}; split 90/5/5 % contiguous, ${o.tuning ? "validation = the 5 % before the test split; a tuning run: the test split and out-of-domain texts are never evaluated" : "test = the last 5 %, never used for training or tuning"}. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${o.baseDegree}, batch ${p.batch}, ${recipeText(p.lr, p)}, ${p.steps} steps for every configuration; seeds ${o.seedBase}…${o.seedBase + p.seeds - 1}.${o.tuning ? "" : ` Out-of-domain: first ${(o.oodWindows ?? 500_000).toLocaleString("en")} windows of each text.`} Runs recorded: ${records.length} of ${planned}${failed ? `, ${failed} failed` : ""}.`,
     "",
     markdownTable(header, rows, 4),
     "",
     "Δ = configuration − static (or − RigL, − static with twice the edges) on the same seed; negative is better. The interval is the paired Student-t 95 % confidence interval of the mean difference.",
     "",
-    ...configs.filter((c) => byConfig.has(c.name)).map((c) => `- **${c.name}**: ${c.description}`),
+    ...configs.filter((c) => byConfig.has(c.name)).map((c) => `- **${c.name}**: ${described.get(c.name)}`),
     "",
     ...(bars.length ? ["![versus](versus.svg)", ""] : []),
     ...(points.length ? ["![versus training curves](versus-curves.svg)", ""] : []),

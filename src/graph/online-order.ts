@@ -90,6 +90,18 @@ export interface OnlineOrderStats {
   queryVisited: number;
 }
 
+/** An OnlineOrder's internal state (see `exportState`). */
+export interface OnlineOrderState {
+  pool: Int32Array;
+  poolEnd: number;
+  outStart: Int32Array;
+  outLen: Int32Array;
+  outCap: Int32Array;
+  where: Int32Array;
+  levelsStale: boolean;
+  dirtyFrom: number;
+}
+
 /**
  * Keeps a network's evaluation order, levels and consumer lists valid while `replaceEdge` moves edges
  * one at a time (Pearce–Kelly, Example 4.10), and answers which new edges are admissible.
@@ -169,6 +181,47 @@ export class OnlineOrder {
     this.deferLevels = options.levels === "deferred";
     this.levelBudget = Math.max(1, Math.floor(options.levelBudget ?? (k - net.inputs) / 32));
     this.rebuild();
+  }
+
+  /**
+   * Everything that decides how later operations go (consumer lists with their spare capacity, the
+   * stale-levels bookkeeping), for a checkpoint: a resumed run must repair orders exactly as the
+   * uninterrupted one, since the engine's sums follow the evaluation order. `net.order`, `net.levels`
+   * and `net.sources` are saved with the network.
+   */
+  exportState(): OnlineOrderState {
+    return {
+      pool: this.pool.slice(),
+      poolEnd: this.poolEnd,
+      outStart: this.outStart.slice(),
+      outLen: this.outLen.slice(),
+      outCap: this.outCap.slice(),
+      where: this.where.slice(),
+      levelsStale: this.levelsStale,
+      dirtyFrom: this.dirtyFrom,
+    };
+  }
+
+  /** Restore `exportState`'s result, taken from an order over a network with the same sources, order and levels. */
+  importState(s: OnlineOrderState): void {
+    const k = this.net.neurons;
+    if (s.outStart.length !== k || s.outLen.length !== k || s.outCap.length !== k || s.where.length !== this.where.length) {
+      throw new GraphError(`online order state is for another network (${s.outStart.length} neurons, ${s.where.length} edges; this one has ${k} and ${this.where.length})`);
+    }
+    this.order = this.net.order;
+    this.levels = this.net.levels;
+    const pos = this.position;
+    pos.fill(-1);
+    for (let r = 0; r < this.order.length; r++) pos[this.order[r]!] = r;
+    // The whole pool, free tail included, so a full list moves (or the lists are rebuilt) exactly when it would have.
+    this.pool = s.pool.slice();
+    this.poolEnd = s.poolEnd;
+    this.outStart.set(s.outStart);
+    this.outLen.set(s.outLen);
+    this.outCap.set(s.outCap);
+    this.where.set(s.where);
+    this.levelsStale = s.levelsStale;
+    this.dirtyFrom = s.dirtyFrom;
   }
 
   /**

@@ -2,13 +2,23 @@
  * Atomic file replacement (Node only): write a temporary file in the target's folder, fsync it,
  * rename it over the target, fsync the folder. rename(2) within one file system is atomic, so a
  * reader (or a crash at any instant) sees either the complete old file or the complete new one,
- * never a partial file. A process killed mid-save may leave its `.name.tmp-*` file behind; it never
- * damages the target. Not a lock: two concurrent writers each win whole, the last rename last.
+ * never a partial file. A process killed mid-save may leave its `.name.tmp-PID-*` file behind; it
+ * never damages the target, and the next save of the same target removes it (its PID is no longer
+ * running, or it is over an hour old). Not a lock: two concurrent writers each win whole, the last
+ * rename last.
  */
 import { randomBytes } from "node:crypto";
 import * as nodeFs from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { SparsewireError } from "../util/errors.js";
+
+/** What the writer reads of a stale temporary file before it removes it. */
+export interface StaleCandidateInfo {
+  /** A regular file (never a folder or a link). */
+  isFile(): boolean;
+  /** Last modification, ms since the epoch. */
+  mtimeMs: number;
+}
 
 /** The file-system calls the writer makes; injectable so tests can fail any step. */
 export interface AtomicFs {
@@ -22,8 +32,12 @@ export interface AtomicFs {
   closeSync(fd: number): void;
   /** As node:fs `renameSync`: the atomic step. */
   renameSync(oldPath: string, newPath: string): void;
-  /** As node:fs `unlinkSync`: removes the temporary file after a failure. */
+  /** As node:fs `unlinkSync`: removes the temporary file after a failure, and stale ones of earlier writers. */
   unlinkSync(path: string): void;
+  /** As node:fs `readdirSync` (names only): lists the folder for stale temporary files; node:fs if absent. */
+  readdirSync?(path: string): string[];
+  /** As node:fs `lstatSync`: whether a stale candidate is a regular file, and its age; node:fs if absent. */
+  lstatSync?(path: string): StaleCandidateInfo;
 }
 
 const NODE_FS: AtomicFs = {
@@ -41,9 +55,61 @@ const CHUNK = 1 << 20;
 /** Folder fsync is not possible everywhere (Windows, some network file systems): skip those. */
 const DIR_SYNC_UNSUPPORTED = new Set(["EISDIR", "EPERM", "EACCES", "EINVAL", "ENOTSUP", "EBADF"]);
 
-/** Prefix of the temporary files, e.g. `.model.json.tmp-1234-9f8e7d6c`. */
+/** Prefix of the temporary files, e.g. `.model.json.tmp-1234-9f8e7d6c` (1234: the writer's PID). */
 export function tempPrefix(path: string): string {
   return `.${basename(path)}.tmp-`;
+}
+
+/** A temporary file older than this is stale whatever its PID says (the PID may have been reused). */
+export const STALE_TEMP_MS = 60 * 60 * 1000;
+
+/**
+ * Removes the temporary files that killed writers of `path` left behind: only names of exactly the
+ * writer's form for this target (`tempPrefix(path)`, a PID, "-", 8 hex digits), only regular files,
+ * and only when that PID is not a running process or the file was last written over
+ * `STALE_TEMP_MS` ago. Best effort: a file that cannot be listed, examined or removed is left alone.
+ * Returns the paths removed. `writeFileAtomic` calls it before every save.
+ */
+export function removeStaleTemps(path: string, fs: AtomicFs = NODE_FS, now = Date.now()): string[] {
+  const target = resolve(path);
+  const folder = dirname(target);
+  const prefix = tempPrefix(target);
+  let names: string[];
+  try {
+    names = fs.readdirSync ? fs.readdirSync(folder) : nodeFs.readdirSync(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const m = /^(\d{1,10})-[0-9a-f]{8}$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const file = join(folder, name);
+    try {
+      const info = fs.lstatSync ? fs.lstatSync(file) : nodeFs.lstatSync(file);
+      if (!info.isFile()) continue;
+      if (processAlive(Number(m[1])) && now - info.mtimeMs <= STALE_TEMP_MS) continue;
+      fs.unlinkSync(file);
+      removed.push(file);
+    } catch {
+      // Gone already (another writer cleaned it), or not ours to remove: leave it.
+    }
+  }
+  return removed;
+}
+
+/** Whether a process with this PID exists (signal 0 checks without sending; EPERM: exists, not ours). */
+function processAlive(pid: number): boolean {
+  // 0 and negative numbers address process groups in kill(2): never "dead", never signalled.
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0x7fffffff) return true;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return errorCode(e) !== "ESRCH";
+  }
 }
 
 /**
@@ -57,6 +123,8 @@ export function writeFileAtomic(path: string, data: Uint8Array | string, fs: Ato
   const folder = dirname(target);
   const temp = join(folder, `${tempPrefix(target)}${process.pid}-${randomBytes(4).toString("hex")}`);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  // Killed earlier saves of this target must not pile up full-size hidden copies (issue 14).
+  removeStaleTemps(target, fs);
 
   let fd: number | undefined;
   try {

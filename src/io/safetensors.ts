@@ -120,13 +120,47 @@ export function encodeSafetensors(entries: readonly SafetensorsEntry[], metadata
   return out;
 }
 
-/** Little-endian bytes of an Int32Array or Float32Array, whatever the platform's byte order. */
-export function littleEndian(a: Int32Array | Float32Array): Uint8Array {
-  const out = new Uint8Array(4 * a.length);
+/** Little-endian bytes of an Int32Array, Float32Array or Float64Array, whatever the platform's byte order. */
+export function littleEndian(a: Int32Array | Float32Array | Float64Array): Uint8Array {
+  const size = a instanceof Float64Array ? 8 : 4;
+  const out = new Uint8Array(size * a.length);
   const v = new DataView(out.buffer);
   if (a instanceof Int32Array) for (let i = 0; i < a.length; i++) v.setInt32(4 * i, a[i]!, true);
+  else if (a instanceof Float64Array) for (let i = 0; i < a.length; i++) v.setFloat64(8 * i, a[i]!, true);
   else for (let i = 0; i < a.length; i++) v.setFloat32(4 * i, a[i]!, true);
   return out;
+}
+
+/** The tensors and metadata of any safetensors file (checked like a model file's container). */
+export interface SafetensorsContents {
+  metadata: Record<string, string>;
+  names: string[];
+  /** A copy of tensor `name` as the typed array of its dtype; refuses a missing tensor, another dtype or another length. */
+  int32(name: string, length?: number): Int32Array;
+  float32(name: string, length?: number): Float32Array;
+  float64(name: string, length?: number): Float64Array;
+}
+
+/** Opens a safetensors container of I32, F32 and F64 tensors (checkpoints); `source` names it in errors. */
+export function readSafetensors(bytes: Uint8Array, source: string): SafetensorsContents {
+  const { tensors, metadata, view, dataStart } = readContainer(bytes, source);
+  const read = <T extends Int32Array | Float32Array | Float64Array>(name: string, dtype: string, make: (n: number) => T, get: (at: number) => number, length?: number): T => {
+    const info = tensor(source, tensors, name, [dtype]);
+    const size = dtype === "F64" ? 8 : 4;
+    const count = (info.end - info.begin) / size;
+    if (length !== undefined && count !== length) throw fileError(source, `tensor "${name}" has ${count} values, expected ${length}`);
+    const out = make(count);
+    const at = dataStart + info.begin;
+    for (let i = 0; i < count; i++) out[i] = get(at + size * i);
+    return out;
+  };
+  return {
+    metadata: metadata ?? {},
+    names: [...tensors.keys()],
+    int32: (name, length) => read(name, "I32", (n) => new Int32Array(n), (at) => view.getInt32(at, true), length),
+    float32: (name, length) => read(name, "F32", (n) => new Float32Array(n), (at) => view.getFloat32(at, true), length),
+    float64: (name, length) => read(name, "F64", (n) => new Float64Array(n), (at) => view.getFloat64(at, true), length),
+  };
 }
 
 /** Parses and validates a safetensors model file; `source` (e.g. the path) names it in errors. */

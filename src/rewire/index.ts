@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { Rewirer, accumulatedUtility, lowestFinite, type RewirerOptions, type RoundReport, type RoundPhases } from "./rewire.js";
+export { Rewirer, accumulatedUtility, lowestFinite, type RewirerOptions, type RewirerState, type RoundReport, type RoundPhases } from "./rewire.js";
 export {
   PRESETS, COSINE_END, checkRewireConfig, isRewireStep, needsUtilityStatistics, parseSchedule, scheduledFraction,
   type CountRule, type FractionSchedule, type GrowthCriterion, type PresetName, type PruneCriterion, type RewireConfig,

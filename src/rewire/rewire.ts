@@ -8,10 +8,10 @@
  * and fills it with a new source of j.
  */
 import type { Batch, Engine } from "../engine/types.js";
-import { UsageError } from "../util/errors.js";
-import { OnlineOrder } from "../graph/online-order.js";
+import { GraphError, UsageError } from "../util/errors.js";
+import { OnlineOrder, type OnlineOrderState } from "../graph/online-order.js";
 import type { Network } from "../graph/network.js";
-import type { Rng } from "../util/rng.js";
+import type { Rng, RngState } from "../util/rng.js";
 import { activityFrom, stackActivity, subBatch, type Activity } from "../estimate/activity.js";
 import { orderAdmissibility } from "../graph/admissibility.js";
 import { descendantWordsKernel, prepareSearchKernels } from "../engine/search-kernel.js";
@@ -84,6 +84,14 @@ export interface RewirerOptions {
   recallEvery?: number;
 }
 
+/** A Rewirer's state between rounds (see `exportState`). */
+export interface RewirerState {
+  rounds: number;
+  bornAt: Float64Array;
+  rng: RngState;
+  order: OnlineOrderState;
+}
+
 /**
  * Rewires one network while an engine trains it. `round` estimates utilities, searches candidates,
  * swaps edges through the online order, sets new weights and optimiser state, and pushes the edited
@@ -112,6 +120,20 @@ export class Rewirer {
     // The searches' WebAssembly kernels: loaded synchronously on first use in Node; in browsers
     // this starts the fetch so that rounds use them once they are there (same results either way).
     void prepareSearchKernels();
+  }
+
+  /** What the next rounds depend on besides the network and the engine (for checkpoints). */
+  exportState(): RewirerState {
+    return { rounds: this.rounds, bornAt: this.bornAt.slice(), rng: this.rng.getState(), order: this.order.exportState() };
+  }
+
+  /** Continue from `exportState`'s result (the network must be the one it was taken with). */
+  importState(s: RewirerState): void {
+    if (s.bornAt.length !== this.bornAt.length) throw new GraphError(`rewirer state has ${s.bornAt.length} edges, the network ${this.bornAt.length}`);
+    this.rounds = s.rounds;
+    this.bornAt.set(s.bornAt);
+    this.rng.setState(s.rng);
+    this.order.importState(s.order);
   }
 
   /** Run one round after `step` training steps using `batches` (drawn from the training split). */

@@ -17,7 +17,9 @@ import { GradualPruner, type GradualPruneEvent } from "../compress/gradual.js";
 import { Rewirer, type RoundReport } from "../rewire/rewire.js";
 import { isRewireStep, needsUtilityStatistics } from "../rewire/schedule.js";
 import { checkTextNetwork, contextOf, evaluateText, textShape, textTask, type TextEvaluation } from "../train/text.js";
-import { trainText, type StepInfo } from "../train/trainer.js";
+import { trainText, type StepInfo, type TrainerState } from "../train/trainer.js";
+export type { RoundSummary, RunCheckpoint } from "./checkpoint.js";
+import type { RoundSummary, RunCheckpoint } from "./checkpoint.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { checkRunSettings, lrScheduleOfRun, optimizerOf, type RunSettings } from "./settings.js";
@@ -43,6 +45,12 @@ export type RunEvent =
        * keep. For a page that draws the graph or writes text while the run trains.
        */
       pull: () => Network;
+      /**
+       * The run's whole state now, between two steps (after the first): what `settings.resume`
+       * continues from, bit for bit. Call it from a step event (a signal handler sets a flag, the
+       * next step event saves).
+       */
+      checkpoint: () => RunCheckpoint;
     }
   | ({ type: "step" } & StepInfo)
   | { type: "validation"; step: number; seconds: number; trainBitsPerSymbol: number; valid: TextEvaluation; final: boolean }
@@ -61,17 +69,13 @@ export interface RunHooks {
   checkpoint?: (network: Network, step: number) => void | Promise<void>;
   /** Aborting it stops training after the current step; the run then validates and returns as usual. */
   signal?: AbortSignal;
+  /** Call `onCheckpoint` with the run's state every this many steps (0 or absent: never). */
+  checkpointEvery?: number;
+  /** Receives each checkpoint (encode it with `encodeCheckpoint` and save it); training waits for a returned promise. */
+  onCheckpoint?: (checkpoint: RunCheckpoint) => void | Promise<void>;
 }
 
-/** One rewiring round, as runs record it. */
-export interface RoundSummary {
-  step: number;
-  rewired: number;
-  /** Share of all edges rewired. */
-  fraction: number;
-  seconds: number;
-  recall?: number;
-}
+
 
 /** What `runTraining` returns when training ends. */
 export interface RunResult {
@@ -112,31 +116,62 @@ export interface RunResult {
 export async function runTraining(settings: RunSettings, data: RunData, hooks: RunHooks = {}): Promise<RunResult> {
   checkRunSettings(settings);
   const s = settings;
+  const resume = s.resume;
   const rng = new Rng(s.seed);
-  const network = s.network.kind === "random" ? randomTextNetwork(s.network, rng.fork()) : s.network.network;
+  // The same forks with or without resume, so the generators line up before their states are restored.
+  const built = s.network.kind === "random" ? randomTextNetwork(s.network, rng.fork()) : s.network.network;
+  const network = resume ? networkOfCheckpoint(resume) : built;
   const context = contextOf(network);
   checkTextNetwork(network, context);
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();
   const optimizer = optimizerOf(s);
   const statistics = s.rewire !== undefined && needsUtilityStatistics(s.rewire);
+  if (statistics && (resume || hooks.checkpointEvery)) {
+    throw new UsageError(`checkpoints do not hold the accumulated utility sums yet: prune-by ${s.rewire!.pruneBy} cannot be checkpointed or resumed`);
+  }
   const makeEngine = (net: Network) => createEngine(s.engine ?? "wasm", net, { optimizer, ...(s.threads !== undefined ? { threads: s.threads } : {}), ...(statistics ? { utilityStatistics: true } : {}) });
   const emit = async (event: RunEvent): Promise<void> => {
     await hooks.onEvent?.(event);
   };
-  const initialEdges = network.edges;
-  const initialInDegree = network.inDegree;
+  const initialEdges = resume?.initialEdges ?? network.edges;
+  const initialInDegree = resume?.initialInDegree ?? network.inDegree;
   let engine = await makeEngine(network);
   try {
-    const pruner = s.prune ? new GradualPruner(engine, s.prune, s.steps, makeEngine) : undefined;
+    if (resume) engine.setOptimizerState(resume.optimizer);
+    const pruner = s.prune ? new GradualPruner(engine, s.prune, s.steps, makeEngine, resume?.pruner) : undefined;
     const pull = (): Network => {
       const live = pruner?.engine ?? engine;
       live.pull();
       return live.network;
     };
-    await emit({ type: "start", network, engine: { name: engine.name, threads: engine.threads }, pull });
     const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, s.rewirerOptions ?? {}) : undefined;
-    const rounds: RoundSummary[] = [];
+    if (rewirer && resume) {
+      if (!resume.rewirer) throw new UsageError("the checkpoint has no rewiring state: it was not saved by a run that rewires");
+      rewirer.importState(resume.rewirer);
+    }
+    const rounds: RoundSummary[] = resume ? resume.rounds.map((r) => ({ ...r })) : [];
+    const control: { state?: () => TrainerState } = {};
+    const checkpoint = (): RunCheckpoint => {
+      if (!control.state) throw new UsageError("a checkpoint needs training to have started");
+      const live = pruner?.engine ?? engine;
+      live.pull();
+      const net = live.network;
+      const trainer = control.state();
+      return {
+        step: trainer.step,
+        network: { neurons: net.neurons, inputs: net.inputs, outputs: net.outputs, inDegree: net.inDegree, task: net.task, sources: net.sources.slice(), weights: net.weights.slice(), biases: net.biases.slice(), order: net.order.slice(), levels: net.levels.slice() },
+        optimizer: live.optimizerState(),
+        trainer,
+        ...(rewirer ? { rewirer: rewirer.exportState() } : {}),
+        ...(pruner ? { pruner: pruner.exportState() } : {}),
+        rounds: rounds.map((r) => ({ ...r })),
+        initialEdges,
+        initialInDegree,
+      };
+    };
+    await emit({ type: "start", network, engine: { name: engine.name, threads: engine.threads }, pull, checkpoint });
+    const every = hooks.checkpointEvery ?? 0;
     const rewire = s.rewire;
     const afterStep = pruner
       ? async (step: number, total: number, draw: (count: number) => Batch[]) => {
@@ -163,8 +198,17 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
       evalWindows: s.evalWindows ?? 0,
       rng: samplingRng,
       ...(afterStep ? { afterStep } : {}),
-      ...(hooks.onEvent ? { onStep: (info) => hooks.onEvent!({ type: "step", ...info }) } : {}),
+      ...(hooks.onEvent || (every > 0 && hooks.onCheckpoint)
+        ? {
+            onStep: async (info: StepInfo) => {
+              if (every > 0 && hooks.onCheckpoint && info.step % every === 0 && info.step < info.totalSteps) await hooks.onCheckpoint(checkpoint());
+              await hooks.onEvent?.({ type: "step", ...info });
+            },
+          }
+        : {}),
       ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(resume ? { resume: resume.trainer } : {}),
+      control,
       onEvaluation: async (e) => {
         await emit({ type: "validation", step: e.step, seconds: e.seconds, trainBitsPerSymbol: e.trainBitsPerSymbol, valid: e.valid, final: e.final });
         if (hooks.checkpoint) {
@@ -201,6 +245,32 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
   } finally {
     await engine.dispose();
   }
+}
+
+/** The network a checkpoint holds, with its evaluation order and levels as they were (not recomputed). */
+function networkOfCheckpoint(c: RunCheckpoint): Network {
+  const a = c.network;
+  const net = Network.fromArrays({ neurons: a.neurons, inputs: a.inputs, outputs: a.outputs, inDegree: a.inDegree, task: a.task, sources: a.sources, weights: a.weights, biases: a.biases });
+  // fromArrays validated the graph and computed an order; the run continues with the one it had.
+  const k = a.neurons;
+  const n = a.inputs;
+  if (a.order.length !== k - n || a.levels.length !== k) throw new UsageError(`checkpoint: order has ${a.order.length} neurons and levels ${a.levels.length}, expected ${k - n} and ${k}`);
+  const position = new Int32Array(k).fill(-1);
+  for (let r = 0; r < a.order.length; r++) {
+    const i = a.order[r]!;
+    if (!(i >= n && i < k) || position[i] !== -1) throw new UsageError(`checkpoint: evaluation order entry ${r} (${i}) is not a distinct non-input neuron`);
+    position[i] = r;
+  }
+  for (let r = 0; r < a.order.length; r++) {
+    const i = a.order[r]!;
+    for (let e = 0; e < a.inDegree; e++) {
+      const src = a.sources[(i - n) * a.inDegree + e]!;
+      if (src >= n && position[src]! >= r) throw new UsageError(`checkpoint: evaluation order puts neuron ${i} before its source ${src}`);
+    }
+  }
+  net.order = a.order.slice();
+  net.levels = a.levels.slice();
+  return net;
 }
 
 /** The thesis's character-prediction network (§4.6): 27·context one-hot inputs, 27 outputs. */

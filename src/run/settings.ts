@@ -11,6 +11,7 @@ import type { RewirerOptions } from "../rewire/rewire.js";
 import { checkRewireConfig, type RewireConfig } from "../rewire/schedule.js";
 import { checkLrSchedule, type LrSchedule } from "../train/lr-schedule.js";
 import { UsageError } from "../util/errors.js";
+import type { RunCheckpoint } from "./checkpoint.js";
 
 /** The network a run trains: a random thesis network of this shape (seeded), or a given one. */
 export type NetworkSpec =
@@ -47,6 +48,11 @@ export interface RunSettings {
   rewirerOptions?: RewirerOptions;
   /** Gradual pruning to a smaller in-degree (compress/gradual.ts); not with `rewire`. */
   prune?: GradualPruneConfig;
+  /**
+   * Continue the run a checkpoint was taken of (run.ts `RunCheckpoint`), with the settings it ran
+   * with: the same steps then follow, bit for bit (same engine and thread count).
+   */
+  resume?: RunCheckpoint;
 }
 
 export { adam };

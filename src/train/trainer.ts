@@ -6,7 +6,7 @@
  */
 import type { Batch, Engine } from "../engine/types.js";
 import { NumericError } from "../util/errors.js";
-import type { Rng } from "../util/rng.js";
+import type { Rng, RngState } from "../util/rng.js";
 import { checkLrSchedule, isConstantSchedule, learningRateAt, type LrSchedule } from "./lr-schedule.js";
 import { ALPHABET_SIZE, evaluateText, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
 
@@ -70,6 +70,35 @@ export interface TextTrainingOptions<T extends Trainable = Engine> {
   afterStep?: (step: number, totalSteps: number, draw: (count: number) => Batch[], engine: T) => void | T | undefined | Promise<void | T | undefined>;
   /** Called after every periodic validation and once at the end (`final`); training waits for a returned promise. */
   onEvaluation?: (info: EvaluationInfo) => void | Promise<void>;
+  /** Continue a run from the state `control.state()` gave (checkpoints): the same steps follow, bit for bit. */
+  resume?: TrainerState;
+  /** trainText sets `state` when it starts: the loop's state between two steps, for a checkpoint. */
+  control?: TrainerControl;
+}
+
+/** What trainText hands its caller while it runs. */
+export interface TrainerControl {
+  /** The loop's state now (between two steps). */
+  state?: () => TrainerState;
+}
+
+/** The training loop's own state between two steps (the engine and the hooks keep the rest). */
+export interface TrainerState {
+  /** Steps done. */
+  step: number;
+  /** Loss of every step so far. */
+  losses: Float64Array;
+  /** Seconds trained so far (a time budget continues from here). */
+  seconds: number;
+  hookSeconds: number;
+  /** Sum and count of the batch losses since the last validation, the last interval's mean, the smoothed loss (NaN: null). */
+  intervalSum: number;
+  intervalSteps: number;
+  lastInterval: number | null;
+  smoothed: number | null;
+  /** The training sampler's and the hooks' sampler's generators. */
+  sampler: RngState;
+  hookSampler: RngState;
 }
 
 /** What `onStep` reports after each training step. */
@@ -127,29 +156,51 @@ export interface TextTrainingResult<T extends Trainable = Engine> {
 export async function trainText<T extends Trainable = Engine>(initialEngine: T, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions<T>): Promise<TextTrainingResult<T>> {
   let engine = initialEngine;
   const now = o.now ?? (() => performance.now() / 1000);
-  const sampler = makeSampler(train, o.context, o.rng.fork());
+  const samplerRng = o.rng.fork();
   // Always forked, used or not, so that runs with and without a hook see the same training batches.
-  const hookSampler = makeSampler(train, o.context, o.rng.fork());
+  const hookRng = o.rng.fork();
+  const r = o.resume;
+  if (r) {
+    samplerRng.setState(r.sampler);
+    hookRng.setState(r.hookSampler);
+  }
+  const sampler = makeSampler(train, o.context, samplerRng);
+  const hookSampler = makeSampler(train, o.context, hookRng);
   const hookHolders: TextBatch[] = [];
   const draw = (count: number): Batch[] => {
     while (hookHolders.length < count) hookHolders.push(new TextBatch(o.batch, o.context));
     return hookHolders.slice(0, count).map((h) => h.sample(hookSampler));
   };
-  let hookSeconds = 0;
+  let hookSeconds = r?.hookSeconds ?? 0;
   const holder = new TextBatch(o.batch, o.context);
-  const started = now();
+  const started = now() - (r?.seconds ?? 0);
   const maxSeconds = o.maxSeconds ?? Infinity;
   const divergenceBits = o.divergenceBits ?? 100 * Math.log2(ALPHABET_SIZE);
   const schedule = o.lrSchedule && !isConstantSchedule(o.lrSchedule) ? o.lrSchedule : undefined;
   const peak = o.peakLearningRate ?? engine.learningRate;
   const onTime = !Number.isFinite(o.steps);
   if (schedule) checkLrSchedule(schedule, peak, onTime ? { seconds: maxSeconds } : { steps: o.steps });
-  const losses: number[] = [];
-  let intervalSum = 0;
-  let intervalSteps = 0;
-  let lastInterval = NaN;
-  let smoothed = NaN;
-  let step = 0;
+  const losses: number[] = r ? Array.from(r.losses) : [];
+  let intervalSum = r?.intervalSum ?? 0;
+  let intervalSteps = r?.intervalSteps ?? 0;
+  let lastInterval = r?.lastInterval ?? NaN;
+  let smoothed = r?.smoothed ?? NaN;
+  let step = r?.step ?? 0;
+  if (r && r.losses.length !== r.step) throw new RangeError(`trainer state: ${r.losses.length} losses for ${r.step} steps`);
+  if (o.control) {
+    o.control.state = () => ({
+      step,
+      losses: Float64Array.from(losses),
+      seconds: now() - started,
+      hookSeconds,
+      intervalSum,
+      intervalSteps,
+      lastInterval: Number.isNaN(lastInterval) ? null : lastInterval,
+      smoothed: Number.isNaN(smoothed) ? null : smoothed,
+      sampler: samplerRng.getState(),
+      hookSampler: hookRng.getState(),
+    });
+  }
   for (;;) {
     if (step >= o.steps || o.signal?.aborted === true) break;
     const elapsed = now() - started;

@@ -78,6 +78,27 @@ export class Rng {
   fork(): Rng {
     return new Rng(this.nextUint32());
   }
+
+  /** The generator's whole state (for checkpoints): four state words and the cached normal, or NaN. */
+  getState(): RngState {
+    return { words: [this.s0, this.s1, this.s2, this.s3], spareNormal: this.spareNormal ?? null };
+  }
+
+  /** Continue exactly where the generator that gave `state` was (a resumed run draws the same numbers). */
+  setState(state: RngState): void {
+    const w = state.words;
+    if (w.length !== 4 || !w.every((x) => Number.isInteger(x) && x >= 0 && x <= 0xffffffff) || (w[0]! | w[1]! | w[2]! | w[3]!) === 0) {
+      throw new RangeError(`Rng.setState: state words must be four 32-bit unsigned integers, not all 0; got ${JSON.stringify(w)}`);
+    }
+    [this.s0, this.s1, this.s2, this.s3] = [w[0]!, w[1]!, w[2]!, w[3]!];
+    this.spareNormal = state.spareNormal ?? undefined;
+  }
+}
+
+/** An Rng's state, JSON-safe. */
+export interface RngState {
+  words: number[];
+  spareNormal: number | null;
 }
 
 function rotl(x: number, k: number): number {

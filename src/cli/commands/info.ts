@@ -1,4 +1,4 @@
-/** `sparsewire info`: what a model file holds. */
+/** `sparsewire info`: what a model file holds, with the training metadata `train --save` stored in it. */
 import { statSync } from "node:fs";
 import { loadModel } from "../../io/model-file.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
@@ -6,7 +6,7 @@ import { printJson } from "../common.js";
 
 export const infoSpec: CommandSpec = {
   name: "info",
-  summary: "neurons, edges, depth, level sizes, parameters and bytes of a model file",
+  summary: "neurons, edges, depth, level sizes, parameters, bytes and training settings of a model file",
   usage: "sparsewire info --model PATH [--json]",
   flags: [
     { name: "model", type: "string", value: "PATH", help: "model file (.json or .safetensors)" },
@@ -43,6 +43,7 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
     fileBytes: statSync(path).size,
     ...(q ? { quantization: { bits: q.bits, scale: q.scale, by: q.by, scales: q.scales.length } } : {}),
     memoryBytes,
+    ...(model.training !== undefined ? { training: model.training } : {}),
   };
   if (flags.boolean("json")) printJson(info);
   else {
@@ -57,6 +58,7 @@ export async function infoCommand(argv: readonly string[]): Promise<number> {
       `levels      ${info.levelSizes.join(" ")}`,
       ...(q ? [`quantised   ${q.bits}-bit integers × ${q.scales.length} float32 scale${q.scales.length > 1 ? "s" : ""} (per ${q.scale}, chosen by ${q.by}); biases float32`] : []),
       `bytes       ${info.fileBytes.toLocaleString("en")} on disk, ${info.memoryBytes.toLocaleString("en")} in memory`,
+      ...(model.training !== undefined && Object.keys(model.training).length > 0 ? [`trained     ${formatTraining(model.training)}`] : []),
     ];
     process.stdout.write(lines.join("\n") + "\n");
   }
@@ -67,4 +69,21 @@ function countInputEdges(sources: Int32Array, inputs: number): number {
   let c = 0;
   for (const s of sources) if (s < inputs) c++;
   return c;
+}
+
+/**
+ * The training metadata on one line, in the file's key order: `seed 1, steps 3000, lr 0.005, …`.
+ * Numbers, booleans and plain strings as they are; objects, arrays, null and strings that would
+ * break the line or the list (a newline, ", ") as JSON.
+ */
+export function formatTraining(training: Record<string, unknown>): string {
+  return Object.entries(training).map(([key, value]) => `${key} ${formatValue(value)}`).join(", ");
+}
+
+function formatValue(value: unknown): string {
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  // eslint-disable-next-line no-control-regex
+  if (typeof value === "string") return value === "" || /[\u0000-\u001f\u007f]|, /.test(value) ? JSON.stringify(value) : value;
+  if (value === undefined) return "undefined";
+  return JSON.stringify(value) ?? String(value);
 }
