@@ -106,7 +106,7 @@ test("user mistakes get one clear line and a non-zero exit", () => {
   assertOneLineError(run(["train", "--text", join(work, "missing.txt")]), /not found/);
   assertOneLineError(run(["train", "--text", empty]), /no usable text|0 symbols/);
   assertOneLineError(run(["train", "--text", short]), /fewer than context \+ 1|too short|split/);
-  assertOneLineError(run(["train", "--steps", "5", "--lr", "-1"]), /--lr must be at least 0|learning rate/);
+  assertOneLineError(run(["train", "--steps", "5", "--lr", "-1"]), /--lr must be greater than 0, got -1/);
   // Learning-rate schedules and clipping (issue 12): refused before any work, naming the flag; exit 2.
   for (const [args, message] of [
     [["--lr-schedule", "exp"], /--lr-schedule must be one of constant, cosine, linear, step; got "exp"/],

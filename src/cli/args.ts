@@ -15,6 +15,8 @@ export interface FlagSpec {
   value?: string;
   min?: number;
   max?: number;
+  /** Numbers must be greater than 0 (a rate of 0 would not train). */
+  positive?: boolean;
   /** Allowed values for string flags. */
   choices?: readonly string[];
 }
@@ -72,6 +74,37 @@ export class Flags {
   boolean(name: string): boolean {
     return this.values.get(name) === true;
   }
+  /** Every value (given or default) and the names given, JSON-safe (a checkpoint stores its run's flags). */
+  toRecord(): FlagsRecord {
+    return { values: Object.fromEntries(this.values), given: [...this.givenNames] };
+  }
+  /**
+   * A resumed run's flags: the stored ones, with `overridable` flags given now taking their new
+   * value. Any other flag given now must equal the stored value, else the run would change its
+   * meaning: refused, naming the flag.
+   */
+  resumedFrom(stored: FlagsRecord, overridable: readonly string[], what: string): Flags {
+    const values = new Map<string, string | number | boolean>(Object.entries(stored.values));
+    const given = new Set(stored.given);
+    for (const name of this.givenNames) {
+      const now = this.values.get(name);
+      if (overridable.includes(name)) {
+        if (now === undefined) values.delete(name);
+        else values.set(name, now);
+        given.add(name);
+      } else if (values.get(name) !== now) {
+        const before = values.has(name) ? String(values.get(name)) : "not given";
+        throw new UsageError(`--${name} ${String(now)} differs from the run in ${what} (${before}): a resumed run keeps the settings it started with`, `leave --${name} out; only ${overridable.map((o) => `--${o}`).join(", ")} may change on resume`);
+      }
+    }
+    return new Flags(this.command, values, given);
+  }
+}
+
+/** `Flags.toRecord`'s result. */
+export interface FlagsRecord {
+  values: Record<string, string | number | boolean>;
+  given: string[];
 }
 
 export function parseFlags(spec: CommandSpec, argv: readonly string[]): Flags {
@@ -124,6 +157,7 @@ function convert(flag: FlagSpec, text: string): string | number {
   const value = text.trim() === "" ? NaN : Number(text);
   if (!Number.isFinite(value)) throw new UsageError(`--${flag.name} expects a number, got "${text}"`);
   if (flag.type === "int" && !Number.isInteger(value)) throw new UsageError(`--${flag.name} expects an integer, got "${text}"`);
+  if (flag.positive === true && !(value > 0)) throw new UsageError(`--${flag.name} must be greater than 0, got ${text}`);
   if (flag.min !== undefined && value < flag.min) throw new UsageError(`--${flag.name} must be at least ${flag.min}, got ${text}`);
   if (flag.max !== undefined && value > flag.max) throw new UsageError(`--${flag.name} must be at most ${flag.max}, got ${text}`);
   return value;

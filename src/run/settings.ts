@@ -91,6 +91,7 @@ export function checkRunSettings(s: RunSettings): void {
   if (s.maxSeconds !== undefined && !(s.maxSeconds >= 0)) throw new UsageError(`maxSeconds must be ≥ 0, got ${s.maxSeconds}`);
   if (s.rewire && s.prune) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring");
   if (s.rewire) checkRewireConfig(s.rewire);
-  if (s.prune) checkGradualConfig(s.network.kind === "random" ? s.network.inDegree : s.network.network.inDegree, s.prune, s.steps);
+  // A resumed pruning run started at the checkpoint's `from`; its network now has a smaller in-degree.
+  if (s.prune) checkGradualConfig(s.resume?.pruner?.from ?? (s.network.kind === "random" ? s.network.inDegree : s.network.network.inDegree), s.prune, s.steps);
   checkLrSchedule(lrScheduleOfRun(s), optimizerOf(s).learningRate, Number.isFinite(s.steps) ? { steps: s.steps } : { seconds: s.maxSeconds ?? 0 });
 }

@@ -28,7 +28,7 @@ export const experimentSpec: CommandSpec = {
     { name: "steps", type: "int", min: 1, value: "N", help: "training steps per run (default: the protocol's)" },
     { name: "in-degree", type: "int", min: 1, max: 4096, value: "D", help: "versus: the base in-degree (default 29; static-2x and gradual-2x use 2D)" },
     { name: "configs", type: "string", value: "A,B,…", help: "only these configurations (versus: static, thesis, set, rigl, thesis-rigl, …; recipe: grid, budget, lr0.003-cosine-w1000, …)" },
-    { name: "lr", type: "number", min: 0, value: "RATE", help: "Adam learning rate of the text runs (default: the protocol's, 0.01)" },
+    { name: "lr", type: "number", positive: true, value: "RATE", help: "Adam learning rate of the text runs (default: the protocol's, 0.01)" },
     { name: "lr-schedule", type: "string", choices: LR_SCHEDULE_KINDS, value: LR_SCHEDULE_KINDS.join("|"), help: "learning-rate schedule of the text runs, as for train (default: constant)" },
     { name: "warmup", type: "int", min: 0, value: "N", help: "warmup steps of the text runs (default: 0)" },
     { name: "lr-final", type: "number", min: 0, value: "RATE", help: "final rate of the schedule (default: 0 for cosine and linear, lr/100 for step)" },

@@ -38,7 +38,7 @@ export const pruneSpec: CommandSpec = {
     { name: "seed", type: "int", default: 1, min: 0, max: 0xffffffff, help: "seed for the estimation batches and fine-tuning" },
     { name: "bias-compensation", type: "boolean", help: "add each removed edge's mean contribution w·E[σ(a_s)] to its neuron's bias" },
     { name: "finetune", type: "int", default: 0, min: 0, value: "STEPS", help: "training steps after pruning (Adam, --lr)" },
-    { name: "lr", type: "number", default: 0.001, min: 0, help: "fine-tuning learning rate" },
+    { name: "lr", type: "number", default: 0.001, positive: true, help: "fine-tuning learning rate" },
     { name: "eval-split", type: "string", default: "test", choices: ["test", "valid", "none"], help: "held-out split to report bits per symbol on" },
     { name: "save", type: "string", value: "OUT", help: "write the pruned model (.json or .safetensors), atomically" },
     { name: "overwrite", type: "boolean", help: "allow --save to be the same path as --model" },

@@ -1,19 +1,22 @@
 /** `sparsewire train`: train a sparse network on character prediction (§4.6). */
 import { adam } from "../../engine/optimizer.js";
-import { openSync, writeSync, closeSync } from "node:fs";
-import type { Network } from "../../graph/network.js";
+import { openSync, writeSync, closeSync, readFileSync, existsSync, accessSync, constants as fsConstants, statSync } from "node:fs";
+import { dirname, extname } from "node:path";
+import { writeFileAtomic } from "../../io/atomic.js";
+import { Network as NetworkClass, type Network } from "../../graph/network.js";
 import { splitCorpus } from "../../data/windows.js";
 import type { EngineName, OptimizerConfig } from "../../engine/types.js";
 import { loadNetwork, saveNetwork } from "../../io/model-file.js";
 import { checkTextNetwork, contextOf, textShape } from "../../train/text.js";
 import { checkLrSchedule, describeLrSchedule, finalRate, LR_SCHEDULE_KINDS, type LrSchedule, type LrScheduleKind } from "../../train/lr-schedule.js";
 import { uniformBits } from "../../train/metrics.js";
-import { ShapeError, UsageError } from "../../util/errors.js";
+import { UsageError } from "../../util/errors.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { REWIRE_FLAGS, rewireConfigFromFlags, rewirerOptionsFromFlags } from "../rewire-flags.js";
-import { RUN_DEFAULTS, runTraining, type RunSettings } from "../../run/index.js";
+import { RUN_DEFAULTS, runTraining, decodeCheckpoint, encodeCheckpoint, type LoadedCheckpoint, type RunCheckpoint, type RunSettings } from "../../run/index.js";
+import type { FlagsRecord } from "../args.js";
 import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 
 export const trainSpec: CommandSpec = {
@@ -28,7 +31,7 @@ export const trainSpec: CommandSpec = {
     { name: "batch", type: "int", default: RUN_DEFAULTS.batch, min: 1, max: 1 << 20, value: "B", help: "windows per training step" },
     { name: "steps", type: "int", min: 1, value: "N", help: `training steps (default: ${RUN_DEFAULTS.steps}, the recipe's budget; with --minutes alone, as many as fit)` },
     { name: "minutes", type: "number", min: 0, value: "M", help: "stop after this much training time" },
-    { name: "lr", type: "number", default: RUN_DEFAULTS.optimizer.learningRate, min: 0, value: "RATE", help: "learning rate (the peak of a schedule; the recipe of results/recipe: 0.005 decayed linearly to 0)" },
+    { name: "lr", type: "number", default: RUN_DEFAULTS.optimizer.learningRate, positive: true, value: "RATE", help: "learning rate (the peak of a schedule; the recipe of results/recipe: 0.005 decayed linearly to 0)" },
     { name: "lr-schedule", type: "string", default: RUN_DEFAULTS.lrSchedule.kind, choices: LR_SCHEDULE_KINDS, value: LR_SCHEDULE_KINDS.join("|"), help: "cosine, linear: decay from --lr to --lr-final after the warmup; step: ×√(final/lr) at 50 % and 75 % of it. On steps, or on elapsed time with --minutes alone" },
     { name: "warmup", type: "int", default: 0, min: 0, value: "N", help: "warmup steps: the rate rises linearly from lr/N to --lr over the first N steps (needs --steps)" },
     { name: "lr-final", type: "number", min: 0, value: "RATE", help: "final learning rate of the schedule (default: 0 for cosine and linear, lr/100 for step)" },
@@ -43,6 +46,9 @@ export const trainSpec: CommandSpec = {
     { name: "init", type: "string", value: "PATH", help: "start from a saved model instead of a random network" },
     { name: "save", type: "string", value: "PATH", help: "save the model (.json or .safetensors), atomically, at every check and at the end" },
     { name: "log", type: "string", value: "PATH", help: "write JSON lines: one per validation check" },
+    { name: "checkpoint", type: "string", value: "PATH", help: "where checkpoints go (the whole training state, for --resume): default NAME.ckpt.safetensors beside --save, else sparsewire-train.ckpt.safetensors; with --resume, that file" },
+    { name: "checkpoint-every", type: "int", default: 0, min: 0, value: "N", help: "save a checkpoint every N steps (0: only when interrupted by Ctrl-C or SIGTERM)" },
+    { name: "resume", type: "string", value: "CKPT", help: "continue the run a checkpoint was taken of, with its settings, bit for bit (only --steps, --minutes, --save, --log, --eval-every, --eval-windows, --checkpoint, --checkpoint-every, --threads, --json, --quiet may change)" },
     ...REWIRE_FLAGS,
     ...GRADUAL_FLAGS,
     ...ENGINE_FLAGS,
@@ -53,15 +59,75 @@ export const trainSpec: CommandSpec = {
     "sparsewire train --steps 3000 --save model.safetensors",
     "sparsewire train --text enwik8 --neurons 1700 --in-degree 58 --minutes 30 --log run.jsonl --json",
     "sparsewire train --in-degree 58 --prune-to 29 --prune-by first-order --steps 10240 --save d29.safetensors",
+    "sparsewire train --steps 61440 --save m.safetensors --checkpoint-every 5000   # Ctrl-C saves m.ckpt.safetensors too",
+    "sparsewire train --resume m.ckpt.safetensors",
   ],
 };
+
+/** Flags a resumed run may change: budgets, outputs, validation cadence, threads (which changes the bits: warned). */
+const RESUME_OVERRIDABLE = ["resume", "steps", "minutes", "save", "log", "eval-every", "eval-windows", "checkpoint", "checkpoint-every", "threads", "json", "quiet"];
+
+/** A run stopped by SIGINT or SIGTERM after saving its checkpoint. */
+class Interrupted extends Error {
+  constructor(
+    readonly signal: "SIGINT" | "SIGTERM",
+    readonly step: number,
+    readonly path: string,
+  ) {
+    super(`interrupted (${signal}) after step ${step}`);
+  }
+}
+
+/** FNV-1a over the symbols: a resumed run must read the same text. */
+function textHash(symbols: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < symbols.length; i++) h = Math.imul(h ^ symbols[i]!, 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}
+
+function readCheckpointFile(path: string): LoadedCheckpoint {
+  if (!existsSync(path)) throw new UsageError(`checkpoint ${path} does not exist`);
+  const bytes = readFileSync(path);
+  return decodeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+}
+
+function storedFlags(loaded: LoadedCheckpoint, path: string): FlagsRecord {
+  const f = loaded.settings["flags"] as FlagsRecord | undefined;
+  if (!f || typeof f !== "object" || typeof f.values !== "object" || !Array.isArray(f.given)) {
+    throw new UsageError(`checkpoint ${path} was not written by \`sparsewire train\` (no flags stored)`, "resume it through the library (RunSettings.resume) with the settings it ran with");
+  }
+  return f;
+}
+
+/** Refuse a --save path that cannot be written before hours of training, not after. */
+function checkSavePath(path: string | undefined, flag: string): void {
+  if (path === undefined) return;
+  const ext = extname(path).toLowerCase();
+  if (flag === "save" && ext !== ".json" && ext !== ".safetensors") throw new UsageError(`--save ${path}: the file name must end in .json or .safetensors`);
+  const dir = dirname(path);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--${flag} ${path}: the folder ${dir} does not exist`);
+  try {
+    accessSync(dir, fsConstants.W_OK);
+  } catch {
+    throw new UsageError(`--${flag} ${path}: the folder ${dir} is not writable`);
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${flag} ${path} is a folder, not a file`);
+}
+
+/** Memory a network and its training state need, roughly: edges (source, weight, Adam m and v, gradient) and activations. */
+function estimatedBytes(neurons: number, inputs: number, inDegree: number, batch: number): number {
+  return (neurons - inputs) * inDegree * 24 + neurons * batch * 4 * 3;
+}
 
 export async function trainCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help")) {
     process.stdout.write(formatHelp(trainSpec) + "\n");
     return 0;
   }
-  const flags = parseFlags(trainSpec, argv);
+  const parsed = parseFlags(trainSpec, argv);
+  const resumePath = parsed.string("resume");
+  const resumed = resumePath !== undefined ? readCheckpointFile(resumePath) : undefined;
+  const flags = resumed ? parsed.resumedFrom(storedFlags(resumed, resumePath!), RESUME_OVERRIDABLE, resumePath!) : parsed;
   const json = flags.boolean("json");
   const quiet = flags.boolean("quiet");
   const seed = flags.number("seed");
@@ -87,11 +153,17 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   let initial: Network | undefined;
   let context: number;
   const init = flags.string("init");
-  if (init !== undefined) {
+  if (init !== undefined && resumed) {
+    // The run started from --init; the checkpoint holds its network now (the file is not read again).
+    const c = resumed.checkpoint.network;
+    initial = loadedCheckpointNetwork(resumed.checkpoint);
+    context = c.inputs / 27;
+  } else if (init !== undefined) {
     initial = loadNetwork(init);
     context = contextOf(initial);
-    if (flags.given("context") && flags.number("context") !== context) {
-      throw new UsageError(`--context ${flags.number("context")} differs from the context ${context} of ${init}`);
+    // Every setting that contradicts the loaded model is refused, not silently ignored.
+    for (const [flag, value, what] of [["context", context, "context"], ["neurons", initial.neurons, "neurons"], ["in-degree", initial.inDegree, "in-degree"]] as const) {
+      if (flags.given(flag) && flags.number(flag) !== value) throw new UsageError(`--${flag} ${flags.number(flag)} differs from the ${what} ${value} of ${init}`, `leave --${flag} out: --init takes the network's shape from the file`);
     }
     checkTextNetwork(initial, context);
   } else {
@@ -99,7 +171,14 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     const { inputs, outputs } = textShape(context);
     const neurons = flags.number("neurons");
     if (neurons < inputs + outputs + 0) {
-      throw new ShapeError(`--neurons ${neurons} is too small: context ${context} needs ${inputs} inputs + ${outputs} outputs = ${inputs + outputs} neurons at least`);
+      throw new UsageError(`--neurons ${neurons} is too small: context ${context} needs ${inputs} inputs + ${outputs} outputs = ${inputs + outputs} neurons at least`);
+    }
+    const d = flags.number("in-degree");
+    if (d > inputs) throw new UsageError(`--in-degree ${d} exceeds the ${inputs} inputs of context ${context}: the first non-input neuron cannot get ${d} distinct sources`);
+    const bytes = estimatedBytes(neurons, inputs, d, batch);
+    const limit = flags.string("engine") === "reference" ? 16 * 2 ** 30 : 4 * 2 ** 30;
+    if ((neurons - inputs) * d > 2 ** 31 - 1 || bytes > limit) {
+      throw new UsageError(`--neurons ${neurons} with --in-degree ${d} and --batch ${batch} needs about ${(bytes / 2 ** 30).toFixed(1)} GiB, more than the ${flags.string("engine")} engine can hold (${limit / 2 ** 30} GiB)`, "use fewer neurons, a smaller in-degree or a smaller batch");
     }
   }
   const inDegree = initial?.inDegree ?? flags.number("in-degree");
@@ -110,6 +189,18 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   if (!train || !valid || !test) throw new UsageError(`--split needs three fractions (train, validation, test), got "${flags.string("split")}"`);
 
   const savePath = flags.string("save");
+  checkSavePath(savePath, "save");
+  const checkpointPath = flags.string("checkpoint") ?? resumePath ?? (savePath !== undefined ? savePath.replace(/\.(json|safetensors)$/i, "") + ".ckpt.safetensors" : "sparsewire-train.ckpt.safetensors");
+  checkSavePath(checkpointPath, "checkpoint");
+  const checkpointEvery = flags.number("checkpoint-every");
+  const textRecord = { text: text.bundled ? "bundled" : text.path, symbols: text.symbols.length, hash: textHash(text.symbols) };
+  if (resumed) {
+    const was = resumed.settings["text"] as typeof textRecord | undefined;
+    if (!was || was.symbols !== textRecord.symbols || was.hash !== textRecord.hash) {
+      throw new UsageError(`the text differs from the one the checkpoint ${resumePath} was trained on (${was ? `${was.text}: ${was.symbols} symbols, hash ${was.hash}` : "not recorded"}; now ${textRecord.text}: ${textRecord.symbols} symbols, hash ${textRecord.hash})`, "give the same --text");
+    }
+  }
+  const checkpointRecord = { flags: flags.toRecord(), text: textRecord };
   const logPath = flags.string("log");
   const logFd = logPath !== undefined ? openSync(logPath, "w") : undefined;
   const progress = new ProgressBar(process.stderr, !quiet && process.stderr.isTTY === true);
@@ -134,18 +225,41 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     evalWindows: flags.number("eval-windows"),
     ...(rewireConfig ? { rewire: rewireConfig, rewirerOptions: rewirerOptionsFromFlags(flags) } : {}),
     ...(gradual ? { prune: gradual } : {}),
+    ...(resumed ? { resume: resumed.checkpoint } : {}),
   };
+  if (resumed) {
+    const was = (resumed.settings["flags"] as FlagsRecord).values["threads"];
+    if (flags.given("threads") && parsed.given("threads") && was !== threads) say(`warning: --threads ${threads} differs from the run's ${was ?? "default"}: it continues, but not bit for bit (sums are split differently)`);
+    say(`resuming ${resumePath} at step ${resumed.checkpoint.step}`);
+  }
   const meta = (step: number) => ({ training: { seed, steps: step, engine: settings.engine, lr: optimizer.learningRate, ...scheduleRecord, batch, text: text.bundled ? "bundled" : text.path, ...(gradual ? { gradualPruning: { from: inDegree, ...gradual } } : {}) } });
   const started = performance.now();
-  let edgesRewired = 0;
-  let rewireRounds = 0;
   let trainSecondsAtLastRound = 0;
+  // Ctrl-C or SIGTERM: save a checkpoint after the current step and stop (130 / 143); a second one stops at once.
+  let interrupt: "SIGINT" | "SIGTERM" | undefined;
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    if (interrupt) {
+      process.stderr.write(`\nsparsewire: ${signal} again: stopping without a checkpoint\n`);
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    }
+    interrupt = signal;
+    progress.log(`sparsewire: ${signal}: saving a checkpoint after this step (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again stops at once)`);
+  };
+  const onSigint = () => onSignal("SIGINT");
+  const onSigterm = () => onSignal("SIGTERM");
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+  const saveCheckpoint = (c: RunCheckpoint) => writeFileAtomic(checkpointPath, encodeCheckpoint(c, checkpointRecord));
+  let takeCheckpoint: (() => RunCheckpoint) | undefined;
+  let lastYield = performance.now();
   try {
     const result = await runTraining(settings, { train: train.symbols, valid: valid.symbols, heldOut: { test: { symbols: test.symbols } } }, {
       ...(savePath !== undefined ? { checkpoint: (net: Network, step: number) => saveNetwork(savePath, net, meta(step)) } : {}),
-      onEvent: (e) => {
+      ...(checkpointEvery > 0 ? { checkpointEvery, onCheckpoint: saveCheckpoint } : {}),
+      onEvent: (e): Promise<void> | undefined => {
         switch (e.type) {
           case "start":
+            takeCheckpoint = e.checkpoint;
             say(
               `sparsewire: ${e.network.neurons} neurons (${e.network.inputs} inputs, ${e.network.outputs} outputs), in-degree ${e.network.inDegree}, ${e.network.edges.toLocaleString("en")} edges, depth ${e.network.depth}; ` +
                 `${text.bundled ? "bundled text8 excerpt" : text.path}: ${text.symbols.length.toLocaleString("en")} symbols; engine ${e.engine.name} × ${e.engine.threads} thread${e.engine.threads > 1 ? "s" : ""}`,
@@ -160,6 +274,15 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
             const eta = Number.isFinite(steps) ? (steps - e.step) / rate : minutes ? minutes * 60 - e.seconds : NaN;
             const lr = lrSchedule.kind !== "constant" || lrSchedule.warmup > 0 ? ` · lr ${e.learningRate.toPrecision(3)}` : "";
             progress.update(fraction, `step ${e.step}${Number.isFinite(steps) ? `/${steps}` : ""} · loss ${e.smoothedLoss.toFixed(3)} bits/char${lr} · ${rate.toFixed(1)} steps/s · ETA ${formatDuration(eta)}`);
+            if (interrupt) {
+              saveCheckpoint(takeCheckpoint!());
+              throw new Interrupted(interrupt, e.step, checkpointPath);
+            }
+            // Hand the event loop a turn now and then, so that a signal gets in between two steps.
+            if (performance.now() - lastYield > 100) {
+              lastYield = performance.now();
+              return new Promise<void>((resolve) => setImmediate(resolve));
+            }
             break;
           }
           case "prune":
@@ -168,8 +291,6 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
             break;
           case "rewire": {
             const trainSeconds = (performance.now() - started) / 1000;
-            edgesRewired += e.report.rewired;
-            rewireRounds++;
             logLine({ type: "rewire", ...e.report, trainSecondsSinceLastRound: round(trainSeconds - e.report.seconds - trainSecondsAtLastRound, 3) });
             trainSecondsAtLastRound = trainSeconds;
             if (!Number.isFinite(e.report.meanUtilityRemoved)) say(`step ${e.step}: rewiring round gave a non-finite utility`);
@@ -182,6 +303,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
           case "checkpoint":
             break;
         }
+        return undefined;
       },
     });
     progress.done();
@@ -221,18 +343,19 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       finalLoss: result.losses.length ? result.losses[result.losses.length - 1] : null,
       rewire: rewireConfig ? flags.requireString("rewire") : "none",
       ...(rewireConfig ? { rewireConfig } : {}),
-      edgesRewired,
-      rewireRounds,
+      // From the run (a resumed run's result includes the rounds before the checkpoint).
+      edgesRewired: result.edgesRewired,
+      rewireRounds: result.rounds.length,
       rewireTimeShare: round(result.hookSeconds / Math.max(result.seconds, 1e-9), 5),
       ...(gradual ? { gradualPruning: { from: result.initialInDegree, ...gradual, rebuilds: result.prunings.length, seconds: round(result.prunings.reduce((a, e) => a + e.seconds, 0), 3) } } : {}),
       ...(savePath !== undefined ? { saved: savePath } : {}),
     };
-    if (json) printJson(summary);
+    if (json) printJson({ ...summary, ...(resumed ? { resumedFrom: { checkpoint: resumePath, step: resumed.checkpoint.step } } : {}) });
     else {
       process.stdout.write(
         [
           ...(gradual ? [`pruned     in-degree ${result.initialInDegree} → ${trained.inDegree} by ${gradual.by} utility in ${result.prunings.length} step${result.prunings.length === 1 ? "" : "s"} (steps ${result.prunings[0]?.step ?? "–"}…${result.prunings[result.prunings.length - 1]?.step ?? "–"}; Adam state carried across each)`] : []),
-          ...(rewireConfig ? [`rewired    ${edgesRewired.toLocaleString("en")} edges in ${rewireRounds} rounds (${(100 * summary.rewireTimeShare).toFixed(1)} % of training time)`] : []),
+          ...(rewireConfig ? [`rewired    ${result.edgesRewired.toLocaleString("en")} edges in ${result.rounds.length} rounds (${(100 * summary.rewireTimeShare).toFixed(1)} % of training time)`] : []),
           `trained ${result.steps} steps in ${formatDuration(result.seconds)} (${summary.stepsPerSecond} steps/s, ${(summary.edgeSamplesPerSecond / 1e9).toFixed(2)} G edge-samples/s)`,
           `train      ${summary.trainBitsPerChar.toFixed(3)} bits/char (mean batch loss of the last ≤ 256 steps)`,
           `validation ${summary.validBitsPerChar.toFixed(3)} bits/char over ${result.valid.windows.toLocaleString("en")} windows (accuracy ${(100 * summary.validAccuracy).toFixed(1)} %)`,
@@ -242,8 +365,21 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       );
     }
     return 0;
+  } catch (error) {
+    if (!(error instanceof Interrupted)) throw error;
+    progress.done();
+    process.stderr.write(`sparsewire: interrupted after step ${error.step}: checkpoint saved to ${error.path}\nhint: continue with: sparsewire train --resume ${error.path}\n`);
+    return error.signal === "SIGINT" ? 130 : 143;
   } finally {
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
     progress.done();
     if (logFd !== undefined) closeSync(logFd);
   }
+}
+
+/** The network a checkpoint holds (for a resumed --init run's settings; the run itself reads the checkpoint). */
+function loadedCheckpointNetwork(c: RunCheckpoint): Network {
+  const a = c.network;
+  return NetworkClass.fromArrays({ neurons: a.neurons, inputs: a.inputs, outputs: a.outputs, inDegree: a.inDegree, task: a.task, sources: a.sources, weights: a.weights, biases: a.biases });
 }
