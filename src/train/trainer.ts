@@ -8,7 +8,7 @@ import type { Batch, Engine } from "../engine/types.js";
 import { NumericError } from "../util/errors.js";
 import type { Rng, RngState } from "../util/rng.js";
 import { checkLrSchedule, isConstantSchedule, learningRateAt, type LrSchedule } from "./lr-schedule.js";
-import { ALPHABET_SIZE, evaluateText, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
+import { ALPHABET_SIZE, evaluateText, evaluateTextSample, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
 
 /**
  * What trainText trains: an engine, or any model with the same step, evaluate and rate surface
@@ -37,7 +37,7 @@ export interface TextTrainingOptions<T extends Trainable = Engine> {
   peakLearningRate?: number;
   /** Validate every this many steps (0: only at the end). */
   evalEvery: number;
-  /** Periodic validation reads the first this many validation windows; the final one reads all. */
+  /** Periodic validation reads this many validation windows, spread evenly over the split (a fixed sample); the final one reads all. */
   evalWindows: number;
   /** The final validation reads the first this many windows (default: all; 0 skips it: NaN bits). */
   finalEvalWindows?: number;
@@ -125,7 +125,7 @@ export interface EvaluationInfo {
   seconds: number;
   /** Mean batch loss since the previous evaluation, bits per symbol. */
   trainBitsPerSymbol: number;
-  /** Periodic validations read the first `evalWindows` windows; the final one reads them all. */
+  /** Periodic validations read a fixed sample of `evalWindows` windows spread over the split; the final one reads them all. */
   valid: TextEvaluation;
   /** True for the validation after the last step. */
   final: boolean;
@@ -238,7 +238,7 @@ export async function trainText<T extends Trainable = Engine>(initialEngine: T, 
     if (waiting !== undefined) await waiting;
     if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
       lastInterval = intervalSum / intervalSteps;
-      const v = evaluateText(engine, valid, o.context, o.batch, o.evalWindows);
+      const v = evaluateTextSample(engine, valid, o.context, o.batch, o.evalWindows);
       await o.onEvaluation?.({ step, seconds: now() - started, trainBitsPerSymbol: lastInterval, valid: v, final: false });
       intervalSum = 0;
       intervalSteps = 0;

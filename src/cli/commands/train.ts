@@ -42,7 +42,7 @@ export const trainSpec: CommandSpec = {
     { name: "seed", type: "int", default: 1, min: 0, max: 0xffffffff, value: "S", help: "random seed (same seed and settings, same result)" },
     { name: "split", type: "string", default: "0.9,0.05,0.05", value: "T,V,E", help: "contiguous train/validation/test fractions" },
     { name: "eval-every", type: "int", default: 500, min: 0, value: "N", help: "validate (and checkpoint) every N steps; 0 = only at the end" },
-    { name: "eval-windows", type: "int", default: 20000, min: 1, value: "N", help: "validation windows read by the periodic check (the final one reads all)" },
+    { name: "eval-windows", type: "int", default: 20000, min: 1, value: "N", help: "validation windows read by the periodic check, spread evenly over the split (the final one reads all)" },
     { name: "init", type: "string", value: "PATH", help: "start from a saved model instead of a random network" },
     { name: "save", type: "string", value: "PATH", help: "save the model (.json or .safetensors), atomically, at every check and at the end" },
     { name: "log", type: "string", value: "PATH", help: "write JSON lines: one per validation check" },
@@ -298,7 +298,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
           }
           case "validation":
             logLine({ type: "validation", step: e.step, seconds: round(e.seconds, 3), trainBitsPerChar: round(e.trainBitsPerSymbol, 5), validBitsPerChar: round(e.valid.bitsPerSymbol, 5), validWindows: e.valid.windows, validAccuracy: round(e.valid.accuracy, 5), final: e.final });
-            if (!e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(3)} bits/char, validation ${e.valid.bitsPerSymbol.toFixed(3)} bits/char (${e.valid.windows} windows)`);
+            if (!e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(3)} bits/char, validation ${e.valid.bitsPerSymbol.toFixed(3)} bits/char (a sample of ${e.valid.windows.toLocaleString("en")} windows spread over the split)`);
             break;
           case "checkpoint":
             break;
