@@ -30,6 +30,8 @@ export interface ExperimentContext {
   engine: EngineName;
   threads?: number;
   shard?: { index: number; count: number };
+  /** Steps between a text run's checkpoints (default 4096; 0: none). */
+  checkpointEvery?: number;
   /** Only rebuild tables and figures from the results already in `out`. */
   reportOnly: boolean;
   /** versus: validation only (no test or out-of-domain evaluation, a validation summary). */
@@ -78,5 +80,5 @@ export async function recordRuns<R>(
     openProtocol(ctx.out, experiment, protocol);
     return readRecords<R>(ctx.out);
   }
-  return runProtocol<R>(runs, execute, { out: ctx.out, experiment, protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), onProgress: ctx.onProgress, log: ctx.log });
+  return runProtocol<R>(runs, execute, { out: ctx.out, experiment, protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), ...(ctx.checkpointEvery !== undefined ? { checkpointEvery: ctx.checkpointEvery } : {}), onProgress: ctx.onProgress, log: ctx.log });
 }

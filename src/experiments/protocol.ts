@@ -7,11 +7,12 @@
  * Per-step training losses are bulky, so they go to `curves.jsonl.gz`, one gzip member per run
  * (concatenated members form a valid gzip stream).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { writeFileAtomic } from "../io/atomic.js";
-import { NumericError, UsageError } from "../util/errors.js";
+import { NumericError, SparsewireError, UsageError } from "../util/errors.js";
+import { decodeCheckpoint, encodeCheckpoint, type RunCheckpoint } from "../run/index.js";
 
 export interface RunSpec {
   /** Unique within the protocol; the resume key. */
@@ -57,6 +58,25 @@ export interface ProtocolOptions {
   shard?: { index: number; count: number };
   onProgress?: (p: RunProgress) => void;
   log?: (line: string) => void;
+  /** Steps between the runs' checkpoints (default PROTOCOL_CHECKPOINT_EVERY; 0: none). */
+  checkpointEvery?: number;
+}
+
+/** The checkpoint a run left, if it was saved for exactly these settings (else it is ignored, and said so). */
+function runCheckpoint(path: string, run: RunSpec, log?: (line: string) => void): RunCheckpoint | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    const loaded = decodeCheckpoint(new Uint8Array(readFileSync(path)), path);
+    if (JSON.stringify(loaded.settings["settings"]) !== JSON.stringify(run.settings)) {
+      log?.(`${path} was saved for other settings: ${run.key} starts again`);
+      return undefined;
+    }
+    return loaded.checkpoint;
+  } catch (error) {
+    if (!(error instanceof SparsewireError)) throw error;
+    log?.(`${path} cannot be read (${error.message}): ${run.key} starts again`);
+    return undefined;
+  }
 }
 
 /** Context handed to a run: report progress, keep its per-step losses. */
@@ -64,7 +84,25 @@ export interface RunContext {
   progress(fraction: number, text: string): void;
   /** Store the per-step training losses (bits per symbol) of this run in curves.jsonl.gz. */
   saveCurve(losses: ArrayLike<number>): void;
+  /**
+   * Checkpoints of this run (issue 14): a run interrupted mid-way continues from its last one, bit
+   * for bit. The file is `checkpoints/<key>.ckpt.safetensors` in the folder, removed once the run is
+   * recorded.
+   */
+  checkpoint: RunCheckpointing;
 }
+
+/** Where a run saves its checkpoints, how often, and the one it resumes from (if any). */
+export interface RunCheckpointing {
+  /** Steps between checkpoints (0: none). */
+  every: number;
+  resume?: RunCheckpoint;
+  save(checkpoint: RunCheckpoint): void;
+}
+
+export const CHECKPOINTS_FOLDER = "checkpoints";
+/** Steps between a protocol run's checkpoints: about every 10–30 s at the thesis size. */
+export const PROTOCOL_CHECKPOINT_EVERY = 4096;
 
 export const RUNS_FILE = "runs.jsonl";
 export const CURVES_FILE = "curves.jsonl.gz";
@@ -187,7 +225,18 @@ export async function runProtocol<R>(
       o.onProgress?.({ done: mine.length - todo.length + i, total: mine.length, current: run.key, fraction, text, eta });
     };
     let curve: ArrayLike<number> | undefined;
-    const ctx: RunContext = { progress: report, saveCurve: (losses) => (curve = losses) };
+    const checkpointPath = join(o.out, CHECKPOINTS_FOLDER, `${run.key}.ckpt.safetensors`);
+    const resume = runCheckpoint(checkpointPath, run, o.log);
+    if (resume) o.log?.(`${run.key}: continuing from its checkpoint at step ${resume.step}`);
+    const checkpoint: RunCheckpointing = {
+      every: o.checkpointEvery ?? PROTOCOL_CHECKPOINT_EVERY,
+      ...(resume ? { resume } : {}),
+      save: (c) => {
+        mkdirSync(join(o.out, CHECKPOINTS_FOLDER), { recursive: true });
+        writeFileAtomic(checkpointPath, encodeCheckpoint(c, { key: run.key, settings: run.settings }));
+      },
+    };
+    const ctx: RunContext = { progress: report, saveCurve: (losses) => (curve = losses), checkpoint };
     report(0, "starting");
     let record: RunRecord<R>;
     try {
@@ -208,6 +257,7 @@ export async function runProtocol<R>(
     }
     // The run line goes last: a run is done only when its curve is stored too.
     appendFileSync(join(o.out, RUNS_FILE), JSON.stringify(record) + "\n");
+    rmSync(checkpointPath, { force: true });
     secondsDone += seconds;
     costDone += run.cost;
     o.log?.(`run ${mine.length - todo.length + i + 1}/${mine.length} ${run.key}: ${record.status} in ${seconds.toFixed(1)} s`);

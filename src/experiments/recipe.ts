@@ -20,7 +20,7 @@ import { UsageError } from "../util/errors.js";
 import { mean, sd } from "../util/stats.js";
 import { checkLrSchedule, LR_SCHEDULE_KINDS, type LrScheduleKind } from "../train/lr-schedule.js";
 import { corpusLabel, recordRuns, type Experiment, type ExperimentContext, type ExperimentOutput } from "./experiment.js";
-import type { RunRecord, RunSpec } from "./protocol.js";
+import type { RunContext, RunRecord, RunSpec } from "./protocol.js";
 import { markdownTable, meanSd, writeText } from "./report.js";
 import { loadCorpora, recipeFields, runText, type TextRunResult, type TextRunSettings } from "./text-run.js";
 
@@ -130,11 +130,12 @@ export const recipe: Experiment = {
     const seeds = Array.from({ length: p.seeds }, (_, s) => p.seedBase + s);
     const runsA = planA.flatMap((c) => seeds.map((seed) => runSpec(p, c, gridSteps, seed, "grid", ctx)));
     const protocol = { ...p };
-    const execute = async (run: RunSpec, rc: { progress(f: number, t: string): void; saveCurve(l: ArrayLike<number>): void }) => {
+    const execute = async (run: RunSpec, rc: RunContext) => {
       const st = run.settings as unknown as RecipeRunSettings;
       const { config: _config, phase: _phase, rewire: _rewire, ...settings } = st;
       // No test and no out-of-domain evaluation: tuning reads validation only.
       const r = await runText({ ...settings, engine: ctx.engine, ...(ctx.threads ? { threads: ctx.threads } : {}) }, corpora, {
+        checkpoint: rc.checkpoint,
         onStep: (step, total, loss) => rc.progress(step / total, `${st.config}, ${total} steps, seed ${run.seed}: step ${step}/${total}, loss ${loss.toFixed(3)}`),
       });
       rc.saveCurve(r.losses);

@@ -45,7 +45,7 @@ export const rewiring: Experiment = {
       const settings = run.settings as unknown as { inDegree: number; rewire: RewireConfig | "none" };
       const s = textSettings(p, settings.inDegree, run.seed, ctx);
       if (settings.rewire !== "none") s.rewire = settings.rewire;
-      const r = await runText(s, corpora, { onStep: (step, total, loss) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
+      const r = await runText(s, corpora, { checkpoint: rc.checkpoint, onStep: (step, total, loss) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
       rc.saveCurve(r.losses);
       return r.result;
     });

@@ -61,7 +61,7 @@ export const sparsity: Experiment = {
     const protocol = { ...p, degrees, seedBase: ctx.seedBase };
     const records = await recordRuns<TextRunResult>(ctx, "sparsity", protocol, runs, async (run, rc) => {
       const d = Number(run.group.slice(1));
-      const r = await runText(textSettings(p, d, run.seed, ctx), corpora, { onStep: (step, total, loss) => rc.progress(step / total, `d = ${d}, seed ${run.seed}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
+      const r = await runText(textSettings(p, d, run.seed, ctx), corpora, { checkpoint: rc.checkpoint, onStep: (step, total, loss) => rc.progress(step / total, `d = ${d}, seed ${run.seed}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
       rc.saveCurve(r.losses);
       return r.result;
     });

@@ -14,7 +14,9 @@ import type { RewireConfig } from "../rewire/schedule.js";
 import { CONSTANT_SCHEDULE, describeLrSchedule, type LrSchedule, type LrScheduleKind } from "../train/lr-schedule.js";
 import { DataError } from "../util/errors.js";
 import type { GradualPruneConfig, GradualPruneEvent } from "../compress/gradual.js";
-import { adam, runTraining, type RoundSummary, type RunData } from "../run/index.js";
+import { adam, runTraining, type RoundSummary, type RunData, type RunHooks } from "../run/index.js";
+import { needsUtilityStatistics } from "../rewire/schedule.js";
+import type { RunCheckpointing } from "./protocol.js";
 
 export type { RoundSummary };
 
@@ -108,6 +110,8 @@ export interface TextRunOptions {
   /** Out-of-domain texts are long (the Bible: 4 M characters); read at most this many windows of each. */
   oodWindows?: number;
   onStep?: (step: number, total: number, smoothedLoss: number) => void;
+  /** Checkpoint the run, and continue from a checkpoint (protocol.ts). Not for accumulated-utility criteria. */
+  checkpoint?: RunCheckpointing;
 }
 
 export interface TextRunResult {
@@ -145,6 +149,12 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
   const heldOut: NonNullable<RunData["heldOut"]> = {};
   if (o.test) heldOut["test"] = { symbols: corpora.test };
   if (o.ood) for (const t of corpora.ood) heldOut[`ood:${t.name}`] = { symbols: t.symbols, maxWindows: o.oodWindows ?? 500_000 };
+  // Runs whose criterion keeps utility sums in the engine cannot be checkpointed yet: they start again.
+  const ck = o.checkpoint && !(s.rewire && needsUtilityStatistics(s.rewire)) ? o.checkpoint : undefined;
+  const hooks: RunHooks = {
+    ...(o.onStep ? { onEvent: (e) => { if (e.type === "step") o.onStep!(e.step, e.totalSteps, e.smoothedLoss); } } : {}),
+    ...(ck && ck.every > 0 ? { checkpointEvery: ck.every, onCheckpoint: (c) => ck.save(c) } : {}),
+  };
   const run = await runTraining(
     {
       network: { kind: "random", neurons: s.neurons, inDegree: s.inDegree, context: s.context },
@@ -158,9 +168,10 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
       ...(s.rewire ? { rewire: s.rewire } : {}),
       ...(s.rewirerOptions ? { rewirerOptions: s.rewirerOptions } : {}),
       ...(s.prune ? { prune: s.prune } : {}),
+      ...(ck?.resume ? { resume: ck.resume } : {}),
     },
     { train: corpora.train, valid: corpora.valid, heldOut },
-    o.onStep ? { onEvent: (e) => { if (e.type === "step") o.onStep!(e.step, e.totalSteps, e.smoothedLoss); } } : {},
+    hooks,
   );
   const result: TextRunResult = {
     steps: run.steps,

@@ -128,7 +128,7 @@ export const versus: Experiment = {
       if (st.prune) s.prune = st.prune;
       if (st.rewirerOptions) s.rewirerOptions = st.rewirerOptions;
       if (st.biasCorrection) s.biasCorrection = st.biasCorrection;
-      const r = await runText(s, corpora, { test: !tuning, ood: !tuning, oodWindows, onStep });
+      const r = await runText(s, corpora, { test: !tuning, ood: !tuning, oodWindows, onStep, checkpoint: rc.checkpoint });
       rc.saveCurve(r.losses);
       return r.result;
     });
