@@ -7,7 +7,7 @@
  * Per-step training losses are bulky, so they go to `curves.jsonl.gz`, one gzip member per run
  * (concatenated members form a valid gzip stream).
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -101,6 +101,8 @@ export interface RunCheckpointing {
 }
 
 export const CHECKPOINTS_FOLDER = "checkpoints";
+/** The runs a protocol plans (all shards), for `experiment status`. */
+export const PLAN_FILE = "plan.json";
 /** Steps between a protocol run's checkpoints: about every 10–30 s at the thesis size. */
 export const PROTOCOL_CHECKPOINT_EVERY = 4096;
 
@@ -140,6 +142,64 @@ export function openProtocol(out: string, experiment: string, protocol: Record<s
     throw new UsageError(`${out} holds results of a protocol that differs in ${fixed.join(", ")}; results of different protocols are never mixed`, "use another --out folder, or delete the old one");
   }
   writeFileAtomic(path, wanted);
+}
+
+/** The planned runs (every shard writes the same list; the last writer wins whole). */
+function writePlan(out: string, runs: readonly RunSpec[]): void {
+  const text = JSON.stringify({ runs: runs.map((r) => ({ key: r.key, group: r.group, seed: r.seed })) }) + "\n";
+  const path = join(out, PLAN_FILE);
+  if (!existsSync(path) || readFileSync(path, "utf8") !== text) writeFileAtomic(path, text);
+}
+
+/** Where a protocol folder stands: runs done, failed, in progress (a checkpoint exists), pending. */
+export interface ProtocolStatus {
+  experiment: string;
+  planned: number;
+  done: number;
+  failed: number;
+  /** Runs with a checkpoint: started and not recorded (running, or stopped and waiting to continue). */
+  inProgress: { key: string; step: number; secondsAgo: number }[];
+  pending: number;
+  /** Planned runs not yet recorded, in plan order. */
+  remaining: string[];
+}
+
+/** Reads a protocol folder (protocol.json, plan.json, runs.jsonl, checkpoints/). */
+export function protocolStatus(out: string): ProtocolStatus {
+  const protocolPath = join(out, PROTOCOL_FILE);
+  if (!existsSync(protocolPath)) throw new UsageError(`${out} is not an experiment folder (no ${PROTOCOL_FILE})`);
+  const experiment = (JSON.parse(readFileSync(protocolPath, "utf8")) as { experiment: string }).experiment;
+  const planPath = join(out, PLAN_FILE);
+  const plan = existsSync(planPath) ? (JSON.parse(readFileSync(planPath, "utf8")) as { runs: { key: string }[] }).runs.map((r) => r.key) : [];
+  const records = readRecords(out);
+  const recorded = new Set(records.map((r) => r.key));
+  const inProgress: ProtocolStatus["inProgress"] = [];
+  const dir = join(out, CHECKPOINTS_FOLDER);
+  if (existsSync(dir)) {
+    for (const file of readdirSync(dir)) {
+      const m = /^(.*)\.ckpt\.safetensors$/.exec(file);
+      if (!m || recorded.has(m[1]!)) continue;
+      const path = join(dir, file);
+      let step = -1;
+      try {
+        step = decodeCheckpoint(new Uint8Array(readFileSync(path)), path).checkpoint.step;
+      } catch {
+        /* being written or damaged: shown with step -1 */
+      }
+      inProgress.push({ key: m[1]!, step, secondsAgo: Math.round((Date.now() - statSync(path).mtimeMs) / 1000) });
+    }
+  }
+  const remaining = plan.filter((k) => !recorded.has(k));
+  const running = new Set(inProgress.map((r) => r.key));
+  return {
+    experiment,
+    planned: Math.max(plan.length, records.length),
+    done: records.filter((r) => r.status === "ok").length,
+    failed: records.filter((r) => r.status === "failed").length,
+    inProgress,
+    pending: remaining.filter((k) => !running.has(k)).length,
+    remaining,
+  };
 }
 
 /** Every run recorded in the folder (all shards, all sessions). Torn lines are ignored. */
@@ -201,6 +261,7 @@ export async function runProtocol<R>(
     keys.add(r.key);
   }
   openProtocol(o.out, o.experiment, o.protocol);
+  writePlan(o.out, runs);
   // A process killed mid-line leaves no newline: start on a fresh line so the next record is whole.
   const runsPath = join(o.out, RUNS_FILE);
   if (existsSync(runsPath)) {

@@ -12,6 +12,7 @@ import type { TextRunRecipe } from "../../experiments/text-run.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { ENGINE_FLAGS, printJson } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
+import { launchLocal, launchStatus, submitSlurm } from "../launcher.js";
 
 export const experimentSpec: CommandSpec = {
   name: "experiment",
@@ -36,6 +37,11 @@ export const experimentSpec: CommandSpec = {
     { name: "shard", type: "string", value: "i/n", help: "run every n-th run starting at i, so n processes can share one --out folder" },
     { name: "checkpoint-every", type: "int", default: 4096, min: 0, value: "N", help: "each text run saves its whole state every N steps in OUT/checkpoints/, so an interrupted protocol continues inside the run it was in (0: off)" },
     { name: "report", type: "boolean", help: "only rebuild the tables and figures from the results in --out" },
+    { name: "launcher", type: "string", default: "local", choices: ["local", "slurm"], value: "local|slurm", help: "local: --jobs processes on this machine share the protocol; slurm: an sbatch array of --jobs tasks (one shard each, requeued on preemption)" },
+    { name: "jobs", type: "int", default: 1, min: 1, max: 4096, value: "N", help: "shard processes (local) or array tasks (slurm); local threads are divided between them" },
+    { name: "dry-run", type: "boolean", help: "slurm: write OUT/slurm/NAME.sbatch and print it, without submitting" },
+    { name: "time", type: "string", value: "HH:MM:SS", help: "slurm: time limit per task (default: the cluster's, or $SBATCH_TIMELIMIT)" },
+    { name: "partition", type: "string", value: "P", help: "slurm: partition (default: the cluster's, or $SBATCH_PARTITION)" },
     { name: "tuning", type: "boolean", help: "versus: a tuning run on the validation split only (test and out-of-domain texts are never evaluated, the summary shows validation bits); use another --seed-base than the reported runs" },
     ...ENGINE_FLAGS,
     { name: "json", type: "boolean", help: "print one JSON object with the headline numbers as the last line of stdout" },
@@ -47,8 +53,32 @@ export const experimentSpec: CommandSpec = {
     "sparsewire experiment versus --shard 0/2 --threads 1 …   (and --shard 1/2 in a second process)",
     "sparsewire experiment recipe --text … --threads 1 --shard 0/2 …   (with 1/2; run both again after: phase B)",
     "sparsewire experiment sparsity --lr 0.003 --lr-schedule cosine --warmup 1000 …   (a training recipe for the text runs)",
+    "sparsewire experiment versus --jobs 2 --out results/versus   (two local shard processes, one thread each)",
+    "sparsewire experiment versus --launcher slurm --jobs 16 --threads 4 --time 04:00:00 --out results/versus",
+    "sparsewire experiment status results/versus",
   ],
 };
+
+/** `sparsewire experiment status DIR [--json]`: runs done, failed, in progress and pending (and Slurm tasks). */
+function statusCommand(argv: readonly string[]): number {
+  const json = argv.includes("--json");
+  const rest = argv.filter((a) => a !== "--json");
+  const dir = rest[0];
+  if (dir === undefined || rest.length > 1 || dir.startsWith("--")) throw new UsageError("usage: sparsewire experiment status DIR [--json]");
+  const s = launchStatus(resolve(dir));
+  if (json) {
+    printJson(s);
+    return 0;
+  }
+  const lines = [
+    `${s.experiment} in ${dir}: ${s.done} of ${s.planned} runs done${s.failed ? `, ${s.failed} failed` : ""}, ${s.inProgress.length} in progress, ${s.pending} pending`,
+    ...s.inProgress.map((r) => `  in progress: ${r.key} (checkpoint at step ${r.step}, ${formatDuration(r.secondsAgo)} ago)`),
+    ...(s.slurm ? [`slurm job ${s.slurm.jobId}: ${Object.entries(s.slurm.tasks).map(([t, st]) => `task ${t} ${st}`).join(", ") || "squeue not available"}`] : []),
+    ...(s.pending + s.inProgress.length === 0 && s.planned > 0 ? [`all runs are recorded: \`sparsewire experiment ${s.experiment} … --report --out ${dir}\` writes the tables`] : []),
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+  return 0;
+}
 
 export async function experimentCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes("--help") || argv.length === 0) {
@@ -56,6 +86,7 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
     return argv.length === 0 ? 2 : 0;
   }
   const [name, ...rest] = argv;
+  if (name === "status") return statusCommand(rest);
   const experiment = EXPERIMENTS.find((e) => e.name === name);
   if (!experiment) {
     throw new UsageError(`unknown experiment "${name}"`, `experiments are ${EXPERIMENTS.map((e) => e.name).join(", ")}`);
@@ -105,6 +136,23 @@ export async function experimentCommand(argv: readonly string[]): Promise<number
     log,
     onProgress: (p) => progress.update((p.done + p.fraction) / Math.max(p.total, 1), `run ${p.done + 1}/${p.total} · ${p.text} · ETA ${formatDuration(p.eta)}`),
   };
+  const launcher = flags.requireString("launcher");
+  const jobs = flags.number("jobs");
+  if (launcher === "slurm" || jobs > 1) {
+    if (flags.string("shard") !== undefined) throw new UsageError("--shard splits a protocol by hand; --jobs and --launcher do it for you: give one or the other");
+    if (ctx.reportOnly) throw new UsageError("--report rebuilds the tables from a folder; leave out --jobs and --launcher");
+    for (const f of ["dry-run", "time", "partition"]) if (launcher === "local" && flags.given(f)) throw new UsageError(`--${f} is for --launcher slurm`);
+    if (launcher === "slurm") {
+      const threads = flags.optionalNumber("threads") ?? 1;
+      const submitted = submitSlurm({ name: experiment.name, argv: rest, out: ctx.out, tasks: jobs, threads, ...(flags.string("time") !== undefined ? { time: flags.string("time")! } : {}), ...(flags.string("partition") !== undefined ? { partition: flags.string("partition")! } : {}) }, flags.boolean("dry-run"));
+      if (json) printJson({ experiment: experiment.name, out: ctx.out, script: submitted.path, tasks: jobs, threads, ...(submitted.jobId !== undefined ? { jobId: submitted.jobId } : { dryRun: true }) });
+      else if (submitted.jobId === undefined) process.stdout.write(`${submitted.script}\n(written to ${submitted.path}; submit it with: sbatch ${submitted.path})\n`);
+      else process.stdout.write(`submitted Slurm job ${submitted.jobId}: ${jobs} task${jobs === 1 ? "" : "s"} × ${threads} CPU${threads === 1 ? "" : "s"} (${submitted.path})\nfollow it: sparsewire experiment status ${ctx.out}\nwhen it is done: sparsewire experiment ${experiment.name} --report --out ${ctx.out} (same flags)\n`);
+      return 0;
+    }
+    await launchLocal(experiment.name, rest, ctx.out, jobs, flags.optionalNumber("threads"), quiet);
+    ctx.reportOnly = true; // every run is recorded: write the tables
+  }
   const started = performance.now();
   let output;
   try {
