@@ -74,9 +74,10 @@ CASES.forEach(([label, extra], i) => {
 });
 
 /** Start a training process, wait until its log shows `step` (a validation line), then signal it. */
+let logs = 0;
 function interrupted(args: string[], signal: NodeJS.Signals, afterStep: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const log = join(work, `log-${signal}-${afterStep}.jsonl`);
+    const log = join(work, `log-${++logs}-${signal}.jsonl`);
     const child = spawn(process.execPath, [cli, "train", ...args, "--log", log], { cwd: work, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -102,29 +103,50 @@ function interrupted(args: string[], signal: NodeJS.Signals, afterStep: number):
   });
 }
 
-test("train: SIGINT and SIGTERM save a checkpoint and exit 130 / 143; SIGKILL after a checkpoint; all resume to the uninterrupted run", async () => {
-  const args = flags(SMALL, ["--steps", "2500", "--threads", "2", "--rewire", "rigl", "--rewire-every", "100", "--eval-every", "250"]);
-  const full = run(["train", ...args, "--save", "sig-full.safetensors"]);
-  assert.equal(full.code, 0, full.stderr);
-  for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-    const stopped = await interrupted([...args, "--save", `sig-${signal}.safetensors`], signal, 500);
-    assert.equal(stopped.code, code, `${signal}: exit ${code}; stderr: ${stopped.stderr}`);
-    assert.match(stopped.stderr, new RegExp(`interrupted after step \\d+: checkpoint saved to sig-${signal}\\.ckpt\\.safetensors`));
-    assert.match(stopped.stderr, new RegExp(`continue with: sparsewire train --resume sig-${signal}\\.ckpt\\.safetensors`));
+/** The acceptance matrix: every configuration on the wasm engine with 1 and 2 threads and on the reference engine. */
+const MATRIX: [string, string[]][] = [];
+for (const [config, args] of [
+  ["static", []],
+  ["RigL", ["--rewire", "rigl", "--rewire-every", "50"]],
+  ["thesis", ["--rewire", "thesis", "--rewire-every", "80"]],
+  ["gradual pruning", ["--in-degree", "16", "--prune-to", "8", "--prune-every", "25"]],
+] as const) {
+  MATRIX.push([`${config}, wasm × 1`, ["--threads", "1", ...args]]);
+  MATRIX.push([`${config}, wasm × 2`, ["--threads", "2", ...args]]);
+  MATRIX.push([`${config}, reference`, ["--engine", "reference", "--batch", "32", "--neurons", "600", ...args]]);
+}
+
+MATRIX.forEach(([label, extra], i) => {
+  test(`train: SIGINT (exit 130, checkpoint saved) and SIGKILL after a checkpoint, then --resume = the uninterrupted run: ${label}`, async () => {
+    const args = flags(SMALL, ["--steps", "800", "--eval-every", "100"], extra);
+    const full = run(["train", ...args, "--save", `m${i}-full.safetensors`]);
+    assert.equal(full.code, 0, full.stderr);
+    const stopped = await interrupted([...args, "--save", `m${i}-int.safetensors`], "SIGINT", 200);
+    assert.equal(stopped.code, 130, `SIGINT: exit 130; stderr: ${stopped.stderr}`);
+    assert.match(stopped.stderr, new RegExp(`interrupted after step \\d+: checkpoint saved to m${i}-int\\.ckpt\\.safetensors`));
+    assert.match(stopped.stderr, new RegExp(`continue with: sparsewire train --resume m${i}-int\\.ckpt\\.safetensors`));
     assert.doesNotMatch(stopped.stderr, /at .*\.js:\d+/, "no stack trace");
-    const resumed = run(["train", "--resume", `sig-${signal}.ckpt.safetensors`, "--json", "--quiet", "--save", `sig-${signal}-resumed.safetensors`]);
+    const resumed = run(["train", "--resume", `m${i}-int.ckpt.safetensors`, "--json", "--quiet", "--save", `m${i}-int-resumed.safetensors`]);
     assert.equal(resumed.code, 0, resumed.stderr);
-    sameSummary(lastJson(full.stdout), lastJson(resumed.stdout), `${signal} then resume`);
-    sameModel("sig-full.safetensors", `sig-${signal}-resumed.safetensors`, `${signal} then resume`);
-  }
-  // SIGKILL: nothing is saved at the kill; the last periodic checkpoint (every 200 steps) is resumed.
-  const killed = await interrupted([...args, "--save", "sig-KILL.safetensors", "--checkpoint-every", "200"], "SIGKILL", 750);
-  assert.equal(killed.signal, "SIGKILL");
-  const resumed = run(["train", "--resume", "sig-KILL.ckpt.safetensors", "--json", "--quiet", "--save", "sig-KILL-resumed.safetensors"]);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  assert.ok((lastJson(resumed.stdout)["resumedFrom"] as { step: number }).step >= 600, "resumed from a checkpoint at step ≥ 600");
-  sameSummary(lastJson(full.stdout), lastJson(resumed.stdout), "SIGKILL then resume");
-  sameModel("sig-full.safetensors", "sig-KILL-resumed.safetensors", "SIGKILL then resume");
+    sameSummary(lastJson(full.stdout), lastJson(resumed.stdout), `${label}: SIGINT then resume`);
+    sameModel(`m${i}-full.safetensors`, `m${i}-int-resumed.safetensors`, `${label}: SIGINT then resume`);
+    // SIGKILL: nothing is saved at the kill; the last periodic checkpoint (every 100 steps) is resumed.
+    const killed = await interrupted([...args, "--save", `m${i}-kill.safetensors`, "--checkpoint-every", "100"], "SIGKILL", 300);
+    assert.equal(killed.signal, "SIGKILL");
+    const again = run(["train", "--resume", `m${i}-kill.ckpt.safetensors`, "--json", "--quiet", "--save", `m${i}-kill-resumed.safetensors`]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.ok((lastJson(again.stdout)["resumedFrom"] as { step: number }).step >= 200, "resumed from a periodic checkpoint");
+    sameSummary(lastJson(full.stdout), lastJson(again.stdout), `${label}: SIGKILL then resume`);
+    sameModel(`m${i}-full.safetensors`, `m${i}-kill-resumed.safetensors`, `${label}: SIGKILL then resume`);
+  });
+});
+
+test("train: SIGTERM saves a checkpoint and exits 143", async () => {
+  const args = flags(SMALL, ["--steps", "3000", "--threads", "2", "--eval-every", "100"]);
+  const stopped = await interrupted([...args, "--save", "term.safetensors"], "SIGTERM", 200);
+  assert.equal(stopped.code, 143, `SIGTERM: exit 143; stderr: ${stopped.stderr}`);
+  assert.match(stopped.stderr, /interrupted after step \d+: checkpoint saved to term\.ckpt\.safetensors/);
+  assert.ok(existsSync(join(work, "term.ckpt.safetensors")));
 });
 
 test("train --resume: settings that change the run are refused by name; bad checkpoints in one line", () => {
