@@ -14,7 +14,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -54,6 +54,7 @@ interface PageState {
   errors: string[];
   statsHistory: string[];
   engineThreads: number;
+  corpus?: { name: string; symbols: number };
   model?: { name: string; neurons: number; edges: number };
   result?: { steps: number; trainBits: number; validBits: number; stopped: boolean };
 }
@@ -291,8 +292,15 @@ test("studio: serve, train with rewiring, save, inspect, write (headless Chromiu
       assert.equal(state.isolated, false);
       assert.match((await page.textContent("#status")) ?? "", /not cross-origin isolated.*one thread/);
       await fillSettings(page, { ...SETTINGS, steps: 40, rewire: "none" });
+      // A text of the user's, picked with the file input (the drop zone takes the same path).
+      const own = join(tmp, "own-text.txt");
+      writeFileSync(own, "It was the best of times, it was the worst of times, it was the age of wisdom. ".repeat(2_000));
+      await page.setInputFiles("#text-file", own);
+      assert.equal(await page.inputValue("#corpus"), "dropped", "the picked file becomes the training text");
       await page.click("#start");
       const done = await waitDone(page, "one-thread training");
+      assert.equal(done.corpus?.name, "own-text.txt", "trained on the user's text");
+      assert.equal(done.corpus?.symbols, 2_000 * "it was the best of times it was the worst of times it was the age of wisdom ".length, "cleaned like the CLI cleans");
       assert.equal(done.engineThreads, 1, "the engine ran one thread");
       assert.match((await page.textContent("#n-engine")) ?? "", /wasm, 1 thread$/);
       assert.equal(done.losses.length, 40);

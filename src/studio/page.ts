@@ -37,6 +37,8 @@ interface StudioState {
   statsHistory: string[];
   /** Threads of the engine training now (or last). */
   engineThreads: number;
+  /** The text the last run trained on. */
+  corpus?: { name: string; symbols: number };
   model?: { name: string; neurons: number; edges: number };
   saved?: { name: string; bytes: Uint8Array };
   result?: { steps: number; trainBits: number; validBits: number; stopped: boolean };
@@ -84,6 +86,7 @@ function receive(m: FromWorker): void {
       $("status").dataset["threads"] = String(m.threads);
       return;
     case "corpus":
+      state.corpus = { name: m.name, symbols: m.symbols };
       setStatus(`text ${m.name}: ${m.symbols.toLocaleString("en")} characters after cleaning (${m.dropped.toLocaleString("en")} bytes dropped or merged); training on ${m.train.toLocaleString("en")}, validating on ${m.valid.toLocaleString("en")}`);
       return;
     case "start":
@@ -335,9 +338,7 @@ button("reset").addEventListener("click", () => {
   drawChart();
 });
 
-input("text-file").addEventListener("change", () => {
-  const file = input("text-file").files?.[0];
-  if (!file) return;
+function useText(file: File): void {
   droppedText = file;
   const select = $<HTMLSelectElement>("corpus");
   let option = select.querySelector<HTMLOptionElement>('option[value="dropped"]');
@@ -348,6 +349,22 @@ input("text-file").addEventListener("change", () => {
   }
   option.textContent = `${file.name} (${file.size.toLocaleString("en")} bytes)`;
   select.value = "dropped";
+}
+input("text-file").addEventListener("change", () => {
+  const file = input("text-file").files?.[0];
+  if (file) useText(file);
+});
+const textDrop = $("text-drop");
+textDrop.addEventListener("dragover", (e) => {
+  e.preventDefault();
+  textDrop.classList.add("over");
+});
+textDrop.addEventListener("dragleave", () => textDrop.classList.remove("over"));
+textDrop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  textDrop.classList.remove("over");
+  const file = e.dataTransfer?.files[0];
+  if (file) useText(file);
 });
 
 async function openModel(file: File): Promise<void> {
