@@ -8,6 +8,7 @@ import { TEXT_ALPHABET } from "../data/text.js";
 import type { Network, Task } from "../graph/network.js";
 import { DataError, ShapeError } from "../util/errors.js";
 import type { Rng } from "../util/rng.js";
+import type { BatchSampler, Evaluation, TrainingData } from "./data.js";
 
 /** Symbols of the text alphabet (27: a–z and the space, §4.6): inputs per context position and outputs. */
 export const ALPHABET_SIZE = TEXT_ALPHABET.length;
@@ -75,15 +76,33 @@ export class TextBatch {
   }
 }
 
-/** A text evaluation (`evaluateText`): cross-entropy in bits per symbol and accuracy over the windows read. */
-export interface TextEvaluation {
-  /** Mean cross-entropy in bits per symbol over every window t ≥ context. */
-  bitsPerSymbol: number;
-  /** Windows evaluated. */
-  windows: number;
-  /** Share of windows whose most likely next symbol is right. */
-  accuracy: number;
+/** Text windows as training data (§4.6): random windows of `train`, validation on `valid`. */
+export class TextData implements TrainingData {
+  readonly outputs = ALPHABET_SIZE;
+  constructor(
+    readonly train: Uint8Array,
+    readonly valid: Uint8Array,
+    readonly context: number,
+  ) {}
+
+  sampler(rng: Rng, size: number): BatchSampler {
+    const windows = new WindowSampler(this.train, this.context, rng);
+    const holders: TextBatch[] = [];
+    return {
+      next: (holder = 0) => {
+        while (holders.length <= holder) holders.push(new TextBatch(size, this.context));
+        return holders[holder]!.sample(windows);
+      },
+    };
+  }
+
+  validate(engine: Pick<Engine, "evaluate">, batch: number, count: number, how: "spread" | "first"): TextEvaluation {
+    return how === "spread" ? evaluateTextSample(engine, this.valid, this.context, batch, count) : evaluateText(engine, this.valid, this.context, batch, count);
+  }
 }
+
+/** A text evaluation (`evaluateText`): the evaluation of any data (data.ts), over windows. */
+export type TextEvaluation = Evaluation;
 
 /**
  * Evaluate on `windows` windows spread evenly over `symbols` (all of them if there are no more):

@@ -8,7 +8,8 @@ import type { Batch, Engine } from "../engine/types.js";
 import { NumericError } from "../util/errors.js";
 import type { Rng, RngState } from "../util/rng.js";
 import { checkLrSchedule, isConstantSchedule, learningRateAt, type LrSchedule } from "./lr-schedule.js";
-import { ALPHABET_SIZE, evaluateText, evaluateTextSample, makeSampler, TextBatch, type TextEvaluation } from "./text.js";
+import { TextData, type TextEvaluation } from "./text.js";
+import type { TrainingData } from "./data.js";
 
 /**
  * What trainText trains: an engine, or any model with the same step, evaluate and rate surface
@@ -17,10 +18,14 @@ import { ALPHABET_SIZE, evaluateText, evaluateTextSample, makeSampler, TextBatch
 export type Trainable = Pick<Engine, "step" | "evaluate" | "learningRate" | "setLearningRate">;
 
 /** Options of `trainText`: data shape, budget, learning-rate schedule, validation and hooks. */
-export interface TextTrainingOptions<T extends Trainable = Engine> {
+export interface TextTrainingOptions<T extends Trainable = Engine> extends TrainingOptions<T> {
   /** Symbols per window: the network reads them as 27·context one-hot inputs (§4.6). */
   context: number;
-  /** Windows per step (B). */
+}
+
+/** Options of `trainOn` (any data): budget, learning-rate schedule, validation, hooks. */
+export interface TrainingOptions<T extends Trainable = Engine> {
+  /** Samples (text: windows) per step (B). */
   batch: number;
   /** Stop after this many steps (Infinity: only the time budget stops training). */
   steps: number;
@@ -154,6 +159,15 @@ export interface TextTrainingResult<T extends Trainable = Engine> {
  * `valid`, until the step or time budget runs out. Throws NumericError on a non-finite or diverging loss.
  */
 export async function trainText<T extends Trainable = Engine>(initialEngine: T, train: Uint8Array, valid: Uint8Array, o: TextTrainingOptions<T>): Promise<TextTrainingResult<T>> {
+  return trainOn(initialEngine, new TextData(train, valid, o.context), o);
+}
+
+/**
+ * The training loop for any data (text windows, images, table rows): `trainText` with the data
+ * behind the TrainingData interface. Options as for trainText (`context` is the text's and is
+ * ignored here).
+ */
+export async function trainOn<T extends Trainable = Engine>(initialEngine: T, data: TrainingData, o: TrainingOptions<T>): Promise<TextTrainingResult<T>> {
   let engine = initialEngine;
   const now = o.now ?? (() => performance.now() / 1000);
   const samplerRng = o.rng.fork();
@@ -164,18 +178,14 @@ export async function trainText<T extends Trainable = Engine>(initialEngine: T, 
     samplerRng.setState(r.sampler);
     hookRng.setState(r.hookSampler);
   }
-  const sampler = makeSampler(train, o.context, samplerRng);
-  const hookSampler = makeSampler(train, o.context, hookRng);
-  const hookHolders: TextBatch[] = [];
-  const draw = (count: number): Batch[] => {
-    while (hookHolders.length < count) hookHolders.push(new TextBatch(o.batch, o.context));
-    return hookHolders.slice(0, count).map((h) => h.sample(hookSampler));
-  };
+  const sampler = data.sampler(samplerRng, o.batch);
+  const hookSampler = data.sampler(hookRng, o.batch);
+  // Each hook batch in its own buffers (holders 1, 2, …), drawn in order from the hooks' sampler.
+  const draw = (count: number): Batch[] => Array.from({ length: count }, (_, h) => hookSampler.next(h));
   let hookSeconds = r?.hookSeconds ?? 0;
-  const holder = new TextBatch(o.batch, o.context);
   const started = now() - (r?.seconds ?? 0);
   const maxSeconds = o.maxSeconds ?? Infinity;
-  const divergenceBits = o.divergenceBits ?? 100 * Math.log2(ALPHABET_SIZE);
+  const divergenceBits = o.divergenceBits ?? 100 * Math.log2(data.outputs);
   const schedule = o.lrSchedule && !isConstantSchedule(o.lrSchedule) ? o.lrSchedule : undefined;
   const peak = o.peakLearningRate ?? engine.learningRate;
   const onTime = !Number.isFinite(o.steps);
@@ -207,7 +217,7 @@ export async function trainText<T extends Trainable = Engine>(initialEngine: T, 
     if (!(elapsed < maxSeconds)) break;
     if (schedule) engine.setLearningRate(onTime ? learningRateAt(schedule, peak, elapsed, maxSeconds) : learningRateAt(schedule, peak, step, o.steps));
     const learningRate = engine.learningRate;
-    const loss = engine.step(holder.sample(sampler));
+    const loss = engine.step(sampler.next());
     step++;
     if (!Number.isFinite(loss)) {
       throw new NumericError(
@@ -238,7 +248,7 @@ export async function trainText<T extends Trainable = Engine>(initialEngine: T, 
     if (waiting !== undefined) await waiting;
     if (o.evalEvery > 0 && step % o.evalEvery === 0 && step < o.steps) {
       lastInterval = intervalSum / intervalSteps;
-      const v = evaluateTextSample(engine, valid, o.context, o.batch, o.evalWindows);
+      const v = data.validate(engine, o.batch, o.evalWindows, "spread");
       await o.onEvaluation?.({ step, seconds: now() - started, trainBitsPerSymbol: lastInterval, valid: v, final: false });
       intervalSum = 0;
       intervalSteps = 0;
@@ -248,7 +258,7 @@ export async function trainText<T extends Trainable = Engine>(initialEngine: T, 
   const tail = losses.slice(-256);
   const trainBits = tail.length > 0 ? tail.reduce((a, b) => a + b, 0) / tail.length : lastInterval;
   const seconds = now() - started;
-  const v = o.finalEvalWindows === 0 ? { bitsPerSymbol: NaN, accuracy: NaN, windows: 0 } : evaluateText(engine, valid, o.context, o.batch, o.finalEvalWindows ?? Infinity);
+  const v = o.finalEvalWindows === 0 ? { bitsPerSymbol: NaN, accuracy: NaN, windows: 0 } : data.validate(engine, o.batch, o.finalEvalWindows ?? Infinity, "first");
   await o.onEvaluation?.({ step, seconds, trainBitsPerSymbol: trainBits, valid: v, final: true });
   return { steps: step, seconds, trainBitsPerSymbol: trainBits, valid: v, hookSeconds, losses: Float32Array.from(losses), engine };
 }
