@@ -6,6 +6,9 @@
  */
 export { Network, transpose, type Task, type NetworkArrays, type RandomNetworkOptions, type Consumers } from "./graph/network.js";
 export { Rng, type RngState } from "./util/rng.js";
+export { layeredNetwork, layerOf, type LayeredOptions } from "./graph/layered.js";
+export { parseCsv, splitSamples, selectSamples, scaleFeatures, type SampleSet, type CsvOptions, type Scaling } from "./data/samples.js";
+export { SampleData, evaluateSamples } from "./train/samples.js";
 export {
   SparsewireError,
   GraphError,

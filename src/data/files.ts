@@ -11,9 +11,10 @@ import { pipeline } from "node:stream";
 import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { createGunzip, gunzip } from "node:zlib";
+import { createGunzip, gunzip, gunzipSync } from "node:zlib";
 import { DataError } from "../util/errors.js";
 import { TextCleaner } from "./text.js";
+import { parseCsv, type CsvOptions, type SampleSet } from "./samples.js";
 
 /** File name of the bundled default corpus, in the package's `data/` folder. */
 export const BUNDLED_CORPUS_FILE = "text8-excerpt.txt.gz";
@@ -285,4 +286,33 @@ export async function loadMnist(dir: string, split: "train" | "test"): Promise<M
   const images = new Float32Array(pixels.length);
   for (let i = 0; i < pixels.length; i++) images[i] = pixels[i] / 255;
   return { images, labels, count, rows, cols };
+}
+
+/** A CSV table file (plain or gzip) as samples (samples.ts `parseCsv`). */
+export async function readCsvSamples(path: string, o: Omit<CsvOptions, "source"> = {}): Promise<SampleSet> {
+  await checkFile(path, "CSV file");
+  let bytes: Uint8Array = await readFile(path);
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new DataError(`${path} is not UTF-8 text, so not a CSV file`);
+  }
+  return parseCsv(text, { ...o, source: path });
+}
+
+/** MNIST-format idx images (MNIST, Fashion-MNIST) as samples: pixels in [0, 1], 10 classes. */
+export async function readImageSamples(dir: string, split: "train" | "test"): Promise<SampleSet> {
+  const set = await loadMnist(dir, split);
+  const f = set.rows * set.cols;
+  return {
+    features: set.images,
+    count: set.count,
+    featureCount: f,
+    labels: Int32Array.from(set.labels),
+    outputs: 10,
+    outputNames: Array.from({ length: 10 }, (_, i) => String(i)),
+    featureNames: Array.from({ length: f }, (_, i) => `pixel ${Math.floor(i / set.cols)},${i % set.cols}`),
+  };
 }

@@ -14,7 +14,7 @@ import type { RewireConfig } from "../rewire/schedule.js";
 import { CONSTANT_SCHEDULE, describeLrSchedule, type LrSchedule, type LrScheduleKind } from "../train/lr-schedule.js";
 import { DataError } from "../util/errors.js";
 import type { GradualPruneConfig, GradualPruneEvent } from "../compress/gradual.js";
-import { adam, runTraining, type RoundSummary, type RunData, type RunHooks } from "../run/index.js";
+import { adam, runTraining, type RoundSummary, type TextRunData, type RunHooks } from "../run/index.js";
 import { needsUtilityStatistics } from "../rewire/schedule.js";
 import type { RunCheckpointing } from "./protocol.js";
 
@@ -146,7 +146,7 @@ export interface TextRun {
 export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextRunOptions = {}): Promise<TextRun> {
   const started = performance.now();
   const lrSchedule = lrScheduleOf(s);
-  const heldOut: NonNullable<RunData["heldOut"]> = {};
+  const heldOut: NonNullable<TextRunData["heldOut"]> = {};
   if (o.test) heldOut["test"] = { symbols: corpora.test };
   if (o.ood) for (const t of corpora.ood) heldOut[`ood:${t.name}`] = { symbols: t.symbols, maxWindows: o.oodWindows ?? 500_000 };
   // Runs whose criterion keeps utility sums in the engine cannot be checkpointed yet: they start again.

@@ -210,13 +210,14 @@ function openProblem(e: unknown, path: string, folder: string): string {
       return `cannot save ${path}: folder ${folder} does not exist`;
     case "ENOTDIR":
       return `cannot save ${path}: ${folder} is not a folder`;
+    // The target may exist: say that it was not touched, as every later step does.
     case "EACCES":
     case "EPERM":
-      return `cannot save ${path}: no permission to create files in ${folder}`;
+      return `cannot save ${path}: no permission to create files in ${folder}; the previous file is unchanged`;
     case "EROFS":
-      return `cannot save ${path}: ${folder} is on a read-only file system`;
+      return `cannot save ${path}: ${folder} is on a read-only file system; the previous file is unchanged`;
     default:
-      return `cannot save ${path}: creating a temporary file in ${folder} failed (${describe(e)})`;
+      return `cannot save ${path}: creating a temporary file in ${folder} failed (${describe(e)}); the previous file is unchanged`;
   }
 }
 

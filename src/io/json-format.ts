@@ -20,6 +20,7 @@ import {
   checkCount,
   checkCounts,
   checkFormatAndVersion,
+  checkTrainingDepth,
   checkWritable,
   fileError,
   FORMAT_NAME,
@@ -114,6 +115,7 @@ export function modelFromJson(text: string, source: string = DEFAULT_SOURCE): Lo
   checkCounts(source, header);
   const training = doc["training"];
   if (training !== undefined && !isRecord(training)) throw fileError(source, `"training" must be an object, got ${typeName(training)}`);
+  if (training !== undefined) checkTrainingDepth(source, training, '"training"');
 
   const { neurons: k, inputs: n } = header;
   const sourceRows = checkRows(source, doc, "sources", k);

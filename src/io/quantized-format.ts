@@ -37,7 +37,9 @@
  * The stream ends with zero bits up to the next byte boundary, and the tensor has no bytes after it.
  * Duplicate sources cannot be written (gaps are ≥ 1); a loader refuses a stream that ends early,
  * a parameter outside 0..R, a source above k−1, non-zero padding or trailing bytes, and then (as
- * for every model file) self-loops and cycles. A writer may pick any r per neuron; sparsewire picks
+ * for every model file) self-loops and cycles. The file stores nothing per input neuron, so its
+ * "inputs" cannot be checked against data: more than MAX_UNSTORED_INPUTS (2^20; text with the
+ * largest context, 4,096, has 110,592) are refused before anything is allocated, by the writer too. A writer may pick any r per neuron; sparsewire picks
  * the one giving the fewest bits for that neuron, parameter code included (ties: the smallest r).
  * A random thesis network (k = 1,700, n = 540, d = 29) needs 6.66 bits per edge, parameter codes
  * included, against log₂ C(i, d) ≈ 6.49 (the information in rows of d sources below i) and 11 for
@@ -61,7 +63,7 @@ import { describeJsonProblem, parseJson } from "./json-syntax.js";
 import { trainingText } from "./json-format.js";
 import { encodeSafetensors, littleEndian, type SafetensorsEntry } from "./safetensors.js";
 import {
-  ACTIVATION, buildNetwork, checkActivation, checkCount, checkCounts, fileError, isRecord, parseTask, show, typeName,
+  ACTIVATION, buildNetwork, checkActivation, checkCount, checkCounts, checkTrainingDepth, fileError, isRecord, parseTask, show, typeName,
   type Header, type LoadedModel, type ModelExtra,
 } from "./schema.js";
 import { ModelFileError, SparsewireError, UsageError } from "../util/errors.js";
@@ -73,6 +75,11 @@ export const QUANTIZED_FORMAT_NAME = "sparsewire.quantized-network";
 export const QUANTIZED_FORMAT_VERSION = 2;
 /** The versions read: 1 (fixed-width sources, all k biases) and 2. */
 export const QUANTIZED_READABLE_VERSIONS: readonly number[] = [1, 2];
+/**
+ * Most input neurons a version 2 safetensors file may declare: it stores nothing per input, so a
+ * corrupt count (2^31) would otherwise be allocated as given (issue 14: 700 bytes loaded as 7 GB).
+ */
+export const MAX_UNSTORED_INPUTS = 2 ** 20;
 /** The "sources" coding of version 2 safetensors files (see the top of this file). */
 export const SOURCE_CODING = "U8-rice-gaps-lsb";
 
@@ -220,6 +227,7 @@ function finish(source: string, header: Header & { inDegree: number }, sources: 
     throw asFileError(e);
   }
   if (training !== undefined && !isRecord(training)) throw fileError(source, `"training" must be an object, got ${typeName(training)}`);
+  if (training !== undefined) checkTrainingDepth(source, training, '"training"');
   return training === undefined ? { network, quantization: q, bytes } : { network, quantization: q, bytes, training };
 }
 
@@ -443,6 +451,7 @@ export function decodeSourceGaps(bytes: Uint8Array, neurons: number, inputs: num
  * quantisation; slots are stored sorted by source.
  */
 export function quantizedToSafetensors(net: Network, q: Quantization, extra?: ModelExtra): Uint8Array {
+  if (net.inputs > MAX_UNSTORED_INPUTS) throw new UsageError(`cannot save ${net.inputs} inputs as quantised safetensors: a version 2 file may declare at most ${MAX_UNSTORED_INPUTS}`, "save the quantised model as .json");
   const sorted = sortedSlots(net, q);
   const { neurons: k, inputs: n, inDegree: d } = net;
   const packedWeights = q.bits <= 4;
@@ -531,6 +540,9 @@ export function quantizedFromSafetensors(bytes: Uint8Array, source = "quantized 
     task: parseTask(source, json("task"), '"__metadata__"."task"'),
   };
   checkCounts(source, h);
+  if (version === 2 && h.inputs > MAX_UNSTORED_INPUTS) {
+    throw fileError(source, `"__metadata__"."inputs" is ${h.inputs}, more than the ${MAX_UNSTORED_INPUTS} a version 2 file may declare (it stores nothing per input): corrupt?`);
+  }
   const qm = json("quantization");
   const q = parseQuantizationMeta(source, qm, '"__metadata__"."quantization"');
   const { neurons: k, inputs: n, inDegree: d } = h;
@@ -569,14 +581,15 @@ export function quantizedFromSafetensors(bytes: Uint8Array, source = "quantized 
     if (!isRecord(t)) throw fileError(source, `missing tensor "${name}"`);
     const offsets = t["data_offsets"];
     if (t["dtype"] !== dtype) throw fileError(source, `tensor "${name}" has dtype ${show(t["dtype"])}, expected ${dtype}`);
-    if (JSON.stringify(t["shape"]) !== JSON.stringify(shape)) throw fileError(source, `tensor "${name}" has shape ${show(t["shape"])}, expected ${JSON.stringify(shape)}`);
+    const stored = t["shape"];
+    if (!Array.isArray(stored) || stored.length !== shape.length || stored.some((s, i) => s !== shape[i])) throw fileError(source, `tensor "${name}" has shape ${show(t["shape"])}, expected ${JSON.stringify(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || offsets[0] !== covered || offsets[1] !== covered + size) throw fileError(source, `tensor "${name}": "data_offsets" ${show(offsets)}, expected [${covered}, ${covered + size}]`);
     if (covered + size > dataLength) throw fileError(source, `tensor "${name}" runs past the end of the ${dataLength}-byte data buffer: the file is truncated`);
     data.set(name, bytes.subarray(dataStart + covered, dataStart + covered + size));
     covered += size;
   }
   for (const name of Object.keys(header)) {
-    if (name !== "__metadata__" && !data.has(name)) throw fileError(source, `unexpected tensor "${name}"`);
+    if (name !== "__metadata__" && !data.has(name)) throw fileError(source, `unexpected tensor ${show(name)}`);
   }
   if (covered !== dataLength) throw fileError(source, `the data buffer has ${dataLength} bytes but the tensors cover ${covered}`);
   const sources = version === 1 ? unpackBits(data.get("sources")!, edges, sourceBits, false) : decodeSourceGaps(data.get("sources")!, k, n, d, source);

@@ -23,6 +23,7 @@ import {
   checkCount,
   checkCounts,
   checkFormatAndVersion,
+  checkTrainingDepth,
   checkWritable,
   fileError,
   FORMAT_NAME,
@@ -188,6 +189,7 @@ export function modelFromSafetensors(bytes: Uint8Array, source: string = DEFAULT
   checkCounts(source, header);
   const training = jsonField(source, meta("training"), M("training"));
   if (training !== undefined && !isRecord(training)) throw fileError(source, `${M("training")} must hold a JSON object, got ${typeName(training)}`);
+  if (training !== undefined) checkTrainingDepth(source, training, M("training"));
 
   // The three tensors, their dtypes and their shapes.
   const { neurons: k, inputs: n } = header;
@@ -270,12 +272,12 @@ function readContainer(
     if (name === "__metadata__") {
       if (!isRecord(entry)) throw fileError(source, `"__metadata__" must be an object of strings, got ${typeName(entry)}`);
       for (const [key, value] of Object.entries(entry)) {
-        if (typeof value !== "string") throw fileError(source, `"__metadata__".${JSON.stringify(key)} must be a string (safetensors metadata maps strings to strings), got ${typeName(value)}`);
+        if (typeof value !== "string") throw fileError(source, `"__metadata__".${show(key)} must be a string (safetensors metadata maps strings to strings), got ${typeName(value)}`);
       }
       metadata = entry as Record<string, string>;
       continue;
     }
-    const t = `tensor ${JSON.stringify(name)}`;
+    const t = `tensor ${show(name)}`;
     if (!isRecord(entry)) throw fileError(source, `${t} must be an object with "dtype", "shape" and "data_offsets", got ${typeName(entry)}`);
     const dtype = entry["dtype"];
     const shape = entry["shape"];
@@ -302,9 +304,9 @@ function readContainer(
   let covered = 0;
   let previous: TensorInfo | undefined;
   for (const info of sorted) {
-    const t = `tensor ${JSON.stringify(info.name)}`;
+    const t = `tensor ${show(info.name)}`;
     if (info.begin < covered && previous !== undefined) {
-      throw fileError(source, `${t} [${info.begin}, ${info.end}] overlaps tensor ${JSON.stringify(previous.name)} [${previous.begin}, ${previous.end}] in the data buffer`);
+      throw fileError(source, `${t} [${info.begin}, ${info.end}] overlaps tensor ${show(previous.name)} [${previous.begin}, ${previous.end}] in the data buffer`);
     }
     if (info.begin > covered) {
       throw fileError(source, `gap in the data buffer between byte ${covered} and ${info.begin} (before ${t}): safetensors tensors must be contiguous`);
@@ -324,7 +326,8 @@ function readContainer(
 function tensor(source: string, tensors: Map<string, TensorInfo>, name: string, dtypes: string[]): TensorInfo {
   const info = tensors.get(name);
   if (info === undefined) {
-    const present = [...tensors.keys()].map((s) => JSON.stringify(s)).join(", ");
+    const names = [...tensors.keys()];
+    const present = names.slice(0, 5).map(show).join(", ") + (names.length > 5 ? ` and ${names.length - 5} more` : "");
     throw fileError(source, `missing tensor "${name}" (the file has ${present === "" ? "no tensors" : present})`);
   }
   if (!dtypes.includes(info.dtype)) throw fileError(source, `tensor "${name}" has dtype ${info.dtype}, expected ${dtypes.join(" or ")}`);

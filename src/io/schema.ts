@@ -37,9 +37,27 @@ export function show(value: unknown): string {
   try {
     text = JSON.stringify(value) ?? String(value);
   } catch {
-    text = String(value);
+    // A cycle, or a corrupt file's [[[[…]]]] nested deeper than the stack (String() of an array recurses too).
+    text = Array.isArray(value) ? "[...]" : typeof value === "object" && value !== null ? "{...}" : String(value);
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Deepest nesting of arrays and objects accepted in "training" metadata: a loaded model can always be written and printed again. */
+export const MAX_TRAINING_DEPTH = 64;
+
+/**
+ * Refuses "training" metadata nested deeper than MAX_TRAINING_DEPTH (counted without recursion):
+ * JSON.parse reads any depth, but JSON.stringify, which saving and printing the metadata use,
+ * overflows the stack on a corrupt file's thousands of levels.
+ */
+export function checkTrainingDepth(source: string, training: Record<string, unknown>, path: string): void {
+  const stack: Array<[unknown, number]> = [[training, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > MAX_TRAINING_DEPTH) throw fileError(source, `${path} is nested more than ${MAX_TRAINING_DEPTH} levels deep (corrupt?)`);
+    if (typeof value === "object" && value !== null) for (const v of Object.values(value)) if (typeof v === "object" && v !== null) stack.push([v, depth + 1]);
+  }
 }
 
 /** "a string", "an array", … for "must be X, got Y" messages. */

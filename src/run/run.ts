@@ -16,20 +16,36 @@ import { Network } from "../graph/network.js";
 import { GradualPruner, type GradualPruneEvent } from "../compress/gradual.js";
 import { Rewirer, type RoundReport } from "../rewire/rewire.js";
 import { isRewireStep, needsUtilityStatistics } from "../rewire/schedule.js";
-import { checkTextNetwork, contextOf, evaluateText, textShape, textTask, type TextEvaluation } from "../train/text.js";
-import { trainText, type StepInfo, type TrainerState } from "../train/trainer.js";
+import { checkTextNetwork, contextOf, evaluateText, TextData, textShape, textTask, type TextEvaluation } from "../train/text.js";
+import { trainOn, type StepInfo, type TrainerState } from "../train/trainer.js";
+import { evaluateSamples, SampleData } from "../train/samples.js";
+import type { SampleSet } from "../data/samples.js";
+import { layeredNetwork } from "../graph/layered.js";
 export type { RoundSummary, RunCheckpoint } from "./checkpoint.js";
 import type { RoundSummary, RunCheckpoint } from "./checkpoint.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
-import { checkRunSettings, lrScheduleOfRun, optimizerOf, type RunSettings } from "./settings.js";
+import { checkRunSettings, lrScheduleOfRun, optimizerOf, type NetworkSpec, type RunSettings } from "./settings.js";
+
+/** The data a run trains on: text (contiguous splits of symbols) or labelled samples (images, table rows). */
+export type RunData = TextRunData | SampleRunData;
 
 /** The text a run trains on: contiguous training and validation splits, and texts to evaluate at the end. */
-export interface RunData {
+export interface TextRunData {
+  kind?: "text";
   train: Uint8Array;
   valid: Uint8Array;
   /** Held-out texts evaluated once training ends (the test split, out-of-domain texts), by name. */
   heldOut?: Record<string, { symbols: Uint8Array; maxWindows?: number }>;
+}
+
+/** Labelled samples a run trains on (issue 15): training and validation sets, and sets evaluated at the end. */
+export interface SampleRunData {
+  kind: "samples";
+  train: SampleSet;
+  valid: SampleSet;
+  /** Held-out sets evaluated once training ends (the test set), by name. */
+  heldOut?: Record<string, SampleSet>;
 }
 
 /** What a run reports while it trains. */
@@ -119,10 +135,13 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
   const resume = s.resume;
   const rng = new Rng(s.seed);
   // The same forks with or without resume, so the generators line up before their states are restored.
-  const built = s.network.kind === "random" ? randomTextNetwork(s.network, rng.fork()) : s.network.network;
+  const built = s.network.kind === "given" ? s.network.network : buildNetwork(s.network, rng.fork());
   const network = resume ? networkOfCheckpoint(resume) : built;
-  const context = contextOf(network);
-  checkTextNetwork(network, context);
+  const samples = data.kind === "samples";
+  const context = samples ? 0 : contextOf(network);
+  if (samples) checkSampleNetwork(network, data);
+  else checkTextNetwork(network, context);
+  const source = samples ? new SampleData(data.train, data.valid) : new TextData(data.train, data.valid, context);
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();
   const optimizer = optimizerOf(s);
@@ -188,8 +207,7 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
             return emit({ type: "rewire", step, report });
           }
         : undefined;
-    const trained = await trainText(engine, data.train, data.valid, {
-      context,
+    const trained = await trainOn(engine, source, {
       batch: s.batch,
       steps: s.steps,
       ...(s.maxSeconds !== undefined ? { maxSeconds: s.maxSeconds } : {}),
@@ -222,7 +240,8 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
       if (pruner) engine = pruner.engine;
     });
     const heldOut: Record<string, TextEvaluation> = {};
-    for (const [name, text] of Object.entries(data.heldOut ?? {})) heldOut[name] = evaluateText(engine, text.symbols, context, s.batch, text.maxWindows ?? Infinity);
+    if (data.kind === "samples") for (const [name, set] of Object.entries(data.heldOut ?? {})) heldOut[name] = evaluateSamples(engine, set, s.batch);
+    else for (const [name, text] of Object.entries(data.heldOut ?? {})) heldOut[name] = evaluateText(engine, text.symbols, context, s.batch, text.maxWindows ?? Infinity);
     engine.pull();
     const final = engine.network;
     final.computeOrder();
@@ -271,6 +290,29 @@ function networkOfCheckpoint(c: RunCheckpoint): Network {
   net.order = a.order.slice();
   net.levels = a.levels.slice();
   return net;
+}
+
+/** The network a spec describes, initialised from `rng`. */
+function buildNetwork(spec: Exclude<NetworkSpec, { kind: "given" }>, rng: Rng): Network {
+  switch (spec.kind) {
+    case "random":
+      return randomTextNetwork(spec, rng);
+    case "random-dag": {
+      if (spec.neurons < spec.inputs + spec.outputs) throw new UsageError(`neurons ${spec.neurons} is too small for ${spec.inputs} inputs + ${spec.outputs} outputs`);
+      if (spec.inDegree > spec.inputs) throw new UsageError(`in-degree ${spec.inDegree} exceeds the ${spec.inputs} inputs: the first non-input neuron cannot get ${spec.inDegree} distinct sources`);
+      return Network.random({ neurons: spec.neurons, inputs: spec.inputs, outputs: spec.outputs, inDegree: spec.inDegree, ...(spec.task ? { task: spec.task } : {}) }, rng);
+    }
+    case "layered":
+      return layeredNetwork(spec, rng);
+    default:
+      throw new UsageError(`unknown network kind ${JSON.stringify((spec as { kind?: unknown }).kind)}`);
+  }
+}
+
+/** A network for samples must read every feature and give one output per class (or target). */
+function checkSampleNetwork(net: Network, data: SampleRunData): void {
+  if (net.inputs !== data.train.featureCount) throw new UsageError(`the network has ${net.inputs} inputs, the data ${data.train.featureCount} features`);
+  if (net.outputs !== data.train.outputs) throw new UsageError(`the network has ${net.outputs} outputs, the data ${data.train.outputs} ${data.train.labels ? "classes" : "targets"}`);
 }
 
 /** The thesis's character-prediction network (§4.6): 27·context one-hot inputs, 27 outputs. */

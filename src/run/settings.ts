@@ -5,7 +5,7 @@
  */
 import type { EngineName, OptimizerConfig } from "../engine/types.js";
 import { adam } from "../engine/optimizer.js";
-import type { Network } from "../graph/network.js";
+import type { Network, Task } from "../graph/network.js";
 import { checkGradualConfig, type GradualPruneConfig } from "../compress/gradual.js";
 import type { RewirerOptions } from "../rewire/rewire.js";
 import { checkRewireConfig, type RewireConfig } from "../rewire/schedule.js";
@@ -15,7 +15,12 @@ import type { RunCheckpoint } from "./checkpoint.js";
 
 /** The network a run trains: a random thesis network of this shape (seeded), or a given one. */
 export type NetworkSpec =
+  /** The thesis's character network: 27·context one-hot inputs, 27 outputs. */
   | { kind: "random"; neurons: number; inDegree: number; context: number }
+  /** A random DAG (§4.6's construction) for any data. */
+  | { kind: "random-dag"; neurons: number; inDegree: number; inputs: number; outputs: number; task?: Task }
+  /** A layered sparse MLP (graph/layered.ts): every neuron reads d neurons of the previous layer. */
+  | { kind: "layered"; layers: number[]; inDegree: number; inputs: number; outputs: number; task?: Task }
   | { kind: "given"; network: Network };
 
 /** Everything `runTraining` needs to know; `checkRunSettings` refuses what cannot run, naming the setting. */
@@ -92,6 +97,6 @@ export function checkRunSettings(s: RunSettings): void {
   if (s.rewire && s.prune) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring");
   if (s.rewire) checkRewireConfig(s.rewire);
   // A resumed pruning run started at the checkpoint's `from`; its network now has a smaller in-degree.
-  if (s.prune) checkGradualConfig(s.resume?.pruner?.from ?? (s.network.kind === "random" ? s.network.inDegree : s.network.network.inDegree), s.prune, s.steps);
+  if (s.prune) checkGradualConfig(s.resume?.pruner?.from ?? (s.network.kind === "given" ? s.network.network.inDegree : s.network.inDegree), s.prune, s.steps);
   checkLrSchedule(lrScheduleOfRun(s), optimizerOf(s).learningRate, Number.isFinite(s.steps) ? { steps: s.steps } : { seconds: s.maxSeconds ?? 0 });
 }

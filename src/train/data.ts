@@ -19,6 +19,8 @@ export interface BatchSampler {
 export interface TrainingData {
   /** Output neurons the data needs (classes, or target values): the divergence bound uses log₂ of it. */
   readonly outputs: number;
+  /** A batch loss above this stops training as diverged (default: 100× the uniform guess log₂ outputs). */
+  readonly divergence?: number | undefined;
   /** A sampler of random training batches of `size` samples, drawing with `rng`. */
   sampler(rng: Rng, size: number): BatchSampler;
   /**

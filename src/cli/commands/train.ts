@@ -12,6 +12,7 @@ import { checkLrSchedule, describeLrSchedule, finalRate, LR_SCHEDULE_KINDS, type
 import { uniformBits } from "../../train/metrics.js";
 import { UsageError } from "../../util/errors.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
+import { trainOnData } from "./train-data.js";
 import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { REWIRE_FLAGS, rewireConfigFromFlags, rewirerOptionsFromFlags } from "../rewire-flags.js";
@@ -25,6 +26,11 @@ export const trainSpec: CommandSpec = {
   usage: "sparsewire train [--text PATH] [--neurons K] [--in-degree D] [--steps N] [--save PATH] [--json]",
   flags: [
     { name: "text", type: "string", value: "PATH", help: "training text, plain or gzip (default: the bundled 2 M-character text8 excerpt)" },
+    { name: "data", type: "string", value: "mnist|fashion-mnist|DIR|FILE.csv", help: "train on labelled samples instead of text: an MNIST-format idx folder (mnist and fashion-mnist are looked up in $SPARSEWIRE_DATA, data/, ../shared/data/) or a CSV table" },
+    { name: "label", type: "string", value: "COLUMN", help: "--data CSV: the label column, by header name or 0-based index (default: the last)" },
+    { name: "target", type: "string", default: "classes", choices: ["classes", "values"], value: "classes|values", help: "--data CSV: the label is a class (softmax cross-entropy) or a real value (squared error)" },
+    { name: "scale", type: "string", choices: ["standard", "minmax", "none"], value: "standard|minmax|none", help: "--data: feature scaling fitted on the training part (default: standard for CSV, none for images, already in [0, 1])" },
+    { name: "layers", type: "string", value: "A,B,…", help: "--data: a layered sparse MLP with these hidden layer sizes, every neuron reading --in-degree neurons of the layer before (instead of a random DAG of --neurons)" },
     { name: "neurons", type: "int", default: RUN_DEFAULTS.neurons, min: 2, value: "K", help: "total neurons, inputs and outputs included" },
     { name: "in-degree", type: "int", default: RUN_DEFAULTS.inDegree, min: 1, value: "D", help: "incoming edges per non-input neuron" },
     { name: "context", type: "int", default: RUN_DEFAULTS.context, min: 1, max: 4096, value: "C", help: "symbols of context (27·C input neurons)" },
@@ -144,6 +150,12 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   };
   const lrFinal = flags.optionalNumber("lr-final");
   const lrSchedule: LrSchedule = { kind: flags.requireString("lr-schedule") as LrScheduleKind, warmup: flags.number("warmup"), ...(lrFinal !== undefined ? { final: lrFinal } : {}) };
+  if (flags.string("data") !== undefined) {
+    checkLrSchedule(lrSchedule, optimizer.learningRate, Number.isFinite(steps) ? { steps } : { seconds: (minutes ?? 0) * 60 });
+    checkSavePath(flags.string("save"), "save");
+    return trainOnData(flags, { optimizer, lrSchedule, steps, ...(minutes !== undefined ? { minutes } : {}), batch, seed, json, quiet });
+  }
+  for (const f of ["label", "target", "scale", "layers"]) if (flags.given(f)) throw new UsageError(`--${f} is for --data (samples), not for text`);
   // Checked before the corpus is read: with --minutes alone the schedule runs on elapsed time.
   checkLrSchedule(lrSchedule, optimizer.learningRate, Number.isFinite(steps) ? { steps } : { seconds: (minutes ?? 0) * 60 });
   const scheduleRecord = { lrSchedule: lrSchedule.kind, warmup: lrSchedule.warmup, lrFinal: finalRate(lrSchedule, optimizer.learningRate), clipNorm };

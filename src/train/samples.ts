@@ -1,0 +1,91 @@
+/**
+ * Labelled samples as training data (issue 15): random samples of the training set in dense
+ * batches (inputs neuron-major, as the engines read them), softmax cross-entropy against the class
+ * or squared error against the targets, and evaluation over the validation set. Browser-safe.
+ */
+import type { Batch, Engine } from "../engine/types.js";
+import type { SampleSet } from "../data/samples.js";
+import type { Rng } from "../util/rng.js";
+import type { BatchSampler, Evaluation, TrainingData } from "./data.js";
+
+/** Fills `size` samples (by index) of `set` into one batch's buffers. */
+class SampleBatch {
+  private readonly values: Float32Array;
+  private readonly classes: Int32Array;
+  private readonly targets: Float32Array;
+  constructor(
+    private readonly set: SampleSet,
+    readonly capacity: number,
+  ) {
+    this.values = new Float32Array(set.featureCount * capacity);
+    this.classes = new Int32Array(capacity);
+    this.targets = new Float32Array(set.outputs * capacity);
+  }
+
+  fill(index: ArrayLike<number>, count: number): Batch {
+    const { set } = this;
+    const f = set.featureCount;
+    const m = set.outputs;
+    // Neuron-major: values[i·B + b] is feature i of sample b (engine/types.ts BatchInputs).
+    const values = count === this.capacity ? this.values : this.values.subarray(0, f * count);
+    for (let b = 0; b < count; b++) {
+      const at = index[b]! * f;
+      for (let i = 0; i < f; i++) values[i * count + b] = set.features[at + i]!;
+    }
+    if (set.labels) {
+      const classes = this.classes.subarray(0, count);
+      for (let b = 0; b < count; b++) classes[b] = set.labels[index[b]!]!;
+      return { size: count, inputs: { kind: "dense", values }, targets: { kind: "class", classes } };
+    }
+    const targets = this.targets.subarray(0, m * count);
+    for (let b = 0; b < count; b++) for (let o = 0; o < m; o++) targets[o * count + b] = set.targets![index[b]! * m + o]!;
+    return { size: count, inputs: { kind: "dense", values }, targets: { kind: "values", values: targets } };
+  }
+}
+
+/** Loss (bits per sample for classes, squared error for values) and accuracy over `count` samples of `set` (spread evenly, or the first). */
+export function evaluateSamples(engine: Pick<Engine, "evaluate">, set: SampleSet, batch: number, count = Infinity, how: "spread" | "first" = "first"): Evaluation {
+  const n = Math.min(count, set.count);
+  const holder = new SampleBatch(set, Math.min(batch, n));
+  const index = new Int32Array(holder.capacity);
+  let lossSum = 0;
+  let correct = 0;
+  for (let start = 0; start < n; start += holder.capacity) {
+    const take = Math.min(holder.capacity, n - start);
+    for (let b = 0; b < take; b++) index[b] = how === "spread" && n < set.count ? Math.floor(((start + b) * set.count) / n) : start + b;
+    const r = engine.evaluate(holder.fill(index, take));
+    lossSum += r.lossSum;
+    correct += r.correct;
+  }
+  return { bitsPerSymbol: lossSum / n, windows: n, accuracy: set.labels ? correct / n : NaN };
+}
+
+/** Labelled samples as TrainingData: training samples drawn uniformly with replacement. */
+export class SampleData implements TrainingData {
+  readonly outputs: number;
+  /** Squared error has no uniform guess to scale: only a non-finite loss stops a regression. */
+  readonly divergence: number | undefined;
+  constructor(
+    readonly train: SampleSet,
+    readonly valid: SampleSet,
+  ) {
+    this.outputs = train.outputs;
+    this.divergence = train.labels ? undefined : Infinity;
+  }
+
+  sampler(rng: Rng, size: number): BatchSampler {
+    const holders: SampleBatch[] = [];
+    const index = new Int32Array(size);
+    return {
+      next: (holder = 0) => {
+        while (holders.length <= holder) holders.push(new SampleBatch(this.train, size));
+        for (let b = 0; b < size; b++) index[b] = rng.nextInt(this.train.count);
+        return holders[holder]!.fill(index, size);
+      },
+    };
+  }
+
+  validate(engine: Pick<Engine, "evaluate">, batch: number, count: number, how: "spread" | "first"): Evaluation {
+    return evaluateSamples(engine, this.valid, batch, count, how);
+  }
+}
