@@ -6,5 +6,6 @@ import { utility } from "./utility.js";
 import { versus } from "./versus.js";
 import { recipe } from "./recipe.js";
 import { compress } from "./compress.js";
+import { recovery } from "./recovery.js";
 
-export const EXPERIMENTS: Experiment[] = [sparsity, rewiring, versus, utility, compress, recipe];
+export const EXPERIMENTS: Experiment[] = [sparsity, rewiring, versus, utility, compress, recipe, recovery];

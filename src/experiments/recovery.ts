@@ -1,0 +1,208 @@
+/**
+ * `experiment recovery` (issue 15 item 5; the test the thesis proposes in §5.1): train a network,
+ * delete a few per cent of its edges at random, and ask each growth criterion which absent edges it
+ * would insert. A criterion that finds useful edges should propose the deleted ones again: recall
+ * at k, against what a random choice recalls.
+ *
+ * Deleting: the chosen edges' weights are set to 0, so the network computes as without them, and
+ * they count as absent. Candidates of a target j: every neuron i ≠ j that is not one of j's kept
+ * sources and whose edge i → j closes no cycle in the graph without the deleted edges. Scores over
+ * the per-sample activity of a few training batches (as a rewiring round estimates them): |corr|
+ * (Def. 4.6, the thesis's criterion), |⟨σ(a_i), δ_j⟩| (the gradient of the absent edge, RigL's), and
+ * random. Recall per target at k = m·(deleted in-edges of j), m = 1, 2, 5, 10, averaged over the
+ * targets, and globally: the top m·K pairs of all targets against the K deleted edges.
+ */
+import { createEngine } from "../engine/create.js";
+import type { Network } from "../graph/network.js";
+import { activityFrom, stackActivity, type Activity } from "../estimate/activity.js";
+import { estimationBatches } from "../train/text.js";
+import { Rng } from "../util/rng.js";
+import { mean, quantile, sd } from "../util/stats.js";
+import { bandChart, type BandPoint } from "./charts.js";
+import { corpusLabel, recordRuns, type Experiment } from "./experiment.js";
+import type { RunSpec } from "./protocol.js";
+import { markdownTable, meanSd, writeFigure, writeText } from "./report.js";
+import { textProtocol, textSettings } from "./sparsity.js";
+import { loadCorpora, runText } from "./text-run.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { join } from "node:path";
+
+export const RECOVERY_MULTIPLES = [1, 2, 5, 10];
+const CRITERIA = ["correlation", "gradient", "random"] as const;
+type Criterion = (typeof CRITERIA)[number];
+
+export interface RecoveryResult {
+  steps: number;
+  validBits: number;
+  deleted: number;
+  targets: number;
+  /** Mean candidates per target. */
+  candidates: number;
+  /** recall[criterion][m] per target (mean over targets) and global, for m in RECOVERY_MULTIPLES. */
+  perTarget: Record<Criterion, number[]>;
+  global: Record<Criterion, number[]>;
+  /** What random choice recalls in expectation, per target and globally. */
+  chancePerTarget: number[];
+  chanceGlobal: number[];
+}
+
+/** Recall of the deleted edges of a trained network under each criterion (see the file comment). */
+export function recoveryScores(net: Network, deleted: Int32Array, activity: Activity, rng: Rng): Omit<RecoveryResult, "steps" | "validBits"> {
+  const { neurons: k, inputs: n, inDegree: d, sources } = net;
+  const gone = new Uint8Array(net.edges);
+  for (const e of deleted) gone[e] = 1;
+  // Consumers over the kept edges only (for the cycle test).
+  const consumers: number[][] = Array.from({ length: k }, () => []);
+  for (let p = 0; p < net.edges; p++) if (!gone[p]) consumers[sources[p]!]!.push(n + Math.floor(p / d));
+  const byTarget = new Map<number, number[]>();
+  for (const e of deleted) {
+    const j = n + Math.floor(e / d);
+    if (!byTarget.has(j)) byTarget.set(j, []);
+    byTarget.get(j)!.push(sources[e]!);
+  }
+  const S = activity.samples;
+  const norms = new Float64Array(k);
+  for (let i = 0; i < k; i++) {
+    let s = 0;
+    for (let b = 0; b < S; b++) s += activity.outputs[i * S + b]! ** 2;
+    norms[i] = Math.sqrt(s);
+  }
+  const perTarget = Object.fromEntries(CRITERIA.map((c) => [c, RECOVERY_MULTIPLES.map(() => 0)])) as Record<Criterion, number[]>;
+  const chancePerTarget = RECOVERY_MULTIPLES.map(() => 0);
+  const pool: Record<Criterion, { score: number; hit: boolean }[]> = { correlation: [], gradient: [], random: [] };
+  let candidateSum = 0;
+  let totalCandidates = 0;
+  const seen = new Int32Array(k).fill(-1);
+  for (const [j, lost] of byTarget) {
+    // Descendants of j over kept edges: i → j would close a cycle.
+    const stack = [j];
+    seen[j] = j;
+    while (stack.length) {
+      for (const c of consumers[stack.pop()!]!) {
+        if (seen[c] === j) continue;
+        seen[c] = j;
+        stack.push(c);
+      }
+    }
+    const kept = new Set<number>();
+    for (let e = 0; e < d; e++) if (!gone[(j - n) * d + e]) kept.add(sources[(j - n) * d + e]!);
+    const lostSet = new Set(lost);
+    const cand: number[] = [];
+    for (let i = 0; i < k; i++) if (i !== j && seen[i] !== j && !kept.has(i)) cand.push(i);
+    candidateSum += cand.length;
+    totalCandidates += cand.length;
+    let ee = 0;
+    for (let b = 0; b < S; b++) ee += activity.errors[j * S + b]! ** 2;
+    const en = Math.sqrt(ee);
+    const scores: Record<Criterion, Float64Array> = { correlation: new Float64Array(cand.length), gradient: new Float64Array(cand.length), random: new Float64Array(cand.length) };
+    cand.forEach((i, c) => {
+      let dot = 0;
+      for (let b = 0; b < S; b++) dot += activity.outputs[i * S + b]! * activity.errors[j * S + b]!;
+      scores.gradient[c] = Math.abs(dot);
+      scores.correlation[c] = norms[i]! * en > 0 ? Math.abs(dot) / (norms[i]! * en) : 0;
+      scores.random[c] = rng.nextFloat();
+    });
+    for (const crit of CRITERIA) {
+      const order = Array.from(cand.keys()).sort((a, b) => scores[crit][b]! - scores[crit][a]! || cand[a]! - cand[b]!);
+      RECOVERY_MULTIPLES.forEach((m, mi) => {
+        const top = order.slice(0, m * lost.length);
+        perTarget[crit][mi]! += top.filter((c) => lostSet.has(cand[c]!)).length / lost.length;
+      });
+      cand.forEach((i, c) => pool[crit].push({ score: scores[crit][c]!, hit: lostSet.has(i) }));
+    }
+    RECOVERY_MULTIPLES.forEach((m, mi) => (chancePerTarget[mi]! += Math.min(1, (m * lost.length) / cand.length)));
+  }
+  const T = byTarget.size;
+  const K = deleted.length;
+  const global = Object.fromEntries(
+    CRITERIA.map((c) => {
+      const sorted = pool[c].sort((a, b) => b.score - a.score);
+      return [c, RECOVERY_MULTIPLES.map((m) => sorted.slice(0, m * K).filter((x) => x.hit).length / K)];
+    }),
+  ) as Record<Criterion, number[]>;
+  return {
+    deleted: K,
+    targets: T,
+    candidates: candidateSum / T,
+    perTarget: Object.fromEntries(CRITERIA.map((c) => [c, perTarget[c].map((x) => x / T)])) as Record<Criterion, number[]>,
+    global,
+    chancePerTarget: chancePerTarget.map((x) => x / T),
+    chanceGlobal: RECOVERY_MULTIPLES.map((m) => Math.min(1, (m * K) / totalCandidates)),
+  };
+}
+
+export const recovery: Experiment = {
+  name: "recovery",
+  summary: "§5.1: delete a few % of a trained network's edges; how many does each growth criterion find again (recall at k vs random)",
+  async run(ctx) {
+    const corpora = await loadCorpora(ctx.textPath, [], ctx.quick ? 4 : 20);
+    // The project's recipe (Adam 0.005 decayed linearly to 0), a third of its step budget.
+    const p = textProtocol(ctx, { steps: 20480, seeds: 3, lr: 0.005, recipe: { lrSchedule: "linear" } }, corpora);
+    const d = ctx.inDegree ?? (ctx.quick ? 6 : 29);
+    const fraction = 0.05;
+    const batches = ctx.quick ? { count: 2, size: 64 } : { count: 4, size: 512 };
+    const runs: RunSpec[] = [];
+    for (let s = 0; s < p.seeds; s++) {
+      const seed = ctx.seedBase + s;
+      runs.push({ key: `d${d}-seed${seed}`, group: `d${d}`, seed, settings: { ...textSettings(p, d, seed, ctx), deleteFraction: fraction, batches }, cost: d * p.steps });
+    }
+    const protocol = { ...p, inDegree: d, deleteFraction: fraction, batches, multiples: RECOVERY_MULTIPLES, seedBase: ctx.seedBase };
+    const records = await recordRuns<RecoveryResult>(ctx, "recovery", protocol, runs, async (run, rc) => {
+      const s = textSettings(p, d, run.seed, ctx);
+      const trained = await runText(s, corpora, { checkpoint: rc.checkpoint, onStep: (step, total, loss) => rc.progress((0.9 * step) / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
+      rc.saveCurve(trained.losses);
+      rc.progress(0.9, `${run.key}: deleting ${(100 * fraction).toFixed(0)} % of the edges and scoring the candidates`);
+      const rng = new Rng(run.seed).fork();
+      const net = trained.network.clone();
+      const chosen = new Set<number>();
+      const count = Math.max(1, Math.round(fraction * net.edges));
+      while (chosen.size < count) chosen.add(rng.nextInt(net.edges));
+      const deleted = Int32Array.from([...chosen].sort((a, b) => a - b));
+      for (const e of deleted) net.weights[e] = 0;
+      const engine = await createEngine(ctx.engine, net, { ...(ctx.threads ? { threads: ctx.threads } : {}) });
+      try {
+        const list = estimationBatches(corpora.train, s.context, batches.count, batches.size, rng.fork(), "the training split");
+        const activity = stackActivity(list.map((b) => activityFrom(net, b.size, engine.gradients(b, { activity: true }))));
+        return { steps: trained.result.steps, validBits: trained.result.validBits, ...recoveryScores(net, deleted, activity, rng.fork()) };
+      } finally {
+        await engine.dispose();
+      }
+    });
+    const ok = records.filter((r) => r.status === "ok" && r.result);
+    const files: string[] = [];
+    const points: BandPoint[] = [];
+    const rows: (string | number)[][] = [];
+    const summary: Record<string, unknown> = {};
+    for (const [scope, key] of [["per target", "perTarget"], ["global", "global"]] as const) {
+      for (const c of [...CRITERIA, "chance"] as const) {
+        const series = RECOVERY_MULTIPLES.map((_, mi) => ok.map((r) => (c === "chance" ? (key === "perTarget" ? r.result!.chancePerTarget : r.result!.chanceGlobal)[mi]! : r.result![key][c][mi]!)));
+        if (ok.length === 0) continue;
+        RECOVERY_MULTIPLES.forEach((m, mi) => points.push({ series: c === "chance" ? "random (expected)" : c === "gradient" ? "|⟨σ(a_i), δ_j⟩| (RigL's gradient)" : c === "correlation" ? "|corr| (Def. 4.6)" : "random (drawn)", panel: scope, x: m, median: quantile(series[mi]!, 0.5), low: Math.min(...series[mi]!), high: Math.max(...series[mi]!) }));
+        rows.push([scope, c, ...series.map((v) => meanSd(100 * mean(v), 100 * sd(v), 1))]);
+        summary[`${key}.${c}`] = series.map((v) => mean(v));
+      }
+    }
+    if (ok.length > 0) {
+      const spec = bandChart(points, { title: "Recall of deleted edges by growth criterion (§5.1)", x: "k / deleted edges", y: "recall", panels: true, width: 420, height: 200 });
+      const fig = await writeFigure(ctx.out, "recovery", spec, ctx.log);
+      files.push(fig.svg, ...(fig.png ? [fig.png] : []));
+    }
+    const r0 = ok[0]?.result;
+    const md = [
+      "## Recovery: does a growth criterion find deleted edges again? (§5.1)",
+      "",
+      `Corpus: ${corpusLabel(corpora.name, corpora.symbols, ctx.bundled)}. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${d}, trained ${p.steps} steps (${p.lrSchedule ?? "constant"} learning rate from ${p.lr}); then ${(100 * fraction).toFixed(0)} % of the edges deleted at random (weights set to 0)${r0 ? `: ${r0.deleted} edges of ${r0.targets} neurons, about ${Math.round(r0.candidates)} admissible candidates per neuron` : ""}. Scores over ${batches.count} × ${batches.size} training windows. Seeds ${ctx.seedBase}…${ctx.seedBase + p.seeds - 1}; runs recorded: ${ok.length} of ${runs.length}.`,
+      "",
+      "Recall (%) at k = m × the deleted edges (per target: of each neuron's own deleted in-edges among its top m·k candidates, averaged; global: among the top m·K pairs of all neurons), mean ± sd over seeds:",
+      "",
+      markdownTable(["scope", "criterion", ...RECOVERY_MULTIPLES.map((m) => `m = ${m}`)], rows),
+      "",
+      ...(ok.length ? ["![recovery](recovery.svg)", ""] : []),
+    ].join("\n");
+    files.push(writeText(ctx.out, "summary.md", md));
+    const jsonPath = join(ctx.out, "summary.json");
+    writeFileAtomic(jsonPath, JSON.stringify({ experiment: "recovery", protocol, summary }, null, 1) + "\n");
+    files.push(jsonPath);
+    return { runsDone: ok.length, runsPlanned: runs.length, failed: records.filter((r) => r.status === "failed").length, files, summary };
+  },
+};
