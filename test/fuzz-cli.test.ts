@@ -2,7 +2,7 @@
  * Issue 14 item 4 through the command line: `sparsewire info` on mutated model files prints one
  * "sparsewire: error:" line (and at most a hint), exits 1 or 2 and shows no stack trace; a save
  * that the operating system refuses (a folder without write permission, a file size limit hit
- * mid-write) keeps the previous file and says so in one line. Few processes (about a dozen): the
+ * mid-write) keeps the previous file and says so in one line. Few processes (13): the
  * fuzzing proper is in-process (fuzz-files.test.ts).
  */
 import { test } from "node:test";
@@ -47,14 +47,12 @@ test("info on mutated model files: one error line, exit 1 or 2, no stack trace",
     ["huge-neurons.json", fj[2]!, [{ op: "number", at: at(fj[2]!, '"neurons"'), text: "2147483648" }]],
     ["deep-training.json", fj[0]!, [{ op: "token", at: at(fj[0]!, '"training": {'), text: `"deep": ${deep}, `, remove: 0 }]],
     ["header-length.safetensors", fs[0]!, [{ op: "word", at: 0, value: 0xffffffff, size: 4, relative: false }]],
-    ["truncated.safetensors", fs[1]!, [{ op: "truncate", at: fs[1]!.bytes.length - 3 }]],
-    ["not-utf8.safetensors", fs[2]!, [{ op: "set", at: 40, byte: 0xff }]],
     ["bits.json", qj[0]!, [{ op: "number", at: at(qj[0]!, '"bits"'), text: "9" }]],
     ["inputs.safetensors", qs[0]!, [{ op: "number", at: at(qs[0]!, '"inputs":"'), text: "500000000" }]],
     ["gzip.json", gz, []],
   ];
   // Two cases drawn by the fuzzer's own arbitraries (seeded), among those refused in-process.
-  for (const [i, f] of [fs[0]!, qs[1]!].entries()) {
+  for (const [i, f] of [fs[1]!, qs[1]!].entries()) {
     const ops = fc.sample(mutationsArb(f), { seed: 14 + i, numRuns: 50 }).find((o) => refusedInProcess(mutate(f.bytes, o), f.name));
     assert.ok(ops, "a refused mutation among 50");
     chosen.push([`random-${i}.safetensors`, f, ops]);

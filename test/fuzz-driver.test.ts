@@ -149,7 +149,7 @@ const TOKENS = [
 ];
 const WORDS = [0, 1, 2, 7, 8, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 2 ** 32, 2 ** 53 - 1, 100_000_000, 100_000_001];
 
-/** A mutation list for a fixture: a plain truncation (1 in 6) or one to four edits. */
+/** A mutation list for a fixture: a plain truncation (1 in 6), one edit (1 in 2) or two to four. */
 export function mutationsArb(f: Fixture): fc.Arbitrary<Mutation[]> {
   const length = Math.max(1, f.bytes.length);
   const pos = fc.oneof({ arbitrary: fc.nat(Math.max(0, Math.min(f.hot, length) - 1)), weight: 2 }, { arbitrary: fc.nat(length - 1), weight: 1 });
@@ -165,7 +165,8 @@ export function mutationsArb(f: Fixture): fc.Arbitrary<Mutation[]> {
     { arbitrary: fc.record({ op: fc.constant("token" as const), at: pos, text: fc.constantFrom(...TOKENS), remove: fc.nat(8), fix }), weight: 3 },
   );
   const truncation = fc.nat(length - 1).map((at): Mutation[] => [{ op: "truncate", at }]);
-  return fc.oneof({ arbitrary: truncation, weight: 1 }, { arbitrary: fc.array(op, { minLength: 1, maxLength: 4 }), weight: 5 });
+  // Single edits reach the checks past the syntax more often than several together.
+  return fc.oneof({ arbitrary: truncation, weight: 1 }, { arbitrary: op.map((m) => [m]), weight: 3 }, { arbitrary: fc.array(op, { minLength: 2, maxLength: 4 }), weight: 2 });
 }
 
 // ---- fixtures ----
@@ -345,7 +346,7 @@ export function errorProblem(e: unknown, names?: string): string | undefined {
   return undefined;
 }
 
-/** What is wrong with a loaded model, or undefined. */
+/** What is wrong with a loaded model, or undefined: it validates, and it can be written again. */
 export function modelProblem(m: LoadedModel): string | undefined {
   if (!(m?.network instanceof Network)) return "loaded something that is not a Network";
   try {
@@ -354,6 +355,12 @@ export function modelProblem(m: LoadedModel): string | undefined {
     return `the loaded network does not validate: ${e instanceof Error ? e.message : String(e)}`;
   }
   if (m.training !== undefined && (typeof m.training !== "object" || m.training === null || Array.isArray(m.training))) return "training metadata is not an object";
+  // What loads can be saved again (the CLI prints and re-saves training metadata the same way).
+  try {
+    networkToSafetensors(m.network, m.training !== undefined ? { training: m.training } : undefined);
+  } catch (e) {
+    return `the loaded model cannot be saved again: ${e instanceof Error ? e.message : String(e)}`;
+  }
   return undefined;
 }
 

@@ -13,7 +13,9 @@ import { join } from "node:path";
 import { modelFromJson } from "../src/io/json-format.js";
 import { encodeSafetensors, littleEndian, modelFromSafetensors } from "../src/io/safetensors.js";
 import { loadModel } from "../src/io/model-file.js";
-import { encodeSourceGaps, quantizedFromJson, quantizedFromSafetensors, sortedSlots } from "../src/io/quantized-format.js";
+import { encodeSourceGaps, MAX_UNSTORED_INPUTS, quantizedFromJson, quantizedFromSafetensors, quantizedToSafetensors, sortedSlots } from "../src/io/quantized-format.js";
+import { UsageError } from "../src/util/errors.js";
+import { randomNetwork } from "./helpers.js";
 import { quantizeNetwork } from "../src/compress/quantize.js";
 import { decodeCheckpoint } from "../src/run/checkpoint.js";
 import { attempt, editHeader, fixtureNetworks, fixtures } from "./fuzz-driver.test.js";
@@ -54,7 +56,7 @@ test("values nested 20,000 deep in model files are refused with one line, not a 
   await refused("loadModel, training", 2 * deep.length, path, () => loadModel(path));
 });
 
-test("checkpoint state nested 20,000 deep is refused with one line", { todo: "src/run/checkpoint.ts decodeCheckpoint quotes bad state values with JSON.stringify, which overflows the stack (RangeError)" }, async () => {
+test("checkpoint state nested 20,000 deep is refused with one line", async () => {
   const [ckpt] = await fixtures("checkpoint");
   const bytes = editHeader(ckpt!.bytes, (h) => h.replace(/\\"step\\":\d+/, `\\"step\\":${deep}`));
   await refused("checkpoint step", bytes.length, "c.ckpt", () => decodeCheckpoint(bytes, "c.ckpt"));
@@ -79,6 +81,17 @@ function quantizedWithInputs(inputs: number): Uint8Array {
   });
 }
 
+/** A file of 20,000 neurons whose rows are all empty, claiming in-degree 19,999: 4·10^8 edges from 60 KB. */
+function squareClaim(quantized: boolean): string {
+  const k = 20_000;
+  const rows = `[${new Array<string>(k).fill("[]").join(",")}]`;
+  return JSON.stringify({
+    format: quantized ? "sparsewire.quantized-network" : "sparsewire.network", version: quantized ? 2 : 1, neurons: k, inputs: 1, outputs: 1, inDegree: k - 1,
+    ...(quantized ? { quantization: { bits: 8, scale: "network", by: "max" }, scales: [1] } : {}),
+    sources: "S", weights: "S", biases: new Array<number>(k).fill(0),
+  }).replaceAll('"S"', rows);
+}
+
 test("headers claiming 2^31 or 5·10^8 neurons are refused before allocating, in every format", async () => {
   // A quantised version 2 file stores nothing per input neuron: 700 bytes claimed 5·10^8 inputs and
   // loaded them (14 s, 7.6 GB of array buffers); 2^31 threw RangeError.
@@ -90,14 +103,26 @@ test("headers claiming 2^31 or 5·10^8 neurons are refused before allocating, in
   // A modest input layer still loads (the limit is far above any text or image task sparsewire runs).
   const ok = quantizedFromSafetensors(quantizedWithInputs(200_000), "q.st");
   assert.equal(ok.network.inputs, 200_000);
+  // The writer refuses what the reader would: no file is written that cannot be loaded.
+  const wide = randomNetwork(4, { neurons: MAX_UNSTORED_INPUTS + 3, inputs: MAX_UNSTORED_INPUTS + 1, outputs: 1, inDegree: 1 });
+  assert.throws(() => quantizedToSafetensors(wide, quantizeNetwork(wide, { bits: 8, scale: "network", by: "max" })), (e: unknown) => e instanceof UsageError && /^cannot save 1048577 inputs as quantised safetensors: a version 2 file may declare at most 1048576$/.test(e.message));
 
   const huge = "2147483648";
   const [floatJson, floatSt, qJson, ckpt] = [(await fixtures("float-json"))[2]!, (await fixtures("float-safetensors"))[2]!, (await fixtures("quantized-json"))[2]!, (await fixtures("checkpoint"))[0]!];
+  const qNetwork = (await fixtures("quantized-json"))[0]!;
+  assert.match(text(qNetwork.bytes), /"neurons": 100,[^]*"scale":"network"/);
   const cases: Array<[string, Uint8Array, string, (b: Uint8Array) => unknown]> = [
     ["float JSON", bytesOf(text(floatJson.bytes).replace('"neurons": 12', `"neurons": ${huge}`)), "m.json", (b) => modelFromJson(text(b), "m.json")],
     ["float JSON inputs", bytesOf(text(floatJson.bytes).replace('"neurons": 12', `"neurons": ${huge}`).replace('"inputs": 3', `"inputs": 2147483638`)), "m.json", (b) => modelFromJson(text(b), "m.json")],
     ["float safetensors", editHeader(floatSt.bytes, (h) => h.replace('"neurons":"12"', `"neurons":"${huge}"`).replace(/"biases":\{"dtype":"F32","shape":\[12\]/, `"biases":{"dtype":"F32","shape":[${huge}]`)), "m.st", (b) => modelFromSafetensors(b, "m.st")],
     ["quantised JSON", bytesOf(text(qJson.bytes).replace('"neurons": 12', `"neurons": ${huge}`).replace('"inputs": 3', `"inputs": 2147483638`)), "q.json", (b) => quantizedFromJson(text(b), "q.json")],
+    // These allocated (k−n)·d integers before counting the rows: RangeError, or 400 MB for 1e8.
+    // (With one scale per network: a per-neuron scale list is counted first.)
+    ["quantised JSON, inputs as they were", bytesOf(text(qNetwork.bytes).replace('"neurons": 100', `"neurons": ${huge}`)), "q.json", (b) => quantizedFromJson(text(b), "q.json")],
+    ["quantised JSON, 1e308", bytesOf(text(qNetwork.bytes).replace('"neurons": 100', `"neurons": 1e308`)), "q.json", (b) => quantizedFromJson(text(b), "q.json")],
+    ["quantised JSON, 1e8", bytesOf(text(qNetwork.bytes).replace('"neurons": 100', `"neurons": 100000000`)), "q.json", (b) => quantizedFromJson(text(b), "q.json")],
+    ["quantised JSON, k² edges", bytesOf(squareClaim(true)), "q.json", (b) => quantizedFromJson(text(b), "q.json")],
+    ["float JSON, k² edges", bytesOf(squareClaim(false)), "m.json", (b) => modelFromJson(text(b), "m.json")],
     ["checkpoint", editHeader(ckpt.bytes, (h) => h.replace('\\"neurons\\":100', `\\"neurons\\":${huge}`).replace('\\"inputs\\":54', `\\"inputs\\":2147483602`)), "c.ckpt", (b) => decodeCheckpoint(b, "c.ckpt")],
     ["safetensors header length 2^31", Uint8Array.from([0, 0, 0, 0x80, 0, 0, 0, 0, 0x7b, 0x7d]), "m.st", (b) => modelFromSafetensors(b, "m.st")],
   ];

@@ -256,8 +256,7 @@ export function quantizedFromJson(text: string, source = "quantized model JSON")
   if (!Array.isArray(scaleList) || scaleList.length !== expectScales) throw fileError(source, `"scales" must be an array of ${expectScales} numbers (scale "${meta.scale}"), got ${Array.isArray(scaleList) ? `${scaleList.length} entries` : typeName(scaleList)}`);
   const scales = Float32Array.from(scaleList.map((v, i) => readScale(source, v, `"scales"[${i}]`)));
   const { min, max } = integerRange(meta.bits);
-  const sources = new Int32Array(rows * d);
-  const integers = new Int8Array(rows * d);
+  // First the row shapes, so that nothing of size (k−n)·d is allocated for a file that lies about k or d.
   for (const name of ["sources", "weights"] as const) {
     const list = doc[name];
     if (!Array.isArray(list) || list.length !== k) throw fileError(source, `"${name}" must be an array with one row per neuron (${k}), got ${Array.isArray(list) ? `${list.length} rows` : typeName(list)}`);
@@ -265,7 +264,15 @@ export function quantizedFromJson(text: string, source = "quantized model JSON")
       const row: unknown = list[i];
       const want = i < n ? 0 : d;
       if (!Array.isArray(row) || row.length !== want) throw fileError(source, `"${name}"[${i}] must be an array of ${want} integers, got ${Array.isArray(row) ? `${row.length} entries` : typeName(row)}`);
-      for (let e = 0; e < want; e++) {
+    }
+  }
+  const sources = new Int32Array(rows * d);
+  const integers = new Int8Array(rows * d);
+  for (const name of ["sources", "weights"] as const) {
+    const list = doc[name] as unknown[];
+    for (let i = n; i < k; i++) {
+      const row = list[i] as unknown[];
+      for (let e = 0; e < d; e++) {
         const v: unknown = row[e];
         if (typeof v !== "number" || !Number.isInteger(v)) throw fileError(source, `"${name}"[${i}][${e}] must be an integer, got ${typeName(v)}`);
         const p = (i - n) * d + e;

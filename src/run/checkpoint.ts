@@ -10,7 +10,7 @@ import type { GradualPrunerState } from "../compress/gradual.js";
 import type { OptimizerSnapshot } from "../engine/types.js";
 import type { Task } from "../graph/network.js";
 import { encodeSafetensors, littleEndian, readSafetensors, type SafetensorsEntry } from "../io/safetensors.js";
-import { fileError, isRecord } from "../io/schema.js";
+import { fileError, isRecord, show } from "../io/schema.js";
 import type { RewirerState } from "../rewire/rewire.js";
 import type { TrainerState } from "../train/trainer.js";
 import type { RngState } from "../util/rng.js";
@@ -107,9 +107,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): LoadedCheck
   const f = readSafetensors(bytes, source);
   const meta = f.metadata;
   if (meta["format"] !== CHECKPOINT_FORMAT) {
-    throw fileError(source, `not a sparsewire checkpoint (format ${JSON.stringify(meta["format"] ?? null)}, expected "${CHECKPOINT_FORMAT}")`, "a checkpoint is written by `train --checkpoint-every` or when a run is interrupted; a model file is not one");
+    throw fileError(source, `not a sparsewire checkpoint (format ${show(meta["format"] ?? null)}, expected "${CHECKPOINT_FORMAT}")`, "a checkpoint is written by `train --checkpoint-every` or when a run is interrupted; a model file is not one");
   }
-  if (meta["version"] !== String(CHECKPOINT_VERSION)) throw fileError(source, `checkpoint version ${JSON.stringify(meta["version"] ?? null)} is not supported (this sparsewire reads version ${CHECKPOINT_VERSION})`);
+  if (meta["version"] !== String(CHECKPOINT_VERSION)) throw fileError(source, `checkpoint version ${show(meta["version"] ?? null)} is not supported (this sparsewire reads version ${CHECKPOINT_VERSION})`);
   const json = (key: string): Record<string, unknown> => {
     let v: unknown;
     try {
@@ -125,7 +125,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): LoadedCheck
   const num = (o: Record<string, unknown>, key: string, path: string, nullable = false): number => {
     const v = o[key];
     if (nullable && v === null) return NaN;
-    if (typeof v !== "number" || !Number.isFinite(v)) throw fileError(source, `state.${path}${key} must be a finite number, got ${JSON.stringify(v ?? null)}`);
+    if (typeof v !== "number" || !Number.isFinite(v)) throw fileError(source, `state.${path}${key} must be a finite number, got ${show(v ?? null)}`);
     return v;
   };
   const int = (o: Record<string, unknown>, key: string, path: string): number => {
