@@ -49,13 +49,13 @@ test("experiment recovery --quick: recall per criterion against chance, figure a
   const r = run(["experiment", "recovery", "--quick", "--out", out, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const s = lastJson(r.stdout) as { runsDone: number; summary: Record<string, number[]> };
-  assert.equal(s.runsDone, 2);
-  for (const key of ["perTarget.correlation", "perTarget.gradient", "perTarget.random", "perTarget.chance", "global.correlation", "global.gradient"]) {
+  assert.equal(s.runsDone, 4, "2 seeds × 2 deletions (random, largest |w|)");
+  for (const key of ["random.perTarget.correlation", "random.perTarget.gradient", "random.perTarget.random", "random.perTarget.chance", "largest.global.correlation", "largest.global.gradient"]) {
     assert.equal(s.summary[key]!.length, RECOVERY_MULTIPLES.length, key);
     for (const v of s.summary[key]!) assert.ok(v >= 0 && v <= 1, `${key}: ${v}`);
   }
   // Chance grows with k.
-  const chance = s.summary["perTarget.chance"]!;
+  const chance = s.summary["random.perTarget.chance"]!;
   assert.ok(chance.every((v, i) => i === 0 || v > chance[i - 1]!));
   for (const f of ["summary.md", "summary.json", "recovery.svg", "runs.jsonl"]) assert.ok(existsSync(join(out, f)), f);
 });

@@ -1,8 +1,10 @@
 /**
  * `experiment recovery` (issue 15 item 5; the test the thesis proposes in §5.1): train a network,
- * delete a few per cent of its edges at random, and ask each growth criterion which absent edges it
- * would insert. A criterion that finds useful edges should propose the deleted ones again: recall
- * at k, against what a random choice recalls.
+ * delete a few per cent of its edges, and ask each growth criterion which absent edges it would
+ * insert. A criterion that finds useful edges should propose the deleted ones again: recall at k,
+ * against what a random choice recalls. Two deletions: edges drawn at random (most of them matter
+ * little), and the edges of largest |w| (the ones a pruned network keeps: the thesis's "sparsify,
+ * then delete" reading).
  *
  * Deleting: the chosen edges' weights are set to 0, so the network computes as without them, and
  * they count as absent. Candidates of a target j: every neuron i ≠ j that is not one of j's kept
@@ -141,12 +143,15 @@ export const recovery: Experiment = {
     const d = ctx.inDegree ?? (ctx.quick ? 6 : 29);
     const fraction = 0.05;
     const batches = ctx.quick ? { count: 2, size: 64 } : { count: 4, size: 512 };
+    const deletions = ["random", "largest"] as const;
     const runs: RunSpec[] = [];
-    for (let s = 0; s < p.seeds; s++) {
-      const seed = ctx.seedBase + s;
-      runs.push({ key: `d${d}-seed${seed}`, group: `d${d}`, seed, settings: { ...textSettings(p, d, seed, ctx), deleteFraction: fraction, batches }, cost: d * p.steps });
+    for (const deletion of deletions) {
+      for (let s = 0; s < p.seeds; s++) {
+        const seed = ctx.seedBase + s;
+        runs.push({ key: `d${d}-${deletion}-seed${seed}`, group: deletion, seed, settings: { ...textSettings(p, d, seed, ctx), deleteFraction: fraction, deletion, batches }, cost: d * p.steps });
+      }
     }
-    const protocol = { ...p, inDegree: d, deleteFraction: fraction, batches, multiples: RECOVERY_MULTIPLES, seedBase: ctx.seedBase };
+    const protocol = { ...p, inDegree: d, deleteFraction: fraction, deletions, batches, multiples: RECOVERY_MULTIPLES, seedBase: ctx.seedBase };
     const records = await recordRuns<RecoveryResult>(ctx, "recovery", protocol, runs, async (run, rc) => {
       const s = textSettings(p, d, run.seed, ctx);
       const trained = await runText(s, corpora, { checkpoint: rc.checkpoint, onStep: (step, total, loss) => rc.progress((0.9 * step) / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`) });
@@ -156,7 +161,12 @@ export const recovery: Experiment = {
       const net = trained.network.clone();
       const chosen = new Set<number>();
       const count = Math.max(1, Math.round(fraction * net.edges));
-      while (chosen.size < count) chosen.add(rng.nextInt(net.edges));
+      if ((run.settings as { deletion: string }).deletion === "largest") {
+        const byMagnitude = Array.from(net.weights.keys()).sort((a, b) => Math.abs(net.weights[b]!) - Math.abs(net.weights[a]!) || a - b);
+        for (const e of byMagnitude.slice(0, count)) chosen.add(e);
+      } else {
+        while (chosen.size < count) chosen.add(rng.nextInt(net.edges));
+      }
       const deleted = Int32Array.from([...chosen].sort((a, b) => a - b));
       for (const e of deleted) net.weights[e] = 0;
       const engine = await createEngine(ctx.engine, net, { ...(ctx.threads ? { threads: ctx.threads } : {}) });
@@ -168,20 +178,25 @@ export const recovery: Experiment = {
         await engine.dispose();
       }
     });
-    const ok = records.filter((r) => r.status === "ok" && r.result);
+    const all = records.filter((r) => r.status === "ok" && r.result);
     const files: string[] = [];
     const points: BandPoint[] = [];
     const rows: (string | number)[][] = [];
     const summary: Record<string, unknown> = {};
-    for (const [scope, key] of [["per target", "perTarget"], ["global", "global"]] as const) {
-      for (const c of [...CRITERIA, "chance"] as const) {
-        const series = RECOVERY_MULTIPLES.map((_, mi) => ok.map((r) => (c === "chance" ? (key === "perTarget" ? r.result!.chancePerTarget : r.result!.chanceGlobal)[mi]! : r.result![key][c][mi]!)));
-        if (ok.length === 0) continue;
-        RECOVERY_MULTIPLES.forEach((m, mi) => points.push({ series: c === "chance" ? "random (expected)" : c === "gradient" ? "|⟨σ(a_i), δ_j⟩| (RigL's gradient)" : c === "correlation" ? "|corr| (Def. 4.6)" : "random (drawn)", panel: scope, x: m, median: quantile(series[mi]!, 0.5), low: Math.min(...series[mi]!), high: Math.max(...series[mi]!) }));
-        rows.push([scope, c, ...series.map((v) => meanSd(100 * mean(v), 100 * sd(v), 1))]);
-        summary[`${key}.${c}`] = series.map((v) => mean(v));
+    for (const deletion of deletions) {
+      const ok = all.filter((r) => r.group === deletion);
+      const label = deletion === "random" ? "5 % at random" : "the 5 % of largest |w|";
+      for (const [scope, key] of [["per target", "perTarget"], ["global", "global"]] as const) {
+        for (const c of [...CRITERIA, "chance"] as const) {
+          const series = RECOVERY_MULTIPLES.map((_, mi) => ok.map((r) => (c === "chance" ? (key === "perTarget" ? r.result!.chancePerTarget : r.result!.chanceGlobal)[mi]! : r.result![key][c][mi]!)));
+          if (ok.length === 0) continue;
+          RECOVERY_MULTIPLES.forEach((m, mi) => points.push({ series: c === "chance" ? "random (expected)" : c === "gradient" ? "|⟨σ(a_i), δ_j⟩| (RigL's gradient)" : c === "correlation" ? "|corr| (Def. 4.6)" : "random (drawn)", panel: `deleted: ${label}, ${scope}`, x: m, median: quantile(series[mi]!, 0.5), low: Math.min(...series[mi]!), high: Math.max(...series[mi]!) }));
+          rows.push([label, scope, c, ...series.map((v) => meanSd(100 * mean(v), 100 * sd(v), 1))]);
+          summary[`${deletion}.${key}.${c}`] = series.map((v) => mean(v));
+        }
       }
     }
+    const ok = all;
     if (ok.length > 0) {
       const spec = bandChart(points, { title: "Recall of deleted edges by growth criterion (§5.1)", x: "k / deleted edges", y: "recall", panels: true, width: 420, height: 200 });
       const fig = await writeFigure(ctx.out, "recovery", spec, ctx.log);
@@ -191,11 +206,11 @@ export const recovery: Experiment = {
     const md = [
       "## Recovery: does a growth criterion find deleted edges again? (§5.1)",
       "",
-      `Corpus: ${corpusLabel(corpora.name, corpora.symbols, ctx.bundled)}. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${d}, trained ${p.steps} steps (${p.lrSchedule ?? "constant"} learning rate from ${p.lr}); then ${(100 * fraction).toFixed(0)} % of the edges deleted at random (weights set to 0)${r0 ? `: ${r0.deleted} edges of ${r0.targets} neurons, about ${Math.round(r0.candidates)} admissible candidates per neuron` : ""}. Scores over ${batches.count} × ${batches.size} training windows. Seeds ${ctx.seedBase}…${ctx.seedBase + p.seeds - 1}; runs recorded: ${ok.length} of ${runs.length}.`,
+      `Corpus: ${corpusLabel(corpora.name, corpora.symbols, ctx.bundled)}. Network: ${p.neurons} neurons, context ${p.context}, in-degree ${d}, trained ${p.steps} steps (${p.lrSchedule ?? "constant"} learning rate from ${p.lr}); then ${(100 * fraction).toFixed(0)} % of the edges deleted (weights set to 0), either at random or the largest by |w|${r0 ? `: ${r0.deleted} edges, about ${Math.round(r0.candidates)} admissible candidates per neuron` : ""}. Scores over ${batches.count} × ${batches.size} training windows. Seeds ${ctx.seedBase}…${ctx.seedBase + p.seeds - 1}; runs recorded: ${ok.length} of ${runs.length}.`,
       "",
       "Recall (%) at k = m × the deleted edges (per target: of each neuron's own deleted in-edges among its top m·k candidates, averaged; global: among the top m·K pairs of all neurons), mean ± sd over seeds:",
       "",
-      markdownTable(["scope", "criterion", ...RECOVERY_MULTIPLES.map((m) => `m = ${m}`)], rows),
+      markdownTable(["deleted", "scope", "criterion", ...RECOVERY_MULTIPLES.map((m) => `m = ${m}`)], rows),
       "",
       ...(ok.length ? ["![recovery](recovery.svg)", ""] : []),
     ].join("\n");
