@@ -33,7 +33,7 @@
  */
 
 // ---- context block: byte offsets (read by src/engine/wasm/engine.ts from these exports) ----
-export const LAYOUT_VERSION: i32 = 9;
+export const LAYOUT_VERSION: i32 = 10;
 export const CTX_K: i32 = 0;
 export const CTX_N: i32 = 4;
 export const CTX_M: i32 = 8;
@@ -84,6 +84,7 @@ export const CTX_P2_B: i32 = 172;
 // since the host last cleared them, w before the step's update, g the step's (clipped) gradient.
 export const CTX_ACC1_W: i32 = 176;
 export const CTX_ACC2_W: i32 = 180;
+export const CTX_WD: i32 = 184; // f32: L2 weight decay λ of the edge weights: g ← g + λ·w before the update (0: off)
 export const CTX_SIZE: i32 = 256;
 
 // per-thread block
@@ -803,6 +804,10 @@ function update(
   const beta2 = f32At(ctx, CTX_BETA2);
   const eps = f32At(ctx, CTX_EPS);
   const c2 = f32At(ctx, CTX_C2);
+  // L2 weight decay for the edge weights only (the rows with a row-order copy), added to the
+  // (clipped) gradient as SGD with weight decay does; biases are never decayed.
+  const decay: f32 = fwdIndex != 0 ? f32At(ctx, CTX_WD) : 0;
+  const decayOn = decay != 0;
   const g0 = ptrAt(blocks, gField);
   let i = i0;
   if (adam && power1 != 0) {
@@ -814,6 +819,7 @@ function update(
       let gs = load<f32>(g0 + at);
       for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
       if (scaled) gs *= scale;
+      if (decayOn) gs += decay * load<f32>(params + at);
       const m = beta1 * load<f32>(first + at) + (1 - beta1) * gs;
       const v = beta2 * load<f32>(second + at) + (1 - beta2) * (gs * gs);
       const p1 = load<f32>(power1 + at) * beta1;
@@ -831,11 +837,13 @@ function update(
     const b2 = f32x4.splat(beta2), b2c = f32x4.splat(1 - beta2);
     const lrv = f32x4.splat(lr), epsv = f32x4.splat(eps), c2v = f32x4.splat(c2);
     const scalev = f32x4.splat(scale);
+    const decayv = f32x4.splat(decay);
     for (; i + 3 < i1; i += 4) {
       const at = <usize>i << 2;
       let gv = v128.load(g0 + at);
       for (let p = 1; p < threads; p++) gv = f32x4.add(gv, v128.load(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at));
       if (scaled) gv = f32x4.mul(gv, scalev);
+      if (decayOn) gv = f32x4.add(gv, f32x4.mul(decayv, v128.load(params + at)));
       const m = f32x4.add(f32x4.mul(b1, v128.load(first + at)), f32x4.mul(b1c, gv));
       const v = f32x4.add(f32x4.mul(b2, v128.load(second + at)), f32x4.mul(b2c, f32x4.mul(gv, gv)));
       v128.store(first + at, m);
@@ -854,6 +862,7 @@ function update(
       let gs = load<f32>(g0 + at);
       for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
       if (scaled) gs *= scale;
+      if (decayOn) gs += decay * load<f32>(params + at);
       const m = beta1 * load<f32>(first + at) + (1 - beta1) * gs;
       const v = beta2 * load<f32>(second + at) + (1 - beta2) * (gs * gs);
       store<f32>(first + at, m);
@@ -869,6 +878,7 @@ function update(
       let gs = load<f32>(g0 + at);
       for (let p = 1; p < threads; p++) gs += load<f32>(ptrAt(blocks + <usize>p * <usize>THREAD_STRIDE, gField) + at);
       if (scaled) gs *= scale;
+      if (decayOn) gs += decay * load<f32>(params + at);
       const m = mu * load<f32>(first + at) + gs;
       store<f32>(first + at, m);
       const w = load<f32>(params + at) - lr * m;

@@ -16,6 +16,7 @@ export function checkOptimizer(c: OptimizerConfig): void {
     throw settingError("optimizer.momentum", `must be in [0, 1), got ${c.momentum}`);
   }
   if (c.clipNorm !== undefined && !(c.clipNorm >= 0 && Number.isFinite(c.clipNorm))) throw settingError("optimizer.clipNorm", `must be a number ≥ 0 (0 = off), got ${c.clipNorm}`);
+  if (c.weightDecay !== undefined && !(c.weightDecay >= 0 && Number.isFinite(c.weightDecay))) throw settingError("optimizer.weightDecay", `must be a number ≥ 0 (0 = off), got ${c.weightDecay}`);
 }
 
 /** The rate setLearningRate accepts: finite and ≥ 0 (0 happens at the end of a decay to 0). */
@@ -82,16 +83,19 @@ export function applyUpdate(
   state: OptimizerState,
   from = 0,
   lr = c.learningRate,
+  decay = 0,
 ): void {
   const m = state.first;
   const v = state.second;
+  // L2 weight decay (edge weights only; the engine passes 0 for biases): g + λ·w, in float32 as the kernel adds it.
+  const grad = (p: number) => (decay ? Math.fround(grads[p]! + Math.fround(decay * params[p]!)) : grads[p]!);
   if (c.kind === "adam" && state.powers) {
     // Per-parameter correction, in the kernel's float32 steps: p ← p·β, m̂ = m/(1 − p1), v̂ = v/(1 − p2).
     const { beta1, beta2, epsilon } = c;
     const p1 = state.powers.beta1;
     const p2 = state.powers.beta2;
     for (let p = from; p < params.length; p++) {
-      const g = grads[p]!;
+      const g = grad(p);
       const mp = (m[p] = beta1 * m[p]! + (1 - beta1) * g);
       const vp = (v[p] = beta2 * v[p]! + (1 - beta2) * g * g);
       p1[p] = p1[p]! * beta1;
@@ -104,7 +108,7 @@ export function applyUpdate(
     const { beta1, beta2, epsilon } = c;
     const { c1, c2 } = adamCorrections(c, t);
     for (let p = from; p < params.length; p++) {
-      const g = grads[p]!;
+      const g = grad(p);
       const mp = (m[p] = beta1 * m[p]! + (1 - beta1) * g);
       const vp = (v[p] = beta2 * v[p]! + (1 - beta2) * g * g);
       params[p] = params[p]! - (lr * (mp * c1)) / (Math.sqrt(vp * c2) + epsilon);
@@ -112,7 +116,7 @@ export function applyUpdate(
   } else {
     const mu = c.momentum;
     for (let p = from; p < params.length; p++) {
-      const vel = (m[p] = mu * m[p]! + grads[p]!);
+      const vel = (m[p] = mu * m[p]! + grad(p));
       params[p] = params[p]! - lr * vel;
     }
   }

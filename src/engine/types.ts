@@ -81,6 +81,11 @@ export type OptimizerConfig = (
    * of the update rule, so it travels with the optimiser to every engine made from it.
    */
   clipNorm?: number;
+  /**
+   * L2 weight decay λ of the edge weights (SET's set-up): the update uses g + λ·w for every weight,
+   * after clipping; biases are not decayed. Absent or 0: off.
+   */
+  weightDecay?: number;
 };
 
 /**

@@ -42,6 +42,7 @@ export const trainSpec: CommandSpec = {
     { name: "warmup", type: "int", default: 0, min: 0, value: "N", help: "warmup steps: the rate rises linearly from lr/N to --lr over the first N steps (needs --steps)" },
     { name: "lr-final", type: "number", min: 0, value: "RATE", help: "final learning rate of the schedule (default: 0 for cosine and linear, lr/100 for step)" },
     { name: "clip-norm", type: "number", default: 0, min: 0, value: "X", help: "clip the gradients to global L2 norm X before each update; 0 = off" },
+    { name: "weight-decay", type: "number", default: 0, min: 0, value: "λ", help: "L2 weight decay of the edge weights: the update uses g + λ·w (biases are not decayed); 0 = off" },
     { name: "optimizer", type: "string", default: "adam", choices: ["adam", "sgd"], help: "adam (Kingma & Ba, bias-corrected) or sgd" },
     { name: "adam-correction", type: "string", default: "global", choices: ["global", "per-parameter"], help: "Adam's bias correction by the global step count, or per parameter (a rewired edge's steps count from its birth: no oversized first steps)" },
     { name: "momentum", type: "number", default: 0.9, min: 0, max: 0.999999, help: "SGD momentum" },
@@ -147,6 +148,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
       ? { kind: "sgd", learningRate: flags.number("lr"), momentum: flags.number("momentum") }
       : adam(flags.number("lr"), { biasCorrection: flags.string("adam-correction") as "global" | "per-parameter" })),
     ...(clipNorm > 0 ? { clipNorm } : {}),
+    ...(flags.number("weight-decay") > 0 ? { weightDecay: flags.number("weight-decay") } : {}),
   };
   const lrFinal = flags.optionalNumber("lr-final");
   const lrSchedule: LrSchedule = { kind: flags.requireString("lr-schedule") as LrScheduleKind, warmup: flags.number("warmup"), ...(lrFinal !== undefined ? { final: lrFinal } : {}) };
@@ -158,7 +160,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   for (const f of ["label", "target", "scale", "layers"]) if (flags.given(f)) throw new UsageError(`--${f} is for --data (samples), not for text`);
   // Checked before the corpus is read: with --minutes alone the schedule runs on elapsed time.
   checkLrSchedule(lrSchedule, optimizer.learningRate, Number.isFinite(steps) ? { steps } : { seconds: (minutes ?? 0) * 60 });
-  const scheduleRecord = { lrSchedule: lrSchedule.kind, warmup: lrSchedule.warmup, lrFinal: finalRate(lrSchedule, optimizer.learningRate), clipNorm };
+  const scheduleRecord = { lrSchedule: lrSchedule.kind, warmup: lrSchedule.warmup, lrFinal: finalRate(lrSchedule, optimizer.learningRate), clipNorm, ...(optimizer.weightDecay ? { weightDecay: optimizer.weightDecay } : {}) };
   // With --prune-to, --prune-by is gradual pruning's criterion, not rewiring's.
   const rewireConfig = rewireConfigFromFlags(rewireFlags(flags));
 

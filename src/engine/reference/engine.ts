@@ -111,7 +111,7 @@ export class ReferenceEngine implements Engine {
       this.utility.steps++;
     }
     this.t++;
-    applyUpdate(this.optimizer, this.t, net.weights, this.weightGradients, this.weightState, 0, this.rate);
+    applyUpdate(this.optimizer, this.t, net.weights, this.weightGradients, this.weightState, 0, this.rate, this.optimizer.weightDecay ?? 0);
     applyUpdate(this.optimizer, this.t, net.biases, this.biasGradients, this.biasState, net.inputs, this.rate);
     return lossSum / batch.size;
   }

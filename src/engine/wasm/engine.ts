@@ -68,11 +68,11 @@ const LAYOUT_NAMES = [
   "CTX_ROW_HIDDEN", "CTX_BIAS", "CTX_OUT_INDEX", "CTX_C_START", "CTX_C_POS", "CTX_W_T", "CTX_FWD_INDEX",
   "CTX_M_W", "CTX_V_W", "CTX_M_B", "CTX_V_B", "CTX_INPUTS", "CTX_TARGETS", "CTX_ACT_OUT", "CTX_ACT_ERR",
   "CTX_LOGITS_OUT", "CTX_THREAD_BLOCKS", "CTX_OPTIMIZER", "CTX_LR", "CTX_BETA1", "CTX_BETA2", "CTX_EPS", "CTX_C2",
-  "CTX_GRAD_SCALE", "CTX_P1_W", "CTX_P2_W", "CTX_P1_B", "CTX_P2_B", "CTX_ACC1_W", "CTX_ACC2_W", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
+  "CTX_GRAD_SCALE", "CTX_P1_W", "CTX_P2_W", "CTX_P1_B", "CTX_P2_B", "CTX_ACC1_W", "CTX_ACC2_W", "CTX_WD", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
   "TH_SQUARES", "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT", "MODE_TRAIN_CLIPPED", "MODE_UPDATE",
 ] as const;
 type Layout = Record<(typeof LAYOUT_NAMES)[number], number>;
-const EXPECTED_LAYOUT_VERSION = 9;
+const EXPECTED_LAYOUT_VERSION = 10;
 
 interface Exports extends Kernels {
   heapBase(): number;
@@ -740,6 +740,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
       this.setF32(L.CTX_LR, this.rate);
       this.setF32(L.CTX_BETA1, o.momentum);
     }
+    this.setF32(L.CTX_WD, o.weightDecay ?? 0);
     if (!o.clipNorm) {
       this.pool.run(2, active);
       return this.totals(active).lossSum / batch.size;
