@@ -186,12 +186,13 @@ export const recovery: Experiment = {
     for (const deletion of deletions) {
       const ok = all.filter((r) => r.group === deletion);
       const label = deletion === "random" ? "5 % at random" : "the 5 % of largest |w|";
+      const cell = label.replace(/\|/g, "\\|"); // a Markdown table cell
       for (const [scope, key] of [["per target", "perTarget"], ["global", "global"]] as const) {
         for (const c of [...CRITERIA, "chance"] as const) {
           const series = RECOVERY_MULTIPLES.map((_, mi) => ok.map((r) => (c === "chance" ? (key === "perTarget" ? r.result!.chancePerTarget : r.result!.chanceGlobal)[mi]! : r.result![key][c][mi]!)));
           if (ok.length === 0) continue;
           RECOVERY_MULTIPLES.forEach((m, mi) => points.push({ series: c === "chance" ? "random (expected)" : c === "gradient" ? "|⟨σ(a_i), δ_j⟩| (RigL's gradient)" : c === "correlation" ? "|corr| (Def. 4.6)" : "random (drawn)", panel: `deleted: ${label}, ${scope}`, x: m, median: quantile(series[mi]!, 0.5), low: Math.min(...series[mi]!), high: Math.max(...series[mi]!) }));
-          rows.push([label, scope, c, ...series.map((v) => meanSd(100 * mean(v), 100 * sd(v), 1))]);
+          rows.push([cell, scope, c, ...series.map((v) => meanSd(100 * mean(v), 100 * sd(v), 1))]);
           summary[`${deletion}.${key}.${c}`] = series.map((v) => mean(v));
         }
       }
@@ -212,7 +213,7 @@ export const recovery: Experiment = {
       "",
       markdownTable(["deleted", "scope", "criterion", ...RECOVERY_MULTIPLES.map((m) => `m = ${m}`)], rows),
       "",
-      ...(ok.length ? ["![recovery](recovery.svg)", ""] : []),
+      ...(ok.length ? ["![recovery](recovery.svg)", "", "The figure: median over seeds, the band from the lowest to the highest seed.", ""] : []),
     ].join("\n");
     files.push(writeText(ctx.out, "summary.md", md));
     const jsonPath = join(ctx.out, "summary.json");
