@@ -14,23 +14,36 @@ export interface Cluster {
   /** Environment for sbatch, squeue, scontrol (SLURM_CONF). */
   env: NodeJS.ProcessEnv;
   dir: string;
-  stop(): void;
+  /** Cancels every job, stops the daemons this cluster started (waiting until they are gone) and removes its folder. */
+  stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** `count` distinct free loopback ports (held open together while chosen, so they differ). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((ok, fail) => {
+      const s = createServer();
+      s.once("error", fail);
+      s.listen(0, "127.0.0.1", () => ok(s));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((ok) => s.close(() => ok()))));
+  return ports;
 }
 
 const have = (cmd: string) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
 
-/** Starts the cluster, or says why it cannot (not root, apt failed, a daemon did not come up). */
+/** Starts the cluster, or says why Slurm is not available (not root, apt failed); throws if the daemons do not come up. */
 export async function startCluster(): Promise<Cluster | { unavailable: string }> {
   if (process.getuid?.() !== 0) return { unavailable: "not root: the test cluster's daemons run as root" };
   if (!have("slurmctld") || !have("slurmd") || !have("munged") || !have("sbatch")) {
@@ -39,15 +52,14 @@ export async function startCluster(): Promise<Cluster | { unavailable: string }>
   }
   const dir = mkdtempSync(join(tmpdir(), "sparsewire-slurm-"));
   const started: string[] = [];
-  const stop = () => {
-    for (const pidFile of started) {
-      try {
-        process.kill(Number(readFileSync(pidFile, "utf8").trim()), "SIGTERM");
-      } catch {
-        /* already gone */
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
+  let env: NodeJS.ProcessEnv = process.env;
+  const stop = async () => {
+    spawnSync("scancel", ["--full", "--user", "root"], { env, stdio: "ignore" });
+    const pids = started.map((f) => (existsSync(f) ? Number(readFileSync(f, "utf8").trim()) : NaN)).filter((p) => p > 0);
+    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGTERM");
+    for (let i = 0; i < 50 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 100));
+    for (const pid of pids) if (alive(pid)) process.kill(pid, "SIGKILL");
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     // munge: the key comes with the package; the daemon runs as the munge user.
@@ -58,7 +70,7 @@ export async function startCluster(): Promise<Cluster | { unavailable: string }>
       if (existsSync("/run/munge/munged.pid")) started.push("/run/munge/munged.pid");
     }
     const host = hostname().split(".")[0]!;
-    const [ctlPort, dPort] = [await freePort(), await freePort()];
+    const [ctlPort, dPort] = await freePorts(2);
     mkdirSync(join(dir, "state"));
     mkdirSync(join(dir, "spool"));
     const conf = join(dir, "slurm.conf");
@@ -88,7 +100,7 @@ export async function startCluster(): Promise<Cluster | { unavailable: string }>
       "PartitionName=main Nodes=ALL Default=YES MaxTime=INFINITE State=UP",
       "",
     ].join("\n"));
-    const env = { ...process.env, SLURM_CONF: conf };
+    env = { ...process.env, SLURM_CONF: conf };
     execFileSync("slurmctld", ["-f", conf], { env });
     started.push(join(dir, "slurmctld.pid"));
     execFileSync("slurmd", ["-f", conf], { env });
@@ -99,10 +111,10 @@ export async function startCluster(): Promise<Cluster | { unavailable: string }>
       await new Promise((r) => setTimeout(r, 100));
     }
     const log = existsSync(join(dir, "slurmctld.log")) ? readFileSync(join(dir, "slurmctld.log"), "utf8").trim().split("\n").slice(-1)[0] : "no log";
-    stop();
-    return { unavailable: `the node did not become idle within 10 s (${log})` };
+    throw new Error(`the Slurm node did not become idle within 10 s (${log})`);
   } catch (error) {
-    stop();
-    return { unavailable: `could not start the daemons: ${(error as Error).message.split("\n")[0]}` };
+    // Slurm is installed: a cluster that does not come up is a failure, not a reason to skip.
+    await stop();
+    throw error;
   }
 }

@@ -120,6 +120,6 @@ test("slurm launcher on a real single-node cluster: array of 2 tasks = local run
     assert.deepEqual(resultsOf(join(work, "requeue")), resultsOf(join(work, "ref-long")), "the same results as the local run: nothing lost or counted twice");
     assert.equal(readFileSync(join(work, "requeue", "runs.jsonl"), "utf8").trim().split("\n").length, 4, "each run recorded once");
   } finally {
-    cluster.stop();
+    await cluster.stop();
   }
 });
