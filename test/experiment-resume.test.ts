@@ -36,7 +36,8 @@ test("experiment versus: SIGKILL inside a run, run again: it continues from the 
     const child = spawn(process.execPath, [cli, ...ARGS, "--out", cut], { cwd: work, stdio: "ignore" });
     const poll = setInterval(() => {
       const dir = join(cut, "checkpoints");
-      const files = existsSync(dir) ? readdirSync(dir) : [];
+      // A finished checkpoint, not the hidden temporary file of one being written.
+      const files = existsSync(dir) ? readdirSync(dir).filter((f) => !f.startsWith(".") && f.endsWith(".ckpt.safetensors")) : [];
       if (files.length > 0) {
         clearInterval(poll);
         child.kill("SIGKILL");

@@ -99,7 +99,7 @@ test("slurm launcher on a real single-node cluster: array of 2 tasks = local run
     t.diagnostic(`array job ${jobId}: 2 tasks, 4 runs, same summary as the local run`);
 
     // Longer runs, so a requeue lands inside them: their checkpoints carry them over.
-    const LONG = [...PROTOCOL, "--steps", "3000", "--checkpoint-every", "200"];
+    const LONG = [...PROTOCOL, "--steps", "6000", "--checkpoint-every", "200"];
     const ref = run([...LONG, "--out", "ref-long"]);
     assert.equal(ref.code, 0, ref.stderr);
     const sub2 = runIn([...LONG, "--launcher", "slurm", "--jobs", "2", "--out", "requeue", "--json"]);
@@ -107,7 +107,8 @@ test("slurm launcher on a real single-node cluster: array of 2 tasks = local run
     const job2 = (lastJson(sub2.stdout) as { jobId: string }).jobId;
     const dir = join(work, "requeue", "checkpoints");
     const deadline = Date.now() + 120_000;
-    while (!(existsSync(dir) && readdirSync(dir).length > 0)) {
+    // A finished checkpoint, not the hidden temporary file of one being written.
+    while (!(existsSync(dir) && readdirSync(dir).some((f) => !f.startsWith(".") && f.endsWith(".ckpt.safetensors")))) {
       assert.ok(Date.now() < deadline, "a checkpoint appears");
       await new Promise((r) => setTimeout(r, 50));
     }
