@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, cliRunner } from "./cli-helpers.js";
 
@@ -55,4 +55,12 @@ test("experiment versus: SIGKILL inside a run, run again: it continues from the 
   assert.match(again.stderr + again.stdout, /continuing from its checkpoint at step \d+/, "the interrupted run continued from its checkpoint");
   assert.deepEqual(results(cut), results(whole), "the same results as the uninterrupted protocol");
   assert.deepEqual(readdirSync(join(cut, "checkpoints")), []);
+
+  // `experiment status` while a shard removes a recorded run's checkpoint: a file listed and then gone
+  // (here a dangling link) is skipped, not a crash; a temporary file being written is not a run.
+  symlinkSync(join(cut, "no-such-file"), join(cut, "checkpoints", "gone-seed9.ckpt.safetensors"));
+  writeFileSync(join(cut, "checkpoints", ".static-d6-seed1.ckpt.safetensors.tmp-1-abcd"), "partial");
+  const status = run(["experiment", "status", cut, "--json"]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.deepEqual((JSON.parse(status.stdout.trim()) as { inProgress: unknown[] }).inProgress, []);
 });

@@ -177,16 +177,23 @@ export function protocolStatus(out: string): ProtocolStatus {
   const dir = join(out, CHECKPOINTS_FOLDER);
   if (existsSync(dir)) {
     for (const file of readdirSync(dir)) {
-      const m = /^(.*)\.ckpt\.safetensors$/.exec(file);
+      const m = file.startsWith(".") ? null : /^(.*)\.ckpt\.safetensors$/.exec(file);
       if (!m || recorded.has(m[1]!)) continue;
       const path = join(dir, file);
       let step = -1;
+      let mtime: number;
+      try {
+        // A shard may record the run and remove its checkpoint between the listing and here.
+        mtime = statSync(path).mtimeMs;
+      } catch {
+        continue;
+      }
       try {
         step = decodeCheckpoint(new Uint8Array(readFileSync(path)), path).checkpoint.step;
       } catch {
-        /* being written or damaged: shown with step -1 */
+        /* being replaced, removed or damaged: shown with step -1 */
       }
-      inProgress.push({ key: m[1]!, step, secondsAgo: Math.round((Date.now() - statSync(path).mtimeMs) / 1000) });
+      inProgress.push({ key: m[1]!, step, secondsAgo: Math.round((Date.now() - mtime) / 1000) });
     }
   }
   const remaining = plan.filter((k) => !recorded.has(k));
