@@ -9,7 +9,7 @@ import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { readCsvSamples, readImageSamples } from "../../data/files.js";
 import { scaleFeatures, selectSamples, splitSamples, type SampleSet, type Scaling } from "../../data/samples.js";
-import type { EngineName, OptimizerConfig } from "../../engine/types.js";
+import type { OptimizerConfig } from "../../engine/types.js";
 import type { Task } from "../../graph/network.js";
 import { saveNetwork } from "../../io/model-file.js";
 import { runTraining, type NetworkSpec, type RunSettings } from "../../run/index.js";
@@ -19,7 +19,8 @@ import { Rng } from "../../util/rng.js";
 import type { Flags } from "../args.js";
 import { printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
-import { rewireConfigFromFlags, rewirerOptionsFromFlags } from "../rewire-flags.js";
+import { rewireConfigFromFlags } from "../rewire-flags.js";
+import { commonRunSettings } from "../run-flags.js";
 import { gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 
 /** Flags that only mean something for text. */
@@ -74,7 +75,7 @@ async function loadSamples(flags: Flags, seed: number): Promise<Loaded> {
 /** Runs `train --data`; the common settings (optimiser, schedule, budget, engine) come from train.ts. */
 export async function trainOnData(flags: Flags, common: { optimizer: OptimizerConfig; lrSchedule: LrSchedule; steps: number; minutes?: number; batch: number; seed: number; json: boolean; quiet: boolean }): Promise<number> {
   for (const f of TEXT_ONLY) if (flags.given(f)) throw new UsageError(`--${f} is for text; with --data the samples are the data`);
-  const { optimizer, lrSchedule, steps, minutes, batch, seed, json, quiet } = common;
+  const { optimizer, lrSchedule, steps, batch, seed, json, quiet } = common;
   const d = await loadSamples(flags, seed);
   const n = d.train.featureCount;
   const m = d.train.outputs;
@@ -92,22 +93,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
   }
   const rewire = rewireConfigFromFlags(rewireFlags(flags));
   const gradual = gradualConfigFromFlags(flags, inDegree, steps);
-  const threads = flags.optionalNumber("threads");
-  const settings: RunSettings = {
-    network,
-    batch,
-    steps,
-    ...(minutes !== undefined ? { maxSeconds: minutes * 60 } : {}),
-    optimizer,
-    lrSchedule,
-    seed,
-    engine: flags.requireString("engine") as EngineName,
-    ...(threads !== undefined ? { threads } : {}),
-    evalEvery: flags.number("eval-every"),
-    evalWindows: flags.number("eval-windows"),
-    ...(rewire ? { rewire, rewirerOptions: rewirerOptionsFromFlags(flags) } : {}),
-    ...(gradual ? { prune: gradual } : {}),
-  };
+  const settings: RunSettings = { network, ...commonRunSettings(flags, common, rewire, gradual) };
   const savePath = flags.string("save");
   const progress = new ProgressBar(process.stderr, !quiet && process.stderr.isTTY === true);
   const say = (line: string) => {

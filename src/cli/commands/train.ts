@@ -5,17 +5,18 @@ import { dirname, extname } from "node:path";
 import { writeFileAtomic } from "../../io/atomic.js";
 import { Network as NetworkClass, type Network } from "../../graph/network.js";
 import { splitCorpus } from "../../data/windows.js";
-import type { EngineName, OptimizerConfig } from "../../engine/types.js";
+import type { OptimizerConfig } from "../../engine/types.js";
 import { loadNetwork, saveNetwork } from "../../io/model-file.js";
 import { checkTextNetwork, contextOf, textShape } from "../../train/text.js";
 import { checkLrSchedule, describeLrSchedule, finalRate, LR_SCHEDULE_KINDS, type LrSchedule, type LrScheduleKind } from "../../train/lr-schedule.js";
 import { uniformBits } from "../../train/metrics.js";
 import { UsageError } from "../../util/errors.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
+import { commonRunSettings } from "../run-flags.js";
 import { trainOnData } from "./train-data.js";
 import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
-import { REWIRE_FLAGS, rewireConfigFromFlags, rewirerOptionsFromFlags } from "../rewire-flags.js";
+import { REWIRE_FLAGS, rewireConfigFromFlags } from "../rewire-flags.js";
 import { RUN_DEFAULTS, runTraining, decodeCheckpoint, encodeCheckpoint, type LoadedCheckpoint, type RunCheckpoint, type RunSettings } from "../../run/index.js";
 import type { FlagsRecord } from "../args.js";
 import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
@@ -227,18 +228,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const threads = flags.optionalNumber("threads");
   const settings: RunSettings = {
     network: initial ? { kind: "given", network: initial } : { kind: "random", neurons: flags.number("neurons"), inDegree, context },
-    batch,
-    steps,
-    ...(minutes !== undefined ? { maxSeconds: minutes * 60 } : {}),
-    optimizer,
-    lrSchedule,
-    seed,
-    engine: flags.requireString("engine") as EngineName,
-    ...(threads !== undefined ? { threads } : {}),
-    evalEvery: flags.number("eval-every"),
-    evalWindows: flags.number("eval-windows"),
-    ...(rewireConfig ? { rewire: rewireConfig, rewirerOptions: rewirerOptionsFromFlags(flags) } : {}),
-    ...(gradual ? { prune: gradual } : {}),
+    ...commonRunSettings(flags, { batch, steps, ...(minutes !== undefined ? { minutes } : {}), optimizer, lrSchedule, seed }, rewireConfig, gradual),
     ...(resumed ? { resume: resumed.checkpoint } : {}),
   };
   if (resumed) {
