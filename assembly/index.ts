@@ -33,7 +33,7 @@
  */
 
 // ---- context block: byte offsets (read by src/engine/wasm/engine.ts from these exports) ----
-export const LAYOUT_VERSION: i32 = 10;
+export const LAYOUT_VERSION: i32 = 11;
 export const CTX_K: i32 = 0;
 export const CTX_N: i32 = 4;
 export const CTX_M: i32 = 8;
@@ -44,7 +44,7 @@ export const CTX_T: i32 = 24;
 export const CTX_B: i32 = 28;
 export const CTX_INPUT_KIND: i32 = 32; // 0 one-hot, 1 dense
 export const CTX_PER_SAMPLE: i32 = 36;
-export const CTX_TARGET_KIND: i32 = 40; // 0 class, 1 values
+export const CTX_TARGET_KIND: i32 = 40; // 0 class (cross-entropy), 1 values, 2 class (sigmoid outputs, squared error)
 export const CTX_MODE: i32 = 44; // MODE_*
 export const CTX_ACTIVITY: i32 = 48; // 1: copy σ and δ of every neuron to actOut/actErr
 export const CTX_THREADS: i32 = 52; // threads taking part in this command
@@ -85,6 +85,11 @@ export const CTX_P2_B: i32 = 172;
 export const CTX_ACC1_W: i32 = 176;
 export const CTX_ACC2_W: i32 = 180;
 export const CTX_WD: i32 = 184; // f32: L2 weight decay λ of the edge weights: g ← g + λ·w before the update (0: off)
+// Dropout of hidden neurons in training commands (issue 15; src/engine/dropout.ts is the definition):
+// u32 key per row (0 pointer = off), kept where fmix32(key ^ sample) ≥ threshold, scaled by 1/(1 − rate).
+export const CTX_DROP_KEYS: i32 = 188;
+export const CTX_DROP_THRESHOLD: i32 = 192; // u32
+export const CTX_DROP_SCALE: i32 = 196; // f32
 export const CTX_SIZE: i32 = 256;
 
 // per-thread block
@@ -139,6 +144,21 @@ export function heapBase(): usize {
   const ab = f32x4.add(f32x4.shuffle(a, b, 0, 4, 2, 6), f32x4.shuffle(a, b, 1, 5, 3, 7));
   const cd = f32x4.add(f32x4.shuffle(c, d, 0, 4, 2, 6), f32x4.shuffle(c, d, 1, 5, 3, 7));
   return f32x4.add(f32x4.shuffle(ab, cd, 0, 1, 4, 5), f32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** MurmurHash3's 32-bit finaliser lane-wise (dropout.ts's fmix32). */
+@inline function fmix4(h: v128): v128 {
+  h = v128.xor(h, i32x4.shr_u(h, 16));
+  h = i32x4.mul(h, i32x4.splat(0x85ebca6b));
+  h = v128.xor(h, i32x4.shr_u(h, 13));
+  h = i32x4.mul(h, i32x4.splat(0xc2b2ae35));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+/** Dropout of four samples (lanes of `samples`) of one neuron: σ·scale where kept, else 0. */
+@inline function dropout4(out: v128, key: v128, samples: v128, threshold: v128, scale: v128): v128 {
+  const keep = i32x4.ge_u(fmix4(v128.xor(key, samples)), threshold);
+  return v128.and(f32x4.mul(out, scale), keep);
 }
 
 /** max(0, a) lane-wise (σ = ReLU). */
@@ -288,6 +308,9 @@ function forwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): void
   const bias = ptrAt(ctx, CTX_BIAS);
   const outIndex = ptrAt(ctx, CTX_OUT_INDEX);
   const inputs = ptrAt(ctx, CTX_INPUTS);
+  const dropKeys = ptrAt(ctx, CTX_DROP_KEYS);
+  const dropThreshold = i32x4.splat(i32At(ctx, CTX_DROP_THRESHOLD));
+  const dropScale = f32x4.splat(f32At(ctx, CTX_DROP_SCALE));
 
   if (!oneHot) {
     // Dense inputs pass unchanged (no σ): copy x rows, zero the pad lanes.
@@ -359,6 +382,16 @@ function forwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): void
         v128.store(lg, a2, 32);
         v128.store(lg, a3, 48);
       }
+      if (o < 0 && dropKeys != 0) {
+        // Hidden neuron in a training step: dropout by the hash of (its key, the sample's index in the batch).
+        const key = i32x4.splat(load<i32>(dropKeys + (<usize>r << 2)));
+        const b = i32x4.add(i32x4.splat(b0 + <i32>(s >> 2)), i32x4(0, 1, 2, 3));
+        v128.store(dst + s, dropout4(relu(a0), key, b, dropThreshold, dropScale));
+        v128.store(dst + s, dropout4(relu(a1), key, i32x4.add(b, i32x4.splat(4)), dropThreshold, dropScale), 16);
+        v128.store(dst + s, dropout4(relu(a2), key, i32x4.add(b, i32x4.splat(8)), dropThreshold, dropScale), 32);
+        v128.store(dst + s, dropout4(relu(a3), key, i32x4.add(b, i32x4.splat(12)), dropThreshold, dropScale), 48);
+        continue;
+      }
       v128.store(dst + s, relu(a0));
       v128.store(dst + s, relu(a1), 16);
       v128.store(dst + s, relu(a2), 32);
@@ -384,7 +417,27 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
   let lossSum = load<f64>(th + <usize>TH_LOSS);
   let correct = i32At(th, TH_CORRECT);
   const lanes = strips << 4;
-  if (i32At(ctx, CTX_TARGET_KIND) == 0) {
+  const kind = i32At(ctx, CTX_TARGET_KIND);
+  if (kind == 2) {
+    // Sigmoid outputs, squared error against the one-hot target Σ_o (σ(a_o) − [o = t])², in f64 like
+    // the reference; per sample (few outputs), arg-max of a with the first maximum winning.
+    for (let lb = 0; lb < tw; lb++) {
+      const col = <usize>lb << 2;
+      const t = load<i32>(targets + (<usize>(b0 + lb) << 2));
+      let arg = 0;
+      let best = load<f32>(logit + col);
+      for (let o = 0; o < M; o++) {
+        const a = load<f32>(logit + <usize>o * rowBytes + col);
+        if (a > best) { best = a; arg = o; }
+        const p = 1.0 / (1.0 + Math.exp(-<f64>a));
+        const diff = p - (o == t ? 1.0 : 0.0);
+        lossSum += diff * diff;
+        if (gradient) store<f32>(dlog + <usize>o * rowBytes + col, <f32>((2 * diff * p * (1 - p)) / <f64>B));
+      }
+      if (arg == t) correct++;
+    }
+    if (gradient) for (let o = 0; o < M; o++) for (let lb = tw; lb < lanes; lb++) store<f32>(dlog + <usize>o * rowBytes + (<usize>lb << 2), 0);
+  } else if (kind == 0) {
     // Softmax cross-entropy in bits, max-shifted (Example 3.6); four samples per vector.
     const unit = <f32>(1.0 / (LN2 * <f64>B)); // ∂(mean bits)/∂a per unit of probability
     const unitV = f32x4.splat(unit);
@@ -469,7 +522,7 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
  */
 @inline function pullNeuron(
   out: usize, delta: usize, g: usize, wT: usize, cPos: usize, rowBytes: usize, laneBytes: usize,
-  pos: i32, q0: i32, q1: i32, isInput: bool, directRow: usize, scratch: usize,
+  pos: i32, q0: i32, q1: i32, isInput: bool, directRow: usize, scratch: usize, dropScale: f32,
 ): f32 {
   // cPos of an edge from an input holds the consumer's pos·4 (its one-hot scratch column); pos·T·4 is
   // that times T = rowBytes/4.
@@ -540,6 +593,14 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
       d1 = v128.and(d1, f32x4.gt(ov1, zero));
       d2 = v128.and(d2, f32x4.gt(ov2, zero));
       d3 = v128.and(d3, f32x4.gt(ov3, zero));
+      if (dropScale != 1) {
+        // Kept under dropout: σ was scaled, so δ is too (dropped samples have σ = 0, masked above).
+        const sc = f32x4.splat(dropScale);
+        d0 = f32x4.mul(d0, sc);
+        d1 = f32x4.mul(d1, sc);
+        d2 = f32x4.mul(d2, sc);
+        d3 = f32x4.mul(d3, sc);
+      }
       if (directRow != 0) {
         d0 = f32x4.add(d0, v128.load(directRow + s));
         d1 = f32x4.add(d1, v128.load(directRow + s, 16));
@@ -577,13 +638,14 @@ function backwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): voi
   const cPos = ptrAt(ctx, CTX_C_POS);
   const wT = ptrAt(ctx, CTX_W_T);
   const outIndex = ptrAt(ctx, CTX_OUT_INDEX);
+  const dropScale: f32 = ptrAt(ctx, CTX_DROP_KEYS) != 0 ? f32At(ctx, CTX_DROP_SCALE) : 1;
   for (let r = H - 1; r >= 0; r--) {
     const pos = N + r;
     const o = load<i32>(outIndex + (<usize>r << 2));
     const direct: usize = o >= 0 ? dlog + <usize>o * rowBytes : 0;
     const q0 = load<i32>(cStart + (<usize>pos << 2));
     const q1 = load<i32>(cStart + (<usize>pos << 2), 4);
-    const gb = pullNeuron(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, q0, q1, false, direct, scratch);
+    const gb = pullNeuron(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, q0, q1, false, direct, scratch, o < 0 ? dropScale : 1);
     const at = gbias + (<usize>r << 2);
     store<f32>(at, load<f32>(at) + gb);
   }
@@ -622,7 +684,7 @@ function backwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): voi
     for (let i = 0; i < N; i++) {
       const q0 = load<i32>(cStart + (<usize>i << 2));
       const q1 = load<i32>(cStart + (<usize>i << 2), 4);
-      pullNeuron(out, delta, g, wT, cPos, rowBytes, laneBytes, i, q0, q1, true, 0, scratch);
+      pullNeuron(out, delta, g, wT, cPos, rowBytes, laneBytes, i, q0, q1, true, 0, scratch, 1);
     }
   }
 }

@@ -8,6 +8,7 @@
  */
 import type { Network } from "../graph/network.js";
 import { ShapeError } from "../util/errors.js";
+import type { DropoutConfig } from "./dropout.js";
 
 /** Inputs of a batch. One-hot inputs list the active input neurons, so engines never multiply by 0. */
 export type BatchInputs =
@@ -18,10 +19,17 @@ export type BatchInputs =
 
 /** Targets of a batch; their kind picks the loss (softmax cross-entropy in bits, or squared error). */
 export type BatchTargets =
-  /** Softmax cross-entropy in bits (Example 3.6) against class indices in 0..m-1. */
-  | { kind: "class"; classes: Int32Array }
+  /**
+   * Class indices in 0..m-1, with softmax cross-entropy in bits (Example 3.6, the default) or,
+   * `loss: "sigmoid-squared"`, sigmoid outputs with squared error against the one-hot target,
+   * Σ_o (σ(a_o) − [o = t])² per sample (SET's set-up; Example 3.5 on σ(a)). Both count arg-max hits.
+   */
+  | { kind: "class"; classes: Int32Array; loss?: ClassLoss }
   /** Squared error (Example 3.5) against values[o·B + b], o in 0..m-1. */
   | { kind: "values"; values: Float32Array };
+
+/** The loss of class targets: softmax cross-entropy in bits, or sigmoid outputs with squared error. */
+export type ClassLoss = "cross-entropy" | "sigmoid-squared";
 
 /** One batch of B samples: inputs and targets in the layouts of BatchInputs and BatchTargets. */
 export interface Batch {
@@ -95,6 +103,11 @@ export type OptimizerConfig = (
 export interface OptimizerSnapshot {
   /** Updates since the last timestep reset (Adam's t). */
   timestep: number;
+  /**
+   * Updates since the engine (or the state it continues) began, never reset: the dropout masks'
+   * step counter. Absent in older snapshots: taken as 0.
+   */
+  updates?: number;
   /** Adam's m (SGD: the velocity) and v of every edge, indexed like network.sources / weights. */
   weightFirst: Float32Array;
   weightSecond: Float32Array;
@@ -119,6 +132,8 @@ export interface EngineOptions {
   threads?: number;
   /** Accumulate every edge's −w·g and (w·g)² at every training step (accumulatedUtility). */
   utilityStatistics?: boolean;
+  /** Dropout of hidden neurons in training steps (not in gradients, evaluate or predict). */
+  dropout?: DropoutConfig;
 }
 
 /**
@@ -180,6 +195,7 @@ export interface Engine {
 /** Refuses a snapshot whose arrays do not fit a network of `edges` edges and `neurons` neurons. */
 export function checkOptimizerSnapshot(state: OptimizerSnapshot, edges: number, neurons: number): void {
   if (!(Number.isInteger(state.timestep) && state.timestep >= 0)) throw new ShapeError(`optimiser state: timestep ${state.timestep} is not a non-negative integer`);
+  if (state.updates !== undefined && !(Number.isInteger(state.updates) && state.updates >= 0)) throw new ShapeError(`optimiser state: updates ${state.updates} is not a non-negative integer`);
   const arrays: [string, Float32Array, number][] = [["weightFirst", state.weightFirst, edges], ["weightSecond", state.weightSecond, edges], ["biasFirst", state.biasFirst, neurons], ["biasSecond", state.biasSecond, neurons]];
   if (state.powers) {
     const p = state.powers;

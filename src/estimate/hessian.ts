@@ -28,6 +28,7 @@
  */
 import type { Batch } from "../engine/types.js";
 import { softmaxStats } from "../engine/softmax.js";
+import { UsageError } from "../util/errors.js";
 import { backward, type FloatArray, type Graph, type Parameters, type Workspace } from "../engine/reference/index.js";
 
 /**
@@ -40,6 +41,7 @@ export function outputCurvature(graph: Graph, batch: Batch, ws: Workspace, into:
   const { neurons: k, outputs: m } = graph;
   const B = batch.size;
   const first = k - m;
+  refuseSigmoid(batch);
   if (batch.targets.kind === "values") {
     for (let p = first * B; p < k * B; p++) into[p] = 2 / B;
     return;
@@ -122,6 +124,7 @@ export function gaussNewtonDiagonal(graph: Graph, params: Parameters, batch: Bat
   // Σ_o p_o·u_o and Σ_o p_o·u_o² (cross-entropy), or Σ_o u_o² (squared error); float64 always.
   const s1 = new Float64Array(k * B);
   const s2 = new Float64Array(k * B);
+  refuseSigmoid(batch);
   const classes = batch.targets.kind === "class";
   const prob = new Float64Array(m * B);
   if (classes) {
@@ -178,3 +181,10 @@ export function gaussNewtonDiagonal(graph: Graph, params: Parameters, batch: Bat
 }
 
 
+
+/** The curvature passes know softmax cross-entropy and squared error of linear outputs only. */
+function refuseSigmoid(batch: Batch): void {
+  if (batch.targets.kind === "class" && batch.targets.loss === "sigmoid-squared") {
+    throw new UsageError("curvature estimates (obd, taylor, second-order utility) are defined for softmax cross-entropy and squared error, not for sigmoid outputs", "prune by magnitude or first-order utility");
+  }
+}

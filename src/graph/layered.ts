@@ -3,9 +3,11 @@
  * non-input neuron takes its fixed in-degree d of sources from the layer just before it, so the
  * classic sparse-MLP set-ups (SET, RigL's MLPs) can be built in the thesis's representation. Neurons
  * are numbered layer by layer (inputs first, outputs last, as Def. 3.14's form wants). Rewiring
- * relaxes the layering: it keeps the graph acyclic, not layered (rewire/ knows only admissibility).
+ * relaxes the layering by default (it keeps the graph acyclic, not layered); with the layers given
+ * to the rewirer (`layeredAdmissibility`) it keeps every new edge between consecutive layers.
  */
-import { UsageError } from "../util/errors.js";
+import { ShapeError, UsageError } from "../util/errors.js";
+import type { Admissibility } from "./admissibility.js";
 import type { Rng } from "../util/rng.js";
 import { Network, type Task } from "./network.js";
 
@@ -77,4 +79,70 @@ export function layerOf(o: Pick<LayeredOptions, "inputs" | "layers" | "outputs">
     at += size;
   });
   return out;
+}
+
+/**
+ * Admissibility (§4.5) that keeps a layered network layered: i → j is admissible iff i is in the
+ * layer just before j's and not already a source of j. Such an edge never closes a cycle, so no
+ * search of the graph is needed. `layer`: the layer of every neuron, numbered contiguously as
+ * `layerOf` gives them. Reads the network's live sources, so it stays right across rewiring rounds.
+ */
+export function layeredAdmissibility(net: Network, layer: Int32Array): Admissibility & { previousLayer(target: number): [number, number] } {
+  const k = net.neurons;
+  const d = net.inDegree;
+  const n = net.inputs;
+  checkLayers(net, layer);
+  // start[l]: first neuron of layer l (contiguous numbering), start[L] = k.
+  const layers = layer[k - 1]! + 1;
+  const start = new Int32Array(layers + 1).fill(k);
+  for (let i = k - 1; i >= 0; i--) start[layer[i]!] = i;
+  const previousLayer = (target: number): [number, number] => {
+    const l = layer[target]!;
+    return l === 0 ? [0, 0] : [start[l - 1]!, start[l]!];
+  };
+  const isSource = (s: number, t: number): boolean => {
+    const base = (t - n) * d;
+    for (let e = 0; e < d; e++) if (net.sources[base + e] === s) return true;
+    return false;
+  };
+  return {
+    previousLayer,
+    fill(target, into) {
+      const [lo, hi] = previousLayer(target);
+      into.fill(1, lo, hi);
+      const base = (target - n) * d;
+      for (let e = 0; e < d; e++) into[net.sources[base + e]!] = 0;
+    },
+    fillBlock(targets, words) {
+      words.fill(0, 0, k);
+      for (let t = 0; t < targets.length; t++) {
+        const j = targets[t]!;
+        const bit = 1 << t;
+        const [lo, hi] = previousLayer(j);
+        for (let i = lo; i < hi; i++) words[i]! |= bit;
+        const base = (j - n) * d;
+        for (let e = 0; e < d; e++) words[net.sources[base + e]!]! &= ~bit;
+      }
+    },
+    admits(s, t) {
+      return t >= n && layer[s] === layer[t]! - 1 && !isSource(s, t);
+    },
+  };
+}
+
+/** A layer per neuron, inputs in layer 0, non-decreasing (contiguous layers), every edge from the layer before. */
+function checkLayers(net: Network, layer: Int32Array): void {
+  const k = net.neurons;
+  if (layer.length !== k) throw new ShapeError(`layers: ${layer.length} entries for ${k} neurons`);
+  for (let i = 0; i < k; i++) {
+    if (i < net.inputs ? layer[i] !== 0 : !(layer[i]! >= 1)) throw new ShapeError(`layers: neuron ${i} is in layer ${layer[i]}, but inputs are layer 0 and only inputs are`);
+    if (i > 0 && layer[i]! < layer[i - 1]!) throw new ShapeError(`layers: neuron ${i} (layer ${layer[i]}) follows neuron ${i - 1} (layer ${layer[i - 1]}): layers must be numbered contiguously`);
+  }
+  const d = net.inDegree;
+  for (let j = net.inputs; j < k; j++) {
+    for (let e = 0; e < d; e++) {
+      const s = net.sources[(j - net.inputs) * d + e]!;
+      if (layer[s] !== layer[j]! - 1) throw new ShapeError(`layers: edge ${s} → ${j} joins layers ${layer[s]} and ${layer[j]}, not consecutive ones`);
+    }
+  }
 }

@@ -14,6 +14,7 @@ import type { Network } from "../graph/network.js";
 import type { Rng, RngState } from "../util/rng.js";
 import { activityFrom, stackActivity, subBatch, type Activity } from "../estimate/activity.js";
 import { orderAdmissibility } from "../graph/admissibility.js";
+import { layeredAdmissibility } from "../graph/layered.js";
 import { descendantWordsKernel, prepareSearchKernels } from "../engine/search-kernel.js";
 import { approximateSearch } from "./approximate-search.js";
 import { exactSearch } from "./exact-search.js";
@@ -82,6 +83,12 @@ export interface RewirerOptions {
   perTarget?: number;
   /** Measure the approximate search's recall against the exact search every this many rounds (0: never). */
   recallEvery?: number;
+  /**
+   * Keep a layered network layered (graph/layered.ts `layerOf`): the layer of every neuron, and
+   * every new edge then comes from the layer just before its target, as in SET's and RigL's MLPs.
+   * Absent: new edges may join any two neurons that keep the graph acyclic.
+   */
+  layers?: Int32Array;
 }
 
 /** A Rewirer's state between rounds (see `exportState`). */
@@ -103,6 +110,8 @@ export class Rewirer {
   /** Step at which each edge slot was last (re)created; −∞ for the initial edges. */
   readonly bornAt: Float64Array;
   private rounds = 0;
+  /** With `options.layers`: which sources keep the network layered. */
+  private readonly layered: ReturnType<typeof layeredAdmissibility> | undefined;
 
   constructor(
     readonly network: Network,
@@ -117,6 +126,7 @@ export class Rewirer {
     // (Pearce–Kelly does not read levels; canInsert stays exact without them).
     this.order = new OnlineOrder(network, { levels: "deferred" });
     this.bornAt = new Float64Array(network.edges).fill(-Infinity);
+    this.layered = options.layers ? layeredAdmissibility(network, options.layers) : undefined;
     // The searches' WebAssembly kernels: loaded synchronously on first use in Node; in browsers
     // this starts the fetch so that rounds use them once they are there (same results either way).
     void prepareSearchKernels();
@@ -190,7 +200,7 @@ export class Rewirer {
     } else if (searches && activity) {
       // Exact admissibility (§4.5) from the order, as online-order's admissibleSources/canInsert give
       // it, but a block of 32 targets per pass over the order (512 in the engine's WebAssembly kernel).
-      const admissibility = orderAdmissibility(net, { admits: (s, t) => this.order.canInsert(s, t), descendants: descendantWordsKernel });
+      const admissibility = this.layered ?? orderAdmissibility(net, { admits: (s, t) => this.order.canInsert(s, t), descendants: descendantWordsKernel });
       const opts = { criterion: c.growBy === "correlation" ? ("correlation" as const) : ("gradient" as const), top: c.count.kind === "per-pair" ? budget * 2 : 0, perTarget, admissibility, ...(c.count.kind === "threshold" ? { minScore: c.count.threshold } : {}) };
       search = c.search === "exact" ? exactSearch(activity, opts) : approximateSearch(activity, opts);
       searchSeconds = lap();
@@ -258,14 +268,18 @@ export class Rewirer {
       const oldSource = net.sources[edge]!;
       let chosen = -1;
       let chosenRank = -1;
+      const layered = this.layered;
       if (c.growBy === "random") {
-        for (let tries = 0; tries < 64 && chosen < 0; tries++) {
-          const s = this.rng.nextInt(net.neurons);
+        // Uniform over all neurons (or the layer before j's), until one may be added.
+        const [lo, hi] = layered ? layered.previousLayer(j) : [0, net.neurons];
+        for (let tries = 0; tries < 64 && chosen < 0 && hi > lo; tries++) {
+          const s = lo + this.rng.nextInt(hi - lo);
           if (this.order.canInsert(s, j)) chosen = s;
         }
       } else {
         for (let q = 0; q < candidates.length && chosen < 0; q++) {
-          if (this.order.canInsert(candidates[q]!, j)) { chosen = candidates[q]!; chosenRank = q; }
+          const s = candidates[q]!;
+          if ((!layered || layered.admits!(s, j)) && this.order.canInsert(s, j)) { chosen = s; chosenRank = q; }
         }
       }
       if (chosen < 0) { refused++; continue; }

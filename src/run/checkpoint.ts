@@ -85,7 +85,7 @@ export function encodeCheckpoint(c: RunCheckpoint, settings: Record<string, unkn
   const state = {
     step: c.step,
     network: { neurons: n.neurons, inputs: n.inputs, outputs: n.outputs, inDegree: n.inDegree, task: n.task },
-    optimizer: { timestep: o.timestep, powers: o.powers !== undefined },
+    optimizer: { timestep: o.timestep, ...(o.updates !== undefined ? { updates: o.updates } : {}), powers: o.powers !== undefined },
     trainer: { step: t.step, seconds: t.seconds, hookSeconds: t.hookSeconds, intervalSum: t.intervalSum, intervalSteps: t.intervalSteps, lastInterval: t.lastInterval, smoothed: t.smoothed, sampler: t.sampler, hookSampler: t.hookSampler },
     ...(r ? { rewirer: { rounds: r.rounds, rng: r.rng, order: { poolEnd: r.order.poolEnd, levelsStale: r.order.levelsStale, dirtyFrom: r.order.dirtyFrom } } } : {}),
     ...(c.pruner ? { pruner: { from: c.pruner.from, rebuilt: c.pruner.rebuilt, events: c.pruner.events.map((e) => ({ ...e, meanUtilityRemoved: nanToNull(e.meanUtilityRemoved) })) } } : {}),
@@ -219,6 +219,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): LoadedCheck
     network: { neurons: k, inputs: n, outputs: m, inDegree: d, task, sources: f.int32("network.sources", edges), weights: f.float32("network.weights", edges), biases: f.float32("network.biases", k), order: f.int32("network.order", k - n), levels: f.int32("network.levels", k) },
     optimizer: {
       timestep: int(opt, "timestep", "optimizer."),
+      ...(opt["updates"] !== undefined ? { updates: int(opt, "updates", "optimizer.") } : {}),
       weightFirst: f.float32("optimizer.weightFirst", edges),
       weightSecond: f.float32("optimizer.weightSecond", edges),
       biasFirst: f.float32("optimizer.biasFirst", k),

@@ -11,7 +11,7 @@
  * the rewirer. The same settings give the same run, bit for bit, with any caller. Browser-safe.
  */
 import { createEngine } from "../engine/create.js";
-import type { Batch, Engine } from "../engine/types.js";
+import type { Batch, ClassLoss, Engine } from "../engine/types.js";
 import { Network } from "../graph/network.js";
 import { GradualPruner, type GradualPruneEvent } from "../compress/gradual.js";
 import { Rewirer, type RoundReport } from "../rewire/rewire.js";
@@ -20,7 +20,7 @@ import { checkTextNetwork, contextOf, evaluateText, TextData, textShape, textTas
 import { trainOn, type StepInfo, type TrainerState } from "../train/trainer.js";
 import { evaluateSamples, SampleData } from "../train/samples.js";
 import type { SampleSet } from "../data/samples.js";
-import { layeredNetwork } from "../graph/layered.js";
+import { layeredNetwork, layerOf } from "../graph/layered.js";
 export type { RoundSummary, RunCheckpoint } from "./checkpoint.js";
 import type { RoundSummary, RunCheckpoint } from "./checkpoint.js";
 import { UsageError } from "../util/errors.js";
@@ -46,6 +46,10 @@ export interface SampleRunData {
   valid: SampleSet;
   /** Held-out sets evaluated once training ends (the test set), by name. */
   heldOut?: Record<string, SampleSet>;
+  /** Loss of class targets (default softmax cross-entropy). */
+  loss?: ClassLoss;
+  /** Random samples with replacement (default) or shuffled epochs (train/samples.ts). */
+  order?: "random" | "epochs";
 }
 
 /** What a run reports while it trains. */
@@ -141,15 +145,18 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
   const context = samples ? 0 : contextOf(network);
   if (samples) checkSampleNetwork(network, data);
   else checkTextNetwork(network, context);
-  const source = samples ? new SampleData(data.train, data.valid) : new TextData(data.train, data.valid, context);
+  if (samples && resume) throw new UsageError("runs on labelled samples cannot be resumed from a checkpoint yet");
+  const source = samples ? new SampleData(data.train, data.valid, { ...(data.loss ? { loss: data.loss } : {}), ...(data.order ? { order: data.order } : {}) }) : new TextData(data.train, data.valid, context);
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();
+  // Forked last and only with dropout, so runs without it keep their generators.
+  const dropout = s.dropout ? { rate: s.dropout, seed: rng.fork().nextUint32() } : undefined;
   const optimizer = optimizerOf(s);
   const statistics = s.rewire !== undefined && needsUtilityStatistics(s.rewire);
   if (statistics && (resume || hooks.checkpointEvery)) {
     throw new UsageError(`checkpoints do not hold the accumulated utility sums yet: prune-by ${s.rewire!.pruneBy} cannot be checkpointed or resumed`);
   }
-  const makeEngine = (net: Network) => createEngine(s.engine ?? "wasm", net, { optimizer, ...(s.threads !== undefined ? { threads: s.threads } : {}), ...(statistics ? { utilityStatistics: true } : {}) });
+  const makeEngine = (net: Network) => createEngine(s.engine ?? "wasm", net, { optimizer, ...(s.threads !== undefined ? { threads: s.threads } : {}), ...(statistics ? { utilityStatistics: true } : {}), ...(dropout ? { dropout } : {}) });
   const emit = async (event: RunEvent): Promise<void> => {
     await hooks.onEvent?.(event);
   };
@@ -164,7 +171,8 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
       live.pull();
       return live.network;
     };
-    const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, s.rewirerOptions ?? {}) : undefined;
+    const keepLayers = s.network.kind === "layered" && s.network.keepLayers === true ? { layers: layerOf(s.network) } : {};
+    const rewirer = s.rewire ? new Rewirer(network, engine, s.rewire, rewireRng, { ...(s.rewirerOptions ?? {}), ...keepLayers }) : undefined;
     if (rewirer && resume) {
       if (!resume.rewirer) throw new UsageError("the checkpoint has no rewiring state: it was not saved by a run that rewires");
       rewirer.importState(resume.rewirer);
@@ -240,7 +248,7 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
       if (pruner) engine = pruner.engine;
     });
     const heldOut: Record<string, TextEvaluation> = {};
-    if (data.kind === "samples") for (const [name, set] of Object.entries(data.heldOut ?? {})) heldOut[name] = evaluateSamples(engine, set, s.batch);
+    if (data.kind === "samples") for (const [name, set] of Object.entries(data.heldOut ?? {})) heldOut[name] = evaluateSamples(engine, set, s.batch, Infinity, "first", data.loss);
     else for (const [name, text] of Object.entries(data.heldOut ?? {})) heldOut[name] = evaluateText(engine, text.symbols, context, s.batch, text.maxWindows ?? Infinity);
     engine.pull();
     const final = engine.network;

@@ -20,7 +20,11 @@ export type NetworkSpec =
   /** A random DAG (§4.6's construction) for any data. */
   | { kind: "random-dag"; neurons: number; inDegree: number; inputs: number; outputs: number; task?: Task }
   /** A layered sparse MLP (graph/layered.ts): every neuron reads d neurons of the previous layer. */
-  | { kind: "layered"; layers: number[]; inDegree: number; inputs: number; outputs: number; task?: Task }
+  | {
+      kind: "layered"; layers: number[]; inDegree: number; inputs: number; outputs: number; task?: Task;
+      /** Rewiring keeps it layered (new edges only from the layer before the target); default: it may relax the layering. */
+      keepLayers?: boolean;
+    }
   | { kind: "given"; network: Network };
 
 /** Everything `runTraining` needs to know; `checkRunSettings` refuses what cannot run, naming the setting. */
@@ -51,6 +55,8 @@ export interface RunSettings {
   rewire?: RewireConfig;
   /** Search sample size, candidates per target and recall checks of the rewirer. */
   rewirerOptions?: RewirerOptions;
+  /** Dropout rate of hidden neurons in training steps (engine/dropout.ts; default 0: off), masks seeded from `seed`. */
+  dropout?: number;
   /** Gradual pruning to a smaller in-degree (compress/gradual.ts); not with `rewire`. */
   prune?: GradualPruneConfig;
   /**
@@ -96,6 +102,7 @@ export function checkRunSettings(s: RunSettings): void {
   if (s.maxSeconds !== undefined && !(s.maxSeconds >= 0)) throw new UsageError(`maxSeconds must be ≥ 0, got ${s.maxSeconds}`);
   if (s.rewire && s.prune) throw new UsageError("gradual pruning rebuilds the network and its engine, so it cannot be combined with rewiring");
   if (s.rewire) checkRewireConfig(s.rewire);
+  if (s.dropout !== undefined && !(s.dropout >= 0 && s.dropout < 1)) throw new UsageError(`dropout must be in [0, 1), got ${s.dropout}`, undefined, ["dropout"]);
   // A resumed pruning run started at the checkpoint's `from`; its network now has a smaller in-degree.
   if (s.prune) checkGradualConfig(s.resume?.pruner?.from ?? (s.network.kind === "given" ? s.network.network.inDegree : s.network.inDegree), s.prune, s.steps);
   checkLrSchedule(lrScheduleOfRun(s), optimizerOf(s).learningRate, Number.isFinite(s.steps) ? { steps: s.steps } : { seconds: s.maxSeconds ?? 0 });

@@ -3,7 +3,7 @@
  * batches (inputs neuron-major, as the engines read them), softmax cross-entropy against the class
  * or squared error against the targets, and evaluation over the validation set. Browser-safe.
  */
-import type { Batch, Engine } from "../engine/types.js";
+import type { Batch, ClassLoss, Engine } from "../engine/types.js";
 import type { SampleSet } from "../data/samples.js";
 import type { Rng } from "../util/rng.js";
 import type { BatchSampler, Evaluation, TrainingData } from "./data.js";
@@ -16,6 +16,7 @@ class SampleBatch {
   constructor(
     private readonly set: SampleSet,
     readonly capacity: number,
+    private readonly loss: ClassLoss = "cross-entropy",
   ) {
     this.values = new Float32Array(set.featureCount * capacity);
     this.classes = new Int32Array(capacity);
@@ -35,7 +36,7 @@ class SampleBatch {
     if (set.labels) {
       const classes = this.classes.subarray(0, count);
       for (let b = 0; b < count; b++) classes[b] = set.labels[index[b]!]!;
-      return { size: count, inputs: { kind: "dense", values }, targets: { kind: "class", classes } };
+      return { size: count, inputs: { kind: "dense", values }, targets: { kind: "class", classes, ...(this.loss !== "cross-entropy" ? { loss: this.loss } : {}) } };
     }
     const targets = this.targets.subarray(0, m * count);
     for (let b = 0; b < count; b++) for (let o = 0; o < m; o++) targets[o * count + b] = set.targets![index[b]! * m + o]!;
@@ -43,10 +44,13 @@ class SampleBatch {
   }
 }
 
-/** Loss (bits per sample for classes, squared error for values) and accuracy over `count` samples of `set` (spread evenly, or the first). */
-export function evaluateSamples(engine: Pick<Engine, "evaluate">, set: SampleSet, batch: number, count = Infinity, how: "spread" | "first" = "first"): Evaluation {
+/**
+ * Loss (bits per sample for classes under cross-entropy, squared error for values or sigmoid
+ * outputs) and accuracy over `count` samples of `set` (spread evenly, or the first).
+ */
+export function evaluateSamples(engine: Pick<Engine, "evaluate">, set: SampleSet, batch: number, count = Infinity, how: "spread" | "first" = "first", loss: ClassLoss = "cross-entropy"): Evaluation {
   const n = Math.min(count, set.count);
-  const holder = new SampleBatch(set, Math.min(batch, n));
+  const holder = new SampleBatch(set, Math.min(batch, n), loss);
   const index = new Int32Array(holder.capacity);
   let lossSum = 0;
   let correct = 0;
@@ -60,32 +64,68 @@ export function evaluateSamples(engine: Pick<Engine, "evaluate">, set: SampleSet
   return { bitsPerSymbol: lossSum / n, windows: n, accuracy: set.labels ? correct / n : NaN };
 }
 
-/** Labelled samples as TrainingData: training samples drawn uniformly with replacement. */
+/** How training samples are drawn and scored. */
+export interface SampleDataOptions {
+  /** Loss of class targets (default cross-entropy). */
+  loss?: ClassLoss;
+  /**
+   * random (default): every sample of a batch drawn uniformly with replacement. epochs: the
+   * training set shuffled (Fisher–Yates) at the start of every epoch and read in batches, as SET's
+   * and most MLP code do; a batch that crosses an epoch's end continues in the next shuffle.
+   */
+  order?: "random" | "epochs";
+}
+
+/** Labelled samples as TrainingData: training samples drawn uniformly with replacement, or by shuffled epochs. */
 export class SampleData implements TrainingData {
   readonly outputs: number;
   /** Squared error has no uniform guess to scale: only a non-finite loss stops a regression. */
   readonly divergence: number | undefined;
+  private readonly loss: ClassLoss;
+  private readonly order: "random" | "epochs";
   constructor(
     readonly train: SampleSet,
     readonly valid: SampleSet,
+    options: SampleDataOptions = {},
   ) {
     this.outputs = train.outputs;
-    this.divergence = train.labels ? undefined : Infinity;
+    this.loss = options.loss ?? "cross-entropy";
+    this.order = options.order ?? "random";
+    this.divergence = train.labels && this.loss === "cross-entropy" ? undefined : Infinity;
   }
 
   sampler(rng: Rng, size: number): BatchSampler {
     const holders: SampleBatch[] = [];
     const index = new Int32Array(size);
+    const count = this.train.count;
+    const permutation = new Int32Array(count);
+    let at = count; // next place in the current epoch's shuffle (count: shuffle again)
     return {
       next: (holder = 0) => {
-        while (holders.length <= holder) holders.push(new SampleBatch(this.train, size));
-        for (let b = 0; b < size; b++) index[b] = rng.nextInt(this.train.count);
+        while (holders.length <= holder) holders.push(new SampleBatch(this.train, size, this.loss));
+        if (this.order === "random") {
+          for (let b = 0; b < size; b++) index[b] = rng.nextInt(count);
+        } else {
+          for (let b = 0; b < size; b++) {
+            if (at === count) {
+              for (let i = 0; i < count; i++) permutation[i] = i;
+              for (let i = count - 1; i > 0; i--) {
+                const j = rng.nextInt(i + 1);
+                const t = permutation[i]!;
+                permutation[i] = permutation[j]!;
+                permutation[j] = t;
+              }
+              at = 0;
+            }
+            index[b] = permutation[at++]!;
+          }
+        }
         return holders[holder]!.fill(index, size);
       },
     };
   }
 
   validate(engine: Pick<Engine, "evaluate">, batch: number, count: number, how: "spread" | "first"): Evaluation {
-    return evaluateSamples(engine, this.valid, batch, count, how);
+    return evaluateSamples(engine, this.valid, batch, count, how, this.loss);
   }
 }

@@ -9,6 +9,7 @@ import { applyUpdate, checkLearningRate, checkOptimizer, clipScale, OptimizerSta
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
 import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot, type UtilityStatistics } from "../types.js";
 import { allocateWorkspace, backward, forward, loss, outputsOf, type Workspace } from "./kernels.js";
+import { checkDropout, dropoutMask, type DropoutConfig } from "../dropout.js";
 
 /**
  * The plain-TypeScript engine: one thread, float32, the oracle the wasm engine is tested against.
@@ -25,13 +26,18 @@ export class ReferenceEngine implements Engine {
   private readonly weightState: OptimizerState;
   private readonly biasState: OptimizerState;
   private t = 0;
+  /** Updates since creation (or since the restored state began): the dropout masks' counter. */
+  private updates = 0;
   private rate: number;
+  private readonly dropout: DropoutConfig | undefined;
 
   constructor(network: Network, options: EngineOptions = {}) {
     this.network = network;
     this.optimizer = options.optimizer ?? DEFAULT_ADAM;
     checkOptimizer(this.optimizer);
     this.rate = this.optimizer.learningRate;
+    if (options.dropout) checkDropout(options.dropout);
+    this.dropout = options.dropout && options.dropout.rate > 0 ? options.dropout : undefined;
     this.weightGradients = new Float32Array(network.weights.length);
     this.biasGradients = new Float32Array(network.neurons);
     this.weightState = new OptimizerState(network.weights.length, perParameterCorrection(this.optimizer));
@@ -96,9 +102,11 @@ export class ReferenceEngine implements Engine {
   step(batch: Batch): number {
     const ws = this.prepare(batch);
     const net = this.network;
-    forward(net, net, batch, ws);
+    const mask = this.dropout ? dropoutMask(this.dropout, this.updates, net.neurons, net.inputs, net.outputs) : undefined;
+    forward(net, net, batch, ws, mask);
     const { lossSum } = loss(net, batch, ws, true);
-    backward(net, net, batch, ws, this.weightGradients, this.biasGradients, false);
+    backward(net, net, batch, ws, this.weightGradients, this.biasGradients, false, mask);
+    this.updates++;
     if (this.optimizer.clipNorm) this.clip();
     if (this.utility) {
       // Before the update: w of this step, g after clipping (as the kernel sums them), in float32.
@@ -160,6 +168,7 @@ export class ReferenceEngine implements Engine {
   optimizerState(): OptimizerSnapshot {
     return {
       timestep: this.t,
+      updates: this.updates,
       weightFirst: this.weightState.first.slice(),
       weightSecond: this.weightState.second.slice(),
       biasFirst: this.biasState.first.slice(),
@@ -173,6 +182,7 @@ export class ReferenceEngine implements Engine {
   setOptimizerState(state: OptimizerSnapshot): void {
     checkOptimizerSnapshot(state, this.network.edges, this.network.neurons);
     this.t = state.timestep;
+    this.updates = state.updates ?? 0;
     this.weightState.first.set(state.weightFirst);
     this.weightState.second.set(state.weightSecond);
     this.biasState.first.set(state.biasFirst);

@@ -8,6 +8,7 @@
  */
 import { crossEntropyBitsFrom, softmaxStats } from "../softmax.js";
 import type { Batch } from "../types.js";
+import { dropoutKeeps, type DropoutMask } from "../dropout.js";
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -89,8 +90,12 @@ export function loadInputs(graph: Graph, batch: Batch, ws: Workspace): void {
   }
 }
 
-/** Forward pass (Def. 3.20) in evaluation order: a_i = b_i + Σ_e w_e σ(a_source(e)). */
-export function forward(graph: Graph, params: Parameters, batch: Batch, ws: Workspace): void {
+/**
+ * Forward pass (Def. 3.20) in evaluation order: a_i = b_i + Σ_e w_e σ(a_source(e)). With `dropout`
+ * (training steps only) a hidden neuron's stored a is multiplied by its mask factor (0 or the scale):
+ * σ(s·a) = s·σ(a) for s ≥ 0, so consumers read the dropped output and backward sees σ' = 0 where dropped.
+ */
+export function forward(graph: Graph, params: Parameters, batch: Batch, ws: Workspace, dropout?: DropoutMask): void {
   const { inputs: n, inDegree: d, sources, order } = graph;
   const B = batch.size;
   const oneHot = batch.inputs.kind === "one-hot";
@@ -115,6 +120,10 @@ export function forward(graph: Graph, params: Parameters, batch: Batch, ws: Work
         }
       }
     }
+    if (dropout && j < dropout.firstOutput) {
+      const key = dropout.keys[j]!;
+      for (let b = 0; b < B; b++) ws.pre[out + b] = dropoutKeeps(key, b, dropout.threshold) ? ws.pre[out + b]! * dropout.scale : 0;
+    }
   }
 }
 
@@ -130,7 +139,23 @@ export function loss(graph: Graph, batch: Batch, ws: Workspace, withGradient: bo
   const first = k - m;
   let lossSum = 0;
   let correct = 0;
-  if (batch.targets.kind === "class") {
+  if (batch.targets.kind === "class" && batch.targets.loss === "sigmoid-squared") {
+    // Sigmoid outputs, squared error against the one-hot target; arg-max of a (= of σ(a)), first wins.
+    const classes = batch.targets.classes;
+    for (let b = 0; b < B; b++) {
+      const t = classes[b]!;
+      let arg = 0;
+      for (let o = 0; o < m; o++) {
+        const a = ws.pre[(first + o) * B + b]!;
+        if (a > ws.pre[(first + arg) * B + b]!) arg = o;
+        const p = 1 / (1 + Math.exp(-a));
+        const diff = p - (o === t ? 1 : 0);
+        lossSum += diff * diff;
+        if (withGradient) ws.delta[(first + o) * B + b] = (2 * diff * p * (1 - p)) / B;
+      }
+      if (arg === t) correct++;
+    }
+  } else if (batch.targets.kind === "class") {
     const classes = batch.targets.classes;
     for (let b = 0; b < B; b++) {
       const stats = softmaxStats(ws.pre, first * B + b, B, m);
@@ -173,6 +198,7 @@ export function backward(
   weightGradients: FloatArray,
   biasGradients: FloatArray,
   inputErrors: boolean,
+  dropout?: DropoutMask,
 ): void {
   const { neurons: k, inputs: n, outputs: m, inDegree: d, sources, order } = graph;
   const B = batch.size;
@@ -183,9 +209,11 @@ export function backward(
     const j = order[r]!;
     const base = j * B;
     // δ_j = direct loss term (outputs) + σ'(a_j)·Σ_consumers w·δ  (consumers are later in the order).
+    // A dropped-out neuron stored 0 (σ' = 0); a kept one s·a, so its δ gets the factor s.
+    const scale = dropout && j < firstOutput ? dropout.scale : 1;
     for (let b = 0; b < B; b++) {
       const direct = j >= firstOutput ? ws.delta[base + b]! : 0;
-      ws.delta[base + b] = direct + (ws.pre[base + b]! > 0 ? ws.upstream[base + b]! : 0);
+      ws.delta[base + b] = direct + (ws.pre[base + b]! > 0 ? (scale === 1 ? ws.upstream[base + b]! : ws.upstream[base + b]! * scale) : 0);
     }
     let biasGradient = 0;
     for (let b = 0; b < B; b++) biasGradient += ws.delta[base + b]!;

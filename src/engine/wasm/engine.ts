@@ -25,6 +25,7 @@ import { checkLearningRate, checkOptimizer, clipScale } from "../optimizer.js";
 import { checkBatch } from "../reference/engine.js";
 import type { Batch, Engine, EngineOptions, EvaluationResult, GradientOptions, GradientResult, OptimizerConfig } from "../types.js";
 import { checkOptimizerSnapshot, DEFAULT_ADAM, perParameterCorrection, type OptimizerSnapshot, type UtilityStatistics } from "../types.js";
+import { checkDropout, dropoutNeuronKey, dropoutScale, dropoutStepKey, dropoutThreshold, type DropoutConfig } from "../dropout.js";
 import { currentPlatform, type Platform, type WorkerHandle } from "./platform.js";
 import { CONTROL_BYTES, Pool, type Kernels } from "./pool.js";
 
@@ -68,11 +69,11 @@ const LAYOUT_NAMES = [
   "CTX_ROW_HIDDEN", "CTX_BIAS", "CTX_OUT_INDEX", "CTX_C_START", "CTX_C_POS", "CTX_W_T", "CTX_FWD_INDEX",
   "CTX_M_W", "CTX_V_W", "CTX_M_B", "CTX_V_B", "CTX_INPUTS", "CTX_TARGETS", "CTX_ACT_OUT", "CTX_ACT_ERR",
   "CTX_LOGITS_OUT", "CTX_THREAD_BLOCKS", "CTX_OPTIMIZER", "CTX_LR", "CTX_BETA1", "CTX_BETA2", "CTX_EPS", "CTX_C2",
-  "CTX_GRAD_SCALE", "CTX_P1_W", "CTX_P2_W", "CTX_P1_B", "CTX_P2_B", "CTX_ACC1_W", "CTX_ACC2_W", "CTX_WD", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
+  "CTX_GRAD_SCALE", "CTX_P1_W", "CTX_P2_W", "CTX_P1_B", "CTX_P2_B", "CTX_ACC1_W", "CTX_ACC2_W", "CTX_WD", "CTX_DROP_KEYS", "CTX_DROP_THRESHOLD", "CTX_DROP_SCALE", "CTX_SIZE", "TH_OUT", "TH_DELTA", "TH_LOGIT", "TH_DLOG", "TH_G", "TH_GB", "TH_CORRECT", "TH_LOSS",
   "TH_SQUARES", "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT", "MODE_TRAIN_CLIPPED", "MODE_UPDATE",
 ] as const;
 type Layout = Record<(typeof LAYOUT_NAMES)[number], number>;
-const EXPECTED_LAYOUT_VERSION = 10;
+const EXPECTED_LAYOUT_VERSION = 11;
 
 interface Exports extends Kernels {
   heapBase(): number;
@@ -134,7 +135,9 @@ export async function createWasmEngine(network: Network, options: EngineOptions 
     }
   }
   const module = await platform.loadModule(threads > 1 ? "sparsewire-threads.wasm" : "sparsewire.wasm");
-  const engine = new WasmEngine(network, optimizer, threads, tile, module, platform, options.utilityStatistics === true);
+  if (options.dropout) checkDropout(options.dropout);
+  const dropout = options.dropout && options.dropout.rate > 0 ? options.dropout : undefined;
+  const engine = new WasmEngine(network, optimizer, threads, tile, module, platform, options.utilityStatistics === true, dropout);
   await engine.start();
   return engine;
 }
@@ -162,7 +165,12 @@ class WasmEngine implements Engine, WasmEngineExtras {
   private workers: WorkerHandle[] = [];
   private disposed = false;
   private t = 0;
+  /** Updates since creation (or since the restored state began): the dropout masks' counter. */
+  private updates = 0;
   private rate: number;
+  private readonly dropout: DropoutConfig | undefined;
+  /** Dropout: u32 key per row, set before every training step (0: no dropout). */
+  private dropKeys = 0;
   // sizes
   private readonly K: number;
   private readonly N: number;
@@ -204,8 +212,9 @@ class WasmEngine implements Engine, WasmEngineExtras {
   private qOfEdge: Int32Array;
   private built = false;
 
-  constructor(network: Network, optimizer: OptimizerConfig, threads: number, tile: number, module: WebAssembly.Module, platform: Platform, utilityStatistics = false) {
+  constructor(network: Network, optimizer: OptimizerConfig, threads: number, tile: number, module: WebAssembly.Module, platform: Platform, utilityStatistics = false, dropout?: DropoutConfig) {
     this.network = network;
+    this.dropout = dropout;
     this.tracksUtility = utilityStatistics;
     this.optimizer = optimizer;
     this.rate = optimizer.learningRate;
@@ -260,6 +269,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
       this.p1B = take(4 * H + 16);
       this.p2B = take(4 * H + 16);
     }
+    if (this.dropout) this.dropKeys = take(4 * H + 16);
     for (let p = 0; p < threads; p++) {
       this.perThread.push({
         block: blocks + p * L.THREAD_STRIDE,
@@ -564,7 +574,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
     const vW = this.f32(this.vW, E);
     const mB = this.f32(this.mB, H);
     const vB = this.f32(this.vB, H);
-    const state: OptimizerSnapshot = { timestep: this.t, weightFirst: new Float32Array(E), weightSecond: new Float32Array(E), biasFirst: new Float32Array(K), biasSecond: new Float32Array(K) };
+    const state: OptimizerSnapshot = { timestep: this.t, updates: this.updates, weightFirst: new Float32Array(E), weightSecond: new Float32Array(E), biasFirst: new Float32Array(K), biasSecond: new Float32Array(K) };
     for (let e = 0; e < E; e++) {
       state.weightFirst[e] = mW[this.qOfEdge[e]!]!;
       state.weightSecond[e] = vW[this.qOfEdge[e]!]!;
@@ -598,6 +608,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
       vB[this.posOf[j]! - N] = state.biasSecond[j]!;
     }
     this.t = state.timestep;
+    this.updates = state.updates ?? 0;
     const o = this.optimizer;
     if (this.p1W && o.kind === "adam") {
       // Without powers in the snapshot (saved under the global correction), every τ is its timestep.
@@ -649,7 +660,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.setI32(L.CTX_B, B);
     this.setI32(L.CTX_INPUT_KIND, oneHot ? 0 : 1);
     this.setI32(L.CTX_PER_SAMPLE, perSample);
-    this.setI32(L.CTX_TARGET_KIND, classTargets ? 0 : 1);
+    this.setI32(L.CTX_TARGET_KIND, batch.targets.kind === "class" ? (batch.targets.loss === "sigmoid-squared" ? 2 : 0) : 1);
     this.setI32(L.CTX_MODE, mode);
     this.setI32(L.CTX_ACTIVITY, activity ? 1 : 0);
     this.setI32(L.CTX_THREADS, active);
@@ -658,6 +669,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.setI32(L.CTX_ACT_OUT, region.actOut);
     this.setI32(L.CTX_ACT_ERR, region.actErr);
     this.setI32(L.CTX_LOGITS_OUT, region.logitsOut);
+    this.setI32(L.CTX_DROP_KEYS, 0); // training steps switch dropout on after this
     this.region = region;
     return active;
   }
@@ -724,6 +736,8 @@ class WasmEngine implements Engine, WasmEngineExtras {
     const L = this.L;
     const o = this.optimizer;
     const active = this.prepare(batch, o.clipNorm ? L.MODE_TRAIN_CLIPPED : L.MODE_TRAIN, false);
+    if (this.dropout) this.setDropout(this.dropout);
+    this.updates++;
     this.t++;
     if (this.acc1W) this.accSteps++;
     if (o.kind === "adam") {
@@ -754,6 +768,18 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.setI32(L.CTX_MODE, L.MODE_UPDATE);
     this.pool.run(1, active);
     return this.totals(active).lossSum / batch.size;
+  }
+
+  /** This step's dropout keys, one per row (the neuron at that place of the order), and the kernel's fields. */
+  private setDropout(c: DropoutConfig): void {
+    const L = this.L;
+    const stepKey = dropoutStepKey(c.seed, this.updates);
+    const keys = new Uint32Array(this.memory.buffer, this.dropKeys, this.H);
+    const order = this.network.order;
+    for (let r = 0; r < this.H; r++) keys[r] = dropoutNeuronKey(stepKey, order[r]!);
+    this.setI32(L.CTX_DROP_KEYS, this.dropKeys);
+    this.setI32(L.CTX_DROP_THRESHOLD, dropoutThreshold(c.rate) | 0);
+    this.setF32(L.CTX_DROP_SCALE, dropoutScale(c.rate));
   }
 
   private checkAlive(): void {
