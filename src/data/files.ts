@@ -12,7 +12,7 @@ import type { Readable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createGunzip, gunzip, gunzipSync } from "node:zlib";
-import { DataError } from "../util/errors.js";
+import { DataError, UsageError } from "../util/errors.js";
 import { TextCleaner } from "./text.js";
 import { parseCsv, type CsvOptions, type SampleSet } from "./samples.js";
 
@@ -315,4 +315,17 @@ export async function readImageSamples(dir: string, split: "train" | "test"): Pr
     outputNames: Array.from({ length: 10 }, (_, i) => String(i)),
     featureNames: Array.from({ length: f }, (_, i) => `pixel ${Math.floor(i / set.cols)},${i % set.cols}`),
   };
+}
+
+/**
+ * The folder of a named image set (mnist, fashion-mnist): $SPARSEWIRE_DATA/NAME, data/NAME or
+ * ../shared/data/NAME, the first that holds train-images-idx3-ubyte(.gz). `flag` names the option
+ * in the error.
+ */
+export function findImageFolder(name: string, flag: string): string {
+  const env = typeof process !== "undefined" ? process.env["SPARSEWIRE_DATA"] : undefined;
+  const places = [env ? join(env, name) : undefined, join("data", name), join("..", "shared", "data", name)].filter((p): p is string => p !== undefined);
+  const found = places.find((p) => existsSync(join(p, "train-images-idx3-ubyte.gz")) || existsSync(join(p, "train-images-idx3-ubyte")));
+  if (!found) throw new UsageError(`${flag} ${name}: no ${name} idx files in ${places.join(", ")}`, "give the folder that holds train-images-idx3-ubyte(.gz), or set SPARSEWIRE_DATA");
+  return found;
 }

@@ -6,8 +6,8 @@
  * are scaled by the training part's statistics. Prints loss and accuracy.
  */
 import { existsSync, statSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { readCsvSamples, readImageSamples } from "../../data/files.js";
+import { resolve } from "node:path";
+import { findImageFolder, readCsvSamples, readImageSamples } from "../../data/files.js";
 import { scaleFeatures, selectSamples, splitSamples, type SampleSet, type Scaling } from "../../data/samples.js";
 import type { OptimizerConfig } from "../../engine/types.js";
 import type { Task } from "../../graph/network.js";
@@ -26,14 +26,6 @@ import { gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 /** Flags that only mean something for text. */
 const TEXT_ONLY = ["text", "context", "split", "init", "resume", "checkpoint", "checkpoint-every"];
 
-/** The folder of a named image set: $SPARSEWIRE_DATA/NAME, data/NAME, ../shared/data/NAME. */
-function imageFolder(name: string): string {
-  const places = [process.env["SPARSEWIRE_DATA"] ? join(process.env["SPARSEWIRE_DATA"], name) : undefined, join("data", name), join("..", "shared", "data", name)].filter((p): p is string => p !== undefined);
-  const found = places.find((p) => existsSync(join(p, "train-images-idx3-ubyte.gz")) || existsSync(join(p, "train-images-idx3-ubyte")));
-  if (!found) throw new UsageError(`--data ${name}: no ${name} idx files in ${places.join(", ")}`, "give the folder that holds train-images-idx3-ubyte(.gz): --data DIR, or set SPARSEWIRE_DATA");
-  return found;
-}
-
 interface Loaded {
   name: string;
   train: SampleSet;
@@ -47,7 +39,7 @@ interface Loaded {
 async function loadSamples(flags: Flags, seed: number): Promise<Loaded> {
   const data = flags.requireString("data");
   const isCsv = /\.csv(\.gz)?$/i.test(data);
-  const folder = data === "mnist" || data === "fashion-mnist" ? imageFolder(data) : !isCsv && existsSync(data) && statSync(data).isDirectory() ? data : undefined;
+  const folder = data === "mnist" || data === "fashion-mnist" ? findImageFolder(data, "--data") : !isCsv && existsSync(data) && statSync(data).isDirectory() ? data : undefined;
   const scaling = (flags.string("scale") ?? (folder ? "none" : "standard")) as Scaling;
   if (folder) {
     for (const f of ["label", "target"]) if (flags.given(f)) throw new UsageError(`--${f} is for CSV files; ${data} is an image set`);
