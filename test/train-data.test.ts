@@ -153,3 +153,35 @@ test("run module on samples: the same seed gives the same losses, bit for bit", 
   assert.ok(a.valid.accuracy > 0.6, `validation accuracy ${a.valid.accuracy} (chance 0.33)`);
   await assert.rejects(runTraining({ ...settings, network: { ...settings.network, inputs: 4 } }, { kind: "samples", train: train!, valid: valid! }), /the network has 4 inputs, the data 3 features/);
 });
+
+test("train --data with SET's set-up: sigmoid squared error, shuffled epochs, dropout, SGD with decay, SET rewiring that keeps the layers", () => {
+  idxFolder(join(work, "set-digits"), 2000, 300);
+  const save = join(work, "set-model.safetensors");
+  const args = ["train", "--data", "set-digits", "--layers", "32,32", "--in-degree", "4", "--keep-layers", "--rewire", "set", "--rewire-every", "25", "--loss", "sigmoid-squared", "--sampling", "epochs", "--dropout", "0.2", "--optimizer", "sgd", "--lr", "0.05", "--weight-decay", "4e-4", "--batch", "40", "--steps", "400", "--lr-schedule", "constant", "--eval-every", "0", "--save", save, "--json"];
+  const r = run(args);
+  assert.equal(r.code, 0, r.stderr);
+  const s = lastJson(r.stdout) as { testAccuracy: number; loss: string; edgesRewired: number; testLoss: number };
+  assert.equal(s.loss, "squared error");
+  assert.ok(s.edgesRewired > 0, "SET rewired");
+  assert.ok(s.testAccuracy > 0.3, `test accuracy ${s.testAccuracy} (chance 0.1)`);
+  assert.ok(s.testLoss < 1, `squared error of sigmoid outputs against one-hot targets stays below 1: ${s.testLoss}`);
+  const net = loadNetwork(save);
+  const layer = layerOf({ inputs: 16, layers: [32, 32], outputs: 10 });
+  for (let j = net.inputs; j < net.neurons; j++) {
+    for (let e = 0; e < net.inDegree; e++) assert.equal(layer[net.sources[(j - net.inputs) * net.inDegree + e]!], layer[j]! - 1, `neuron ${j} reads the layer before after rewiring`);
+  }
+  // The same seed gives the same run (dropout masks and epoch shuffles included).
+  const again = run(args.map((a) => (a === save ? join(work, "set-model-2.safetensors") : a)));
+  assert.equal((lastJson(again.stdout) as { testLoss: number }).testLoss, s.testLoss);
+  const refused: [string[], RegExp][] = [
+    [["train", "--data", "set-digits", "--keep-layers", "--steps", "5"], /--keep-layers needs --layers/],
+    [["train", "--dropout", "0.5", "--loss", "sigmoid-squared", "--steps", "5"], /--loss is for --data/],
+    [["train", "--data", "set-digits", "--dropout", "1", "--steps", "5"], /--dropout/],
+  ];
+  for (const [a, message] of refused) {
+    const bad = run(a);
+    assert.equal(bad.code, 2, `${a.join(" ")}: ${bad.stderr}`);
+    assert.match(bad.stderr, message);
+    assert.equal(bad.stderr.trim().split("\n").length, 1, `one line: ${bad.stderr}`);
+  }
+});

@@ -24,6 +24,7 @@ export interface CommonRunFlags {
 /** RunSettings but the network (and resume), from the flags both training commands share. */
 export function commonRunSettings(flags: Flags, c: CommonRunFlags, rewire: RewireConfig | undefined, gradual: GradualPruneConfig | undefined): Omit<RunSettings, "network"> {
   const threads = flags.optionalNumber("threads");
+  const dropout = flags.number("dropout");
   return {
     batch: c.batch,
     steps: c.steps,
@@ -37,5 +38,6 @@ export function commonRunSettings(flags: Flags, c: CommonRunFlags, rewire: Rewir
     evalWindows: flags.number("eval-windows"),
     ...(rewire ? { rewire, rewirerOptions: rewirerOptionsFromFlags(flags) } : {}),
     ...(gradual ? { prune: gradual } : {}),
+    ...(dropout > 0 ? { dropout } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { findImageFolder, readCsvSamples, readImageSamples } from "../../data/files.js";
 import { scaleFeatures, selectSamples, splitSamples, type SampleSet, type Scaling } from "../../data/samples.js";
-import type { OptimizerConfig } from "../../engine/types.js";
+import type { ClassLoss, OptimizerConfig } from "../../engine/types.js";
 import type { Task } from "../../graph/network.js";
 import { saveNetwork } from "../../io/model-file.js";
 import { runTraining, type NetworkSpec, type RunSettings } from "../../run/index.js";
@@ -25,6 +25,8 @@ import { gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 
 /** Flags that only mean something for text. */
 const TEXT_ONLY = ["text", "context", "split", "init", "resume", "checkpoint", "checkpoint-every"];
+/** Flags that only mean something with --data. */
+export const DATA_ONLY = ["label", "target", "scale", "layers", "loss", "sampling", "keep-layers"];
 
 interface Loaded {
   name: string;
@@ -78,11 +80,15 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
     const layers = layersText.split(",").map((x) => Number(x));
     if (layers.some((x) => !(Number.isInteger(x) && x >= 1))) throw new UsageError(`--layers must be positive whole numbers separated by commas, got "${layersText}"`);
     if (flags.given("neurons")) throw new UsageError("--neurons and --layers both size the network: give one");
-    network = { kind: "layered", layers, inDegree, inputs: n, outputs: m, task: d.task };
+    network = { kind: "layered", layers, inDegree, inputs: n, outputs: m, task: d.task, ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}) };
   } else {
     const neurons = flags.given("neurons") ? flags.number("neurons") : n + m + 1000;
     network = { kind: "random-dag", neurons, inDegree, inputs: n, outputs: m, task: d.task };
   }
+  if (flags.boolean("keep-layers") && layersText === undefined) throw new UsageError("--keep-layers needs --layers: only a layered network has layers to keep");
+  const loss = (flags.string("loss") ?? "cross-entropy") as ClassLoss;
+  if (loss !== "cross-entropy" && d.train.labels === undefined) throw new UsageError(`--loss ${loss} is for class labels; real-valued targets (--target values) use squared error`);
+  const sampling = (flags.string("sampling") ?? "random") as "random" | "epochs";
   const rewire = rewireConfigFromFlags(rewireFlags(flags));
   const gradual = gradualConfigFromFlags(flags, inDegree, steps);
   const settings: RunSettings = { network, ...commonRunSettings(flags, common, rewire, gradual) };
@@ -93,7 +99,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
   };
   const classes = d.train.labels !== undefined;
   const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}) } });
-  const result = await runTraining(settings, { kind: "samples", train: d.train, valid: d.valid, heldOut: { test: d.test } }, {
+  const result = await runTraining(settings, { kind: "samples", train: d.train, valid: d.valid, heldOut: { test: d.test }, loss, order: sampling }, {
     ...(savePath !== undefined ? { checkpoint: (net, step) => saveNetwork(savePath, net, meta(step)) } : {}),
     onEvent: (e) => {
       if (e.type === "start") say(`sparsewire: ${d.name}: ${d.split}; ${n} features → ${m} ${classes ? "classes" : "targets"} (features scaled: ${d.scaling}); ${e.network.neurons} neurons${layersText ? ` in layers ${n},${layersText},${m}` : ""}, in-degree ${e.network.inDegree}, ${e.network.edges.toLocaleString("en")} edges; engine ${e.engine.name} × ${e.engine.threads}`);
@@ -103,7 +109,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
   });
   progress.done();
   const test = result.heldOut["test"]!;
-  const unit = classes ? "bits/sample" : "squared error";
+  const unit = classes && loss === "cross-entropy" ? "bits/sample" : "squared error";
   const summary = {
     data: d.name,
     split: d.split,

@@ -13,7 +13,7 @@ import { uniformBits } from "../../train/metrics.js";
 import { UsageError } from "../../util/errors.js";
 import { formatHelp, parseFlags, type CommandSpec } from "../args.js";
 import { commonRunSettings } from "../run-flags.js";
-import { trainOnData } from "./train-data.js";
+import { DATA_ONLY, trainOnData } from "./train-data.js";
 import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { REWIRE_FLAGS, rewireConfigFromFlags } from "../rewire-flags.js";
@@ -44,6 +44,10 @@ export const trainSpec: CommandSpec = {
     { name: "lr-final", type: "number", min: 0, value: "RATE", help: "final learning rate of the schedule (default: 0 for cosine and linear, lr/100 for step)" },
     { name: "clip-norm", type: "number", default: 0, min: 0, value: "X", help: "clip the gradients to global L2 norm X before each update; 0 = off" },
     { name: "weight-decay", type: "number", default: 0, min: 0, value: "λ", help: "L2 weight decay of the edge weights: the update uses g + λ·w (biases are not decayed); 0 = off" },
+    { name: "dropout", type: "number", default: 0, min: 0, max: 0.99, value: "RATE", help: "dropout of hidden neurons in training steps (inverted: kept outputs ×1/(1−RATE)); the same masks in every engine for a seed; 0 = off" },
+    { name: "loss", type: "string", choices: ["cross-entropy", "sigmoid-squared"], value: "cross-entropy|sigmoid-squared", help: "--data classes: softmax cross-entropy in bits (default), or sigmoid outputs with squared error against the one-hot class (SET's set-up)" },
+    { name: "sampling", type: "string", choices: ["random", "epochs"], value: "random|epochs", help: "--data: training samples drawn at random with replacement (default) or in shuffled epochs" },
+    { name: "keep-layers", type: "boolean", help: "--data --layers: rewiring keeps the network layered (new edges only from the layer before), as SET and RigL do; default: new edges may skip layers" },
     { name: "optimizer", type: "string", default: "adam", choices: ["adam", "sgd"], help: "adam (Kingma & Ba, bias-corrected) or sgd" },
     { name: "adam-correction", type: "string", default: "global", choices: ["global", "per-parameter"], help: "Adam's bias correction by the global step count, or per parameter (a rewired edge's steps count from its birth: no oversized first steps)" },
     { name: "momentum", type: "number", default: 0.9, min: 0, max: 0.999999, help: "SGD momentum" },
@@ -158,7 +162,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     checkSavePath(flags.string("save"), "save");
     return trainOnData(flags, { optimizer, lrSchedule, steps, ...(minutes !== undefined ? { minutes } : {}), batch, seed, json, quiet });
   }
-  for (const f of ["label", "target", "scale", "layers"]) if (flags.given(f)) throw new UsageError(`--${f} is for --data (samples), not for text`);
+  for (const f of DATA_ONLY) if (flags.given(f)) throw new UsageError(`--${f} is for --data (samples), not for text`);
   // Checked before the corpus is read: with --minutes alone the schedule runs on elapsed time.
   checkLrSchedule(lrSchedule, optimizer.learningRate, Number.isFinite(steps) ? { steps } : { seconds: (minutes ?? 0) * 60 });
   const scheduleRecord = { lrSchedule: lrSchedule.kind, warmup: lrSchedule.warmup, lrFinal: finalRate(lrSchedule, optimizer.learningRate), clipNorm, ...(optimizer.weightDecay ? { weightDecay: optimizer.weightDecay } : {}) };
