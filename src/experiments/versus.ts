@@ -45,6 +45,9 @@ const riglWith = (c: Partial<RewireConfig>): RewireConfig => ({ ...structuredClo
 export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "static", description: "static sparse network, rewiring off" },
   { name: "thesis", description: "thesis §4.6 rule: utility prune, correlation growth, eq. 4.8 weights, every 2048 steps, 0.1 % of edges per round, Adam timestep reset", rewire: thesisRuleAtRate(0.001, 2048) },
+  // Ablations of the thesis rule (issue 12: why it loses to static under the recipe).
+  { name: "thesis-noreset", description: "the thesis rule without Adam's timestep reset after each round", rewire: { ...thesisRuleAtRate(0.001, 2048), resetTimestep: false } },
+  { name: "thesis-noreset-mag", description: "the thesis rule without the timestep reset, pruning by |w| instead of first-order utility", rewire: { ...thesisRuleAtRate(0.001, 2048), resetTimestep: false, pruneBy: "magnitude" } },
   { name: "set", description: "SET: magnitude prune, random growth, 30 % every 2048 steps", rewire: structuredClone(PRESETS.set) },
   { name: "rigl", description: "RigL: magnitude prune, gradient growth, zero init, 30 % cosine-decayed every 100 steps", rewire: structuredClone(rigl) },
   // Ablations on RigL's schedule: prune criterion × growth criterion × new-weight rule.
