@@ -6,9 +6,9 @@
  */
 export { Network, transpose, type Task, type NetworkArrays, type RandomNetworkOptions, type Consumers } from "./graph/network.js";
 export { Rng, type RngState } from "./util/rng.js";
-export { layeredNetwork, layerOf, type LayeredOptions } from "./graph/layered.js";
+export { layeredNetwork, layerOf, layeredAdmissibility, type LayeredOptions, type LayeredAdmissibility } from "./graph/layered.js";
 export { parseCsv, splitSamples, selectSamples, scaleFeatures, type SampleSet, type CsvOptions, type Scaling } from "./data/samples.js";
-export { SampleData, evaluateSamples } from "./train/samples.js";
+export { SampleData, evaluateSamples, type SampleDataOptions } from "./train/samples.js";
 export {
   SparsewireError,
   GraphError,
@@ -23,6 +23,7 @@ export type {
   Batch,
   BatchInputs,
   BatchTargets,
+  ClassLoss,
   Engine,
   EngineName,
   EngineOptions,
@@ -32,6 +33,7 @@ export type {
   OptimizerConfig,
 } from "./engine/types.js";
 export { DEFAULT_ADAM } from "./engine/types.js";
+export { dropoutMask, type DropoutConfig, type DropoutMask } from "./engine/dropout.js";
 export { createEngine, ENGINE_NAMES } from "./engine/create.js";
 export { ReferenceEngine } from "./engine/reference/index.js";
 export { TEXT_ALPHABET, SPACE_SYMBOL, TextCleaner, cleanText, decodeSymbols } from "./data/text.js";

@@ -81,13 +81,19 @@ export function layerOf(o: Pick<LayeredOptions, "inputs" | "layers" | "outputs">
   return out;
 }
 
+/** Admissibility of a layered network, and where each target's sources may come from. */
+export interface LayeredAdmissibility extends Admissibility {
+  /** The neurons [first, last + 1) of the layer before `target`'s ([0, 0) for an input). */
+  previousLayer(target: number): [number, number];
+}
+
 /**
  * Admissibility (§4.5) that keeps a layered network layered: i → j is admissible iff i is in the
  * layer just before j's and not already a source of j. Such an edge never closes a cycle, so no
  * search of the graph is needed. `layer`: the layer of every neuron, numbered contiguously as
  * `layerOf` gives them. Reads the network's live sources, so it stays right across rewiring rounds.
  */
-export function layeredAdmissibility(net: Network, layer: Int32Array): Admissibility & { previousLayer(target: number): [number, number] } {
+export function layeredAdmissibility(net: Network, layer: Int32Array): LayeredAdmissibility {
   const k = net.neurons;
   const d = net.inDegree;
   const n = net.inputs;

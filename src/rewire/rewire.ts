@@ -14,7 +14,7 @@ import type { Network } from "../graph/network.js";
 import type { Rng, RngState } from "../util/rng.js";
 import { activityFrom, stackActivity, subBatch, type Activity } from "../estimate/activity.js";
 import { orderAdmissibility } from "../graph/admissibility.js";
-import { layeredAdmissibility } from "../graph/layered.js";
+import { layeredAdmissibility, type LayeredAdmissibility } from "../graph/layered.js";
 import { descendantWordsKernel, prepareSearchKernels } from "../engine/search-kernel.js";
 import { approximateSearch } from "./approximate-search.js";
 import { exactSearch } from "./exact-search.js";
@@ -111,7 +111,7 @@ export class Rewirer {
   readonly bornAt: Float64Array;
   private rounds = 0;
   /** With `options.layers`: which sources keep the network layered. */
-  private readonly layered: ReturnType<typeof layeredAdmissibility> | undefined;
+  private readonly layered: LayeredAdmissibility | undefined;
 
   constructor(
     readonly network: Network,
