@@ -35,3 +35,15 @@ test("experiment set-table --quick: static, SET, RigL and ours on SET's protocol
   assert.match(md, new RegExp(`\\| set \\| 1104 \\| 2 \\| .* \\| ${SET_PUBLISHED.set.toFixed(2)} \\|`));
   assert.ok(existsSync(join(out, "set-table.svg")));
 });
+
+test("experiment set-table-full --quick: the same configurations with our recipe (Adam, cross-entropy), no published column", () => {
+  const out = join(work, "full");
+  const r = run(["experiment", "set-table-full", "--quick", "--mnist", fashion, "--out", out, "--threads", "1", "--configs", "static,rigl", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((lastJson(r.stdout) as { runsDone: number }).runsDone, 4);
+  const protocol = JSON.parse(readFileSync(join(out, "protocol.json"), "utf8")) as { protocol: { recipe?: { optimizer: string; loss: string } } };
+  assert.deepEqual(protocol.protocol.recipe, { optimizer: "adam", schedule: "linear", loss: "cross-entropy" });
+  const md = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(md, /softmax cross-entropy; Adam 0\.005 decayed linearly to 0/);
+  assert.match(md, /\| static \| 1104 \| 2 \| [0-9.]+ ± [0-9.]+ \| \[[-0-9., ]+\] \| — \|/);
+});
