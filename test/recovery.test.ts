@@ -5,8 +5,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Network } from "../src/graph/network.js";
 import { recoveryScores, RECOVERY_MULTIPLES } from "../src/experiments/recovery.js";
 import type { Activity } from "../src/estimate/activity.js";
@@ -58,4 +59,21 @@ test("experiment recovery --quick: recall per criterion against chance, figure a
   const chance = s.summary["random.perTarget.chance"]!;
   assert.ok(chance.every((v, i) => i === 0 || v > chance[i - 1]!));
   for (const f of ["summary.md", "summary.json", "recovery.svg", "runs.jsonl"]) assert.ok(existsSync(join(out, f)), f);
+});
+
+test("experiment recovery-mnist --quick: the same test on MNIST, a random DAG trained on images", () => {
+  const { work, run } = cliRunner("sparsewire-recovery-mnist-");
+  const mnist = join(dirname(fileURLToPath(import.meta.url)), "../../../shared/data/mnist");
+  const out = join(work, "rec");
+  const r = run(["experiment", "recovery-mnist", "--quick", "--mnist", mnist, "--out", out, "--threads", "1", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const s = lastJson(r.stdout) as { runsDone: number; summary: Record<string, number[]> };
+  assert.equal(s.runsDone, 2, "1 seed × 2 deletions");
+  for (const key of ["random.perTarget.correlation", "largest.global.gradient", "largest.perTarget.chance"]) {
+    assert.equal(s.summary[key]!.length, RECOVERY_MULTIPLES.length, key);
+    for (const v of s.summary[key]!) assert.ok(v >= 0 && v <= 1, `${key}: ${v}`);
+  }
+  const md = readFileSync(join(out, "summary.md"), "utf8");
+  assert.match(md, /Data: MNIST \(2,000 training images, 500 validating; the test set only reported: [0-9.]+ % accuracy before deleting\)/);
+  assert.ok(existsSync(join(out, "recovery-mnist.svg")));
 });

@@ -6,7 +6,7 @@ import { utility } from "./utility.js";
 import { versus } from "./versus.js";
 import { recipe } from "./recipe.js";
 import { compress } from "./compress.js";
-import { recovery } from "./recovery.js";
+import { recovery, recoveryMnist } from "./recovery.js";
 import { setTable, setTableFull } from "./set-table.js";
 
-export const EXPERIMENTS: Experiment[] = [sparsity, rewiring, versus, utility, compress, recipe, recovery, setTable, setTableFull];
+export const EXPERIMENTS: Experiment[] = [sparsity, rewiring, versus, utility, compress, recipe, recovery, recoveryMnist, setTable, setTableFull];
