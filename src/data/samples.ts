@@ -133,11 +133,7 @@ export function selectSamples(set: SampleSet, index: ArrayLike<number>): SampleS
 
 /** A random split into parts of the given fractions (seeded): Fisher–Yates over the sample indices. */
 export function splitSamples(set: SampleSet, fractions: readonly number[], rng: Rng): SampleSet[] {
-  const order = Int32Array.from({ length: set.count }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = rng.nextInt(i + 1);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
+  const order = rng.shuffle(Int32Array.from({ length: set.count }, (_, i) => i));
   const parts: SampleSet[] = [];
   let start = 0;
   let cumulative = 0;

@@ -122,14 +122,7 @@ async function setImages(folder: string, p: SetTableProtocol): Promise<{ train: 
 }
 
 function permutation(n: number, rng: Rng): Int32Array {
-  const a = Int32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = rng.nextInt(i + 1);
-    const t = a[i]!;
-    a[i] = a[j]!;
-    a[j] = t;
-  }
-  return a;
+  return rng.shuffle(Int32Array.from({ length: n }, (_, i) => i));
 }
 
 export const setTable: Experiment = setTableExperiment("set-table", "SET's Fashion-MNIST protocol (2,000 images, 784-1000-1000-1000-10, 400 epochs): static, SET, RigL and ours beside SET's published table", SET_PROTOCOL, QUICK_PROTOCOL);

@@ -109,12 +109,7 @@ export class SampleData implements TrainingData {
           for (let b = 0; b < size; b++) {
             if (at === count) {
               for (let i = 0; i < count; i++) permutation[i] = i;
-              for (let i = count - 1; i > 0; i--) {
-                const j = rng.nextInt(i + 1);
-                const t = permutation[i]!;
-                permutation[i] = permutation[j]!;
-                permutation[j] = t;
-              }
+              rng.shuffle(permutation);
               at = 0;
             }
             index[b] = permutation[at++]!;

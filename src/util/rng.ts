@@ -59,6 +59,17 @@ export class Rng {
     }
   }
 
+  /** Shuffles `a` in place (Fisher–Yates from the last place down, j = nextInt(i + 1)) and returns it. */
+  shuffle<T extends { length: number; [i: number]: number }>(a: T): T {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.nextInt(i + 1);
+      const t = a[i]!;
+      a[i] = a[j]!;
+      a[j] = t;
+    }
+    return a;
+  }
+
   /** Standard normal sample (Box–Muller, polar form avoided for determinism across engines). */
   nextNormal(): number {
     if (this.spareNormal !== undefined) {
