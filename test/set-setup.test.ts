@@ -180,3 +180,31 @@ test("samples in shuffled epochs: every sample once per epoch, in a new order ea
   assert.deepEqual(draw(9), seen);
   assert.notDeepEqual(draw(10), seen);
 });
+
+test("rewiring budget by layer: ζ of every layer's in-edges is freed, where the global budget takes the smallest weights wherever they are", async () => {
+  const shape = { inputs: 12, layers: [40], outputs: 30, inDegree: 6 };
+  const layer = layerOf(shape);
+  const batches = [denseBatch(51, 64, 12, 30, "class")];
+  const changedPerLayer = async (budgetBy: "network" | "layer") => {
+    const net = layeredNetwork(shape, new Rng(50));
+    // The output layer's weights are 100× larger: by |w| over the whole network none of them is small.
+    for (let j = 52; j < net.neurons; j++) for (let e = 0; e < 6; e++) net.weights[(j - 12) * 6 + e]! *= 100;
+    const before = net.sources.slice();
+    const engine = await createEngine("reference", net);
+    const rewirer = new Rewirer(net, engine, { ...PRESETS.set, fraction: 0.3, budgetBy, every: 1 }, new Rng(52), { layers: layer });
+    rewirer.round(1, 10, batches);
+    await engine.dispose();
+    const changed = [0, 0];
+    for (let p = 0; p < net.edges; p++) if (net.sources[p] !== before[p]) changed[layer[12 + Math.floor(p / 6)]! - 1]!++;
+    return changed;
+  };
+  const [hidden, outputs] = await changedPerLayer("layer");
+  // 30 % of 240 and of 180 in-edges freed; a redrawn source may equal the old one, or be refused.
+  assert.ok(hidden! >= 50 && hidden! <= 72, `hidden layer: ${hidden} of 72 freed slots changed`);
+  assert.ok(outputs! >= 35 && outputs! <= 54, `output layer: ${outputs} of 54 freed slots changed`);
+  const [, outputsGlobal] = await changedPerLayer("network");
+  assert.ok(outputsGlobal! <= 5, `the global budget frees almost none of the large output weights (${outputsGlobal})`);
+  const net = layeredNetwork(shape, new Rng(50));
+  const engine = await createEngine("reference", net);
+  assert.throws(() => new Rewirer(net, engine, { ...PRESETS.set, budgetBy: "layer" }, new Rng(1)), /needs the network's layers/);
+});

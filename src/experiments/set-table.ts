@@ -91,9 +91,15 @@ interface SetConfig {
 export const SET_CONFIGS: SetConfig[] = [
   { name: "static", description: "static sparse (SET's fixprob)" },
   { name: "set", description: "SET: ζ of the weights by smallest |w| after every epoch, regrown at random in the layer before, random new weights", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta }) },
+  { name: "set-std01", description: "SET with random new weights of SET's own scale, N(0, 0.1²), instead of He's N(0, 2/d)", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeightStd: 0.1 }) },
+  { name: "set-layer", description: "SET with ζ removed from every layer (as SET's code does) instead of from all weights, new weights N(0, 0.1²)", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeightStd: 0.1, budgetBy: "layer" }) },
+  { name: "set-zero", description: "SET with new weights 0 instead of random (ablation: are its random new weights the cost?)", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeights: "zero" }) },
   { name: "rigl", description: "RigL (its preset: every 100 steps, 30 % cosine-decayed to 0 at 75 %, gradient growth, zero new weights)", rewire: (_, e, quick) => ({ ...structuredClone(PRESETS.rigl), ...(quick ? { every: e } : {}) }) },
   { name: "rigl-b4-opt", description: "ours (issue 9's best): RigL schedule, prune and growth scores over 4 batches, eq. 4.8 new weights", rewire: (_, e, quick) => ({ ...structuredClone(PRESETS.rigl), batches: 4, newWeights: "optimal", ...(quick ? { every: e } : {}) }) },
 ];
+
+/** The configurations run without --configs (ablations only when asked). */
+export const SET_DEFAULT = ["static", "set", "rigl", "rigl-b4-opt"];
 
 export interface SetTableResult {
   steps: number;
@@ -138,7 +144,7 @@ async function runSetTable(name: string, ctx: Parameters<Experiment["run"]>[0], 
   const images = await setImages(folder, p);
   const stepsPerEpoch = Math.ceil(p.train / p.batch);
   const steps = ctx.steps ?? p.epochs * stepsPerEpoch;
-  const names = ctx.configs ?? SET_CONFIGS.map((c) => c.name);
+  const names = ctx.configs ?? SET_DEFAULT;
   const configs = names.map((n) => {
     const c = SET_CONFIGS.find((x) => x.name === n);
     if (!c) throw new Error(`set-table: unknown configuration "${n}" (known: ${SET_CONFIGS.map((x) => x.name).join(", ")})`);
@@ -197,7 +203,7 @@ async function reportSetTable(name: string, ctx: Parameters<Experiment["run"]>[0
     const runs = bySeed(c.name);
     const acc = [...runs.values()].map((r) => 100 * r.testAccuracy);
     // SET published numbers for its own protocol only.
-    const published = p.recipe ? undefined : c.name === "static" ? SET_PUBLISHED.static : c.name === "set" ? SET_PUBLISHED.set : undefined;
+    const published = p.recipe ? undefined : c.name === "static" ? SET_PUBLISHED.static : c.name === "set" || c.name.startsWith("set-") ? SET_PUBLISHED.set : undefined;
     const m = mean(acc);
     // One-sample 95 % t interval of our mean; paired with our SET on shared seeds.
     const half = acc.length > 1 ? (tQuantile975(acc.length - 1) * sd(acc)) / Math.sqrt(acc.length) : NaN;

@@ -59,8 +59,8 @@ export const PIVOT_TOLERANCE = 1e-9;
 
 /**
  * New weights for `swaps` by `rule`. The optimal rule reads the sources' outputs from `activity`
- * (taken before the swaps); zero and random need none. `net` gives the in-degree d for random
- * init; `rng` is used by random init only.
+ * (taken before the swaps); zero and random need none. Random weights are N(0, randomStd²),
+ * by default He's N(0, 2/d) with `net`'s in-degree d; `rng` is used by random init only.
  */
 export function newEdgeWeights(
   rule: NewWeightRule,
@@ -68,6 +68,7 @@ export function newEdgeWeights(
   activity: Activity | undefined,
   net: { neurons: number; inputs: number; inDegree: number },
   rng: Rng,
+  randomStd?: number,
 ): NewWeights {
   checkSwaps(swaps, net);
   if (rule === "optimal") {
@@ -76,7 +77,7 @@ export function newEdgeWeights(
   }
   const weights = new Float64Array(swaps.length);
   if (rule === "random") {
-    const std = Math.sqrt(2 / net.inDegree);
+    const std = randomStd ?? Math.sqrt(2 / net.inDegree);
     for (let q = 0; q < swaps.length; q++) weights[q] = std * rng.nextNormal();
   } else if (rule !== "zero") {
     throw new UsageError(`unknown new-weight rule "${String(rule)}": use optimal, zero or random`);

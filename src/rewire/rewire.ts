@@ -127,6 +127,7 @@ export class Rewirer {
     this.order = new OnlineOrder(network, { levels: "deferred" });
     this.bornAt = new Float64Array(network.edges).fill(-Infinity);
     this.layered = options.layers ? layeredAdmissibility(network, options.layers) : undefined;
+    if (config.budgetBy === "layer" && !this.layered) throw new UsageError("rewiring a share of every layer (budgetBy: layer) needs the network's layers (rewirer option layers, or --keep-layers)");
     // The searches' WebAssembly kernels: loaded synchronously on first use in Node; in browsers
     // this starts the fetch so that rounds use them once they are there (same results either way).
     void prepareSearchKernels();
@@ -247,8 +248,24 @@ export class Rewirer {
         plan.push({ target: j, slot, candidates: [search.top.sources[q]!, ...perTargetCandidates(j)] });
       }
     } else {
-      // Fraction: the `budget` lowest-utility edges overall, each regrown into its own neuron.
-      for (const p of lowestFinite(utility, budget)) {
+      // Fraction: the `budget` lowest-utility edges overall (or that share of every layer's in-edges),
+      // each regrown into its own neuron.
+      const freed: number[] = [];
+      if (c.budgetBy === "layer" && this.layered) {
+        // Layers are numbered contiguously, so each layer's in-edges are one range of edge slots.
+        for (let j0 = n; j0 < net.neurons; ) {
+          const [, end] = this.layered.previousLayer(j0); // end of j0's predecessor layer = start of j0's layer
+          let j1 = j0;
+          while (j1 < net.neurons && this.layered.previousLayer(j1)[1] === end) j1++;
+          const lo = (j0 - n) * d;
+          const hi = (j1 - n) * d;
+          for (const p of lowestFinite(utility.subarray(lo, hi), Math.round(fraction * (hi - lo)))) freed.push(lo + p);
+          j0 = j1;
+        }
+      } else {
+        freed.push(...lowestFinite(utility, budget));
+      }
+      for (const p of freed) {
         const j = n + Math.floor(p / d);
         plan.push({ target: j, slot: p % d, candidates: perTargetCandidates(j) });
       }
@@ -306,7 +323,7 @@ export class Rewirer {
     // 5. New weights (eq. 4.8 / zero / random), fresh optimiser state, hand back to the engine.
     let fitSeconds = 0;
     if (swaps.length > 0) {
-      const fit = newEdgeWeights(c.newWeights, swaps, activity, net, this.rng);
+      const fit = newEdgeWeights(c.newWeights, swaps, activity, net, this.rng, c.newWeightStd);
       for (let q = 0; q < swaps.length; q++) {
         const s = swaps[q]!;
         const edge = (s.target - n) * d + s.slot;

@@ -56,8 +56,15 @@ export interface RewireConfig {
   growBy: GrowthCriterion;
   /** How many edges a round rewires. */
   count: CountRule;
+  /**
+   * With the fraction rule: the lowest-utility share of all edges ("network", default), or of each
+   * layer's in-edges ("layer", as SET's code removes ζ of every layer; needs the rewirer's `layers`).
+   */
+  budgetBy?: "network" | "layer";
   /** Weights of new edges: eq. 4.8 ("optimal"), zero or random. */
   newWeights: NewWeightRule;
+  /** Standard deviation of random new weights (default: He's √(2/d), as the initialisation; SET's code uses 0.1). */
+  newWeightStd?: number;
   /** Reset Adam's timestep after a round, as the thesis did (§4.6). */
   resetTimestep: boolean;
   /** Only swap when the candidate's estimated gain |⟨σ(a_i), δ_j⟩|·|w| (w the removed edge's weight) exceeds the removed utility. */
@@ -117,6 +124,7 @@ export function checkRewireConfig(c: RewireConfig): void {
   if (!Number.isInteger(c.every) || c.every < 1) throw settingError("rewire.every", `must be a positive integer, got ${c.every}`);
   if (!(c.fraction > 0 && c.fraction <= 1)) throw settingError("rewire.fraction", `must be in (0, 1], got ${c.fraction}`);
   if (c.schedule.kind === "stop" && !(c.schedule.at > 0 && c.schedule.at <= 1)) throw settingError("rewire.schedule", `stop:F needs F in (0, 1], got ${c.schedule.at}`);
+  if (c.newWeightStd !== undefined && !(c.newWeightStd >= 0 && Number.isFinite(c.newWeightStd))) throw settingError("rewire.newWeightStd", `must be a number ≥ 0, got ${c.newWeightStd}`);
   if (!Number.isInteger(c.grace) || c.grace < 0) throw settingError("rewire.grace", `must be a non-negative integer, got ${c.grace}`);
   if (c.count.kind === "threshold" && !(c.count.threshold >= 0 && c.count.threshold <= 1)) throw settingError("rewire.count.threshold", `must be in [0, 1], got ${c.count.threshold}`);
   if (!Number.isInteger(c.batches) || c.batches < 1) throw settingError("rewire.batches", `must be a positive integer, got ${c.batches}`);
