@@ -49,6 +49,9 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "thesis-noreset", description: "the thesis rule without Adam's timestep reset after each round", rewire: { ...thesisRuleAtRate(0.001, 2048), resetTimestep: false } },
   { name: "thesis-noreset-mag", description: "the thesis rule without the timestep reset, pruning by |w| instead of first-order utility", rewire: { ...thesisRuleAtRate(0.001, 2048), resetTimestep: false, pruneBy: "magnitude" } },
   { name: "set", description: "SET: magnitude prune, random growth, 30 % every 2048 steps", rewire: structuredClone(PRESETS.set) },
+  // Under a rate decayed to 0, edges added late cannot be trained: the same rules with no rounds after 75 % of training (RigL's T_end).
+  { name: "set-stop", description: "SET with no rounds after 75 % of training (as RigL's schedule ends)", rewire: { ...structuredClone(PRESETS.set), schedule: { kind: "stop", at: 0.75 } } },
+  { name: "thesis-stop", description: "the thesis rule with no rounds after 75 % of training", rewire: { ...thesisRuleAtRate(0.001, 2048), schedule: { kind: "stop", at: 0.75 } } },
   { name: "rigl", description: "RigL: magnitude prune, gradient growth, zero init, 30 % cosine-decayed every 100 steps", rewire: structuredClone(rigl) },
   // Ablations on RigL's schedule: prune criterion × growth criterion × new-weight rule.
   { name: "rigl-utility", description: "RigL schedule, first-order utility prune (eq. 4.3)", rewire: riglWith({ pruneBy: "first-order" }) },
