@@ -98,7 +98,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
     if (!quiet && !json) progress.log(line);
   };
   const classes = d.train.labels !== undefined;
-  const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}) } });
+  const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}), ...(loss !== "cross-entropy" ? { loss } : {}), ...(sampling !== "random" ? { sampling } : {}), ...(settings.dropout ? { dropout: settings.dropout } : {}), ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}) } });
   const result = await runTraining(settings, { kind: "samples", train: d.train, valid: d.valid, heldOut: { test: d.test }, loss, order: sampling }, {
     ...(savePath !== undefined ? { checkpoint: (net, step) => saveNetwork(savePath, net, meta(step)) } : {}),
     onEvent: (e) => {
