@@ -208,3 +208,12 @@ test("rewiring budget by layer: ζ of every layer's in-edges is freed, where the
   const engine = await createEngine("reference", net);
   assert.throws(() => new Rewirer(net, engine, { ...PRESETS.set, budgetBy: "layer" }, new Rng(1)), /needs the network's layers/);
 });
+
+test("layered networks: initial weights N(0, initStd²) when asked (SET's 0.1), He's N(0, 2/d) by default", () => {
+  const shape = { inputs: 50, layers: [400, 400], outputs: 10, inDegree: 20 };
+  const stdOf = (w: Float32Array) => Math.sqrt(w.reduce((s, x) => s + x * x, 0) / w.length);
+  const he = stdOf(layeredNetwork(shape, new Rng(3)).weights);
+  const set = stdOf(layeredNetwork({ ...shape, initStd: 0.1 }, new Rng(3)).weights);
+  assert.ok(Math.abs(he - Math.sqrt(2 / 20)) < 0.01, `He: ${he}`);
+  assert.ok(Math.abs(set - 0.1) < 0.003, `initStd 0.1: ${set}`);
+});

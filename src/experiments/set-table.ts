@@ -84,6 +84,8 @@ const FULL_QUICK: SetTableProtocol = { ...FULL_PROTOCOL, train: 2000, valid: 500
 interface SetConfig {
   name: string;
   description: string;
+  /** Initial weights N(0, initStd²) instead of He's (SET's code: 0.1). */
+  initStd?: number;
   /** The rewiring; `quick` runs are shorter than RigL's 100-step interval, so it rewires every epoch there. */
   rewire?: (p: SetTableProtocol, stepsPerEpoch: number, quick: boolean) => RewireConfig;
 }
@@ -93,6 +95,8 @@ export const SET_CONFIGS: SetConfig[] = [
   { name: "set", description: "SET: ζ of the weights by smallest |w| after every epoch, regrown at random in the layer before, random new weights", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta }) },
   { name: "set-std01", description: "SET with random new weights of SET's own scale, N(0, 0.1²), instead of He's N(0, 2/d)", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeightStd: 0.1 }) },
   { name: "set-layer", description: "SET with ζ removed from every layer (as SET's code does) instead of from all weights, new weights N(0, 0.1²)", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeightStd: 0.1, budgetBy: "layer" }) },
+  { name: "static-init01", description: "static sparse with SET's initialisation N(0, 0.1²) instead of He's", initStd: 0.1 },
+  { name: "set-init01", description: "set-layer with SET's initialisation N(0, 0.1²): SET's removal per layer, its new-weight scale and its initial scale", initStd: 0.1, rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeightStd: 0.1, budgetBy: "layer" }) },
   { name: "set-zero", description: "SET with new weights 0 instead of random (ablation: are its random new weights the cost?)", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeights: "zero" }) },
   { name: "rigl", description: "RigL (its preset: every 100 steps, 30 % cosine-decayed to 0 at 75 %, gradient growth, zero new weights)", rewire: (_, e, quick) => ({ ...structuredClone(PRESETS.rigl), ...(quick ? { every: e } : {}) }) },
   { name: "rigl-b4-opt", description: "ours (issue 9's best): RigL schedule, prune and growth scores over 4 batches, eq. 4.8 new weights", rewire: (_, e, quick) => ({ ...structuredClone(PRESETS.rigl), batches: 4, newWeights: "optimal", ...(quick ? { every: e } : {}) }) },
@@ -155,15 +159,15 @@ async function runSetTable(name: string, ctx: Parameters<Experiment["run"]>[0], 
   for (const c of configs) {
     for (let s = 0; s < p.seeds; s++) {
       const seed = ctx.seedBase + s;
-      runs.push({ key: `${c.name}-seed${seed}`, group: c.name, seed, settings: { config: c.name, steps, ...(c.rewire ? { rewire: c.rewire(p, stepsPerEpoch, ctx.quick) } : {}), engine: ctx.engine, ...(ctx.threads ? { threads: ctx.threads } : {}) }, cost: edges * steps * (c.rewire ? 1.2 : 1) });
+      runs.push({ key: `${c.name}-seed${seed}`, group: c.name, seed, settings: { config: c.name, steps, ...(c.rewire ? { rewire: c.rewire(p, stepsPerEpoch, ctx.quick) } : {}), ...(c.initStd !== undefined ? { initStd: c.initStd } : {}), engine: ctx.engine, ...(ctx.threads ? { threads: ctx.threads } : {}) }, cost: edges * steps * (c.rewire ? 1.2 : 1) });
     }
   }
   const protocol = { ...p, steps, stepsPerEpoch, folder: folder.replace(/^.*\/(?=[^/]+$)/, ""), seedBase: ctx.seedBase };
   const optimizer: OptimizerConfig = p.recipe ? adam(p.lr) : { kind: "sgd", learningRate: p.lr, momentum: p.momentum, weightDecay: p.weightDecay };
   const records = await recordRuns<SetTableResult>(ctx, name, protocol, runs, async (run, rc) => {
-    const st = run.settings as { rewire?: RewireConfig };
+    const st = run.settings as { rewire?: RewireConfig; initStd?: number };
     const settings: RunSettings = {
-      network: { kind: "layered", layers: p.layers, inDegree: p.inDegree, inputs: 784, outputs: 10, task: { kind: "classification", classes: 10, inputShape: [28, 28] }, keepLayers: true },
+      network: { kind: "layered", layers: p.layers, inDegree: p.inDegree, inputs: 784, outputs: 10, task: { kind: "classification", classes: 10, inputShape: [28, 28] }, keepLayers: true, ...(st.initStd !== undefined ? { initStd: st.initStd } : {}) },
       batch: p.batch,
       steps,
       optimizer,

@@ -20,9 +20,11 @@ export interface LayeredOptions {
   /** Sources of every non-input neuron, all from the previous layer. */
   inDegree: number;
   task?: Task;
+  /** Standard deviation of the initial weights (default He's √(2/d); SET's code uses 0.1). */
+  initStd?: number;
 }
 
-/** Random layered network: sources drawn uniformly without repetition from the previous layer, He-scaled weights N(0, 2/d), biases 0. */
+/** Random layered network: sources drawn uniformly without repetition from the previous layer, weights N(0, 2/d) (He) or N(0, initStd²), biases 0. */
 export function layeredNetwork(o: LayeredOptions, rng: Rng): Network {
   const sizes = [o.inputs, ...o.layers, o.outputs];
   const d = o.inDegree;
@@ -40,7 +42,8 @@ export function layeredNetwork(o: LayeredOptions, rng: Rng): Network {
   const n = o.inputs;
   const sources = new Int32Array((k - n) * d);
   const weights = new Float32Array((k - n) * d);
-  const std = Math.sqrt(2 / d);
+  const std = o.initStd ?? Math.sqrt(2 / d);
+  if (!(std >= 0 && Number.isFinite(std))) throw new UsageError(`initial weight scale must be a number ≥ 0, got ${std}`);
   const chosen = new Set<number>();
   const row = new Int32Array(d);
   let prevStart = 0;

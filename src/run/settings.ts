@@ -24,6 +24,8 @@ export type NetworkSpec =
       kind: "layered"; layers: number[]; inDegree: number; inputs: number; outputs: number; task?: Task;
       /** Rewiring keeps it layered (new edges only from the layer before the target); default: it may relax the layering. */
       keepLayers?: boolean;
+      /** Standard deviation of the initial weights (default He's √(2/d)). */
+      initStd?: number;
     }
   | { kind: "given"; network: Network };
 
