@@ -14,6 +14,7 @@ import { thesisRuleAtRate } from "../dist/src/experiments/rewiring.js";
 import { createEngine } from "../dist/src/engine/create.js";
 import { estimationBatches } from "../dist/src/train/text.js";
 import { Rng } from "../dist/src/util/rng.js";
+/* global AbortController */
 const corpus = await readTextCorpus(process.env.TEXT ?? "../shared/data/text8/text8.first-6877825-chars.gz");
 const parts = splitCorpus(corpus.symbols); const split = { train: parts[0].symbols, valid: parts[1].symbols };
 const stopAt = Number(process.argv[2] ?? 16384);
