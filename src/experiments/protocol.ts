@@ -3,11 +3,14 @@
  * finished run appended as one JSON line to `runs.jsonl` in the output folder. A protocol that is
  * interrupted resumes where it stopped: runs whose key is already recorded are not redone. Several
  * processes may share a folder (`shard`), each taking every n-th run; appends of one line are atomic.
+ * A run being trained is claimed by a lock file (`checkpoints/<key>.lock`: pid, host), so two
+ * processes started on one folder by mistake never train the same run twice: the second skips it.
  *
  * Per-step training losses are bulky, so they go to `curves.jsonl.gz`, one gzip member per run
  * (concatenated members form a valid gzip stream).
  */
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -256,6 +259,56 @@ export function readCurves(out: string): Map<string, Float32Array> {
   return curves;
 }
 
+/** A lock not touched for this long, held on another host, is taken as abandoned (a crashed job). */
+export const LOCK_STALE_SECONDS = 30 * 60;
+
+/** Whether process `pid` runs on this host (a killed process not yet reaped, a zombie, does not). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // Linux: the state is the field after the parenthesised command name.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+}
+
+/**
+ * Claim a run: create its lock file exclusively; take over a lock whose process is gone (same host)
+ * or that nobody touched for LOCK_STALE_SECONDS (another host). Returns the holder when the run is
+ * someone else's, else undefined (claimed).
+ */
+export function claimRun(out: string, key: string): string | undefined {
+  const dir = join(out, CHECKPOINTS_FOLDER);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${key}.lock`);
+  const mine = JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }) + "\n";
+  try {
+    writeFileSync(path, mine, { flag: "wx" });
+    return undefined;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+  }
+  let holder: { pid?: unknown; host?: unknown } = {};
+  try {
+    holder = JSON.parse(readFileSync(path, "utf8")) as typeof holder;
+  } catch {
+    // unreadable or half-written: treated as abandoned below
+  }
+  const sameHost = holder.host === hostname();
+  const pid = typeof holder.pid === "number" ? holder.pid : NaN;
+  const fresh = (Date.now() - statSync(path).mtimeMs) / 1000 < LOCK_STALE_SECONDS;
+  const held = Number.isInteger(pid) && pid !== process.pid && (sameHost ? alive(pid) : fresh);
+  if (held) return `pid ${pid} on ${String(holder.host)}`;
+  writeFileSync(path, mine);
+  return undefined;
+}
+
 /** Run every run not yet recorded (of this shard); return all records in the folder. */
 export async function runProtocol<R>(
   runs: readonly RunSpec[],
@@ -285,8 +338,26 @@ export async function runProtocol<R>(
   let secondsDone = 0;
   for (let i = 0; i < todo.length; i++) {
     const run = todo[i]!;
+    // Another process on this folder may have recorded or be training it (two started by mistake).
+    if (i > 0 && readRecords(o.out).some((r) => r.key === run.key)) {
+      o.log?.(`${run.key}: recorded by another process meanwhile; skipped`);
+      continue;
+    }
+    const holder = claimRun(o.out, run.key);
+    if (holder !== undefined) {
+      o.log?.(`${run.key}: another process (${holder}) is training it; skipped`);
+      continue;
+    }
+    const lockPath = join(o.out, CHECKPOINTS_FOLDER, `${run.key}.lock`);
+    let touched = performance.now();
     const started = performance.now();
     const report = (fraction: number, text: string) => {
+      // Keep the claim fresh for processes on other hosts (LOCK_STALE_SECONDS).
+      if (performance.now() - touched > 60_000) {
+        touched = performance.now();
+        const now = new Date();
+        utimesSync(lockPath, now, now);
+      }
       const elapsed = secondsDone + (performance.now() - started) / 1000;
       const costNow = costDone + fraction * run.cost;
       const eta = costNow > 0 && elapsed > 5 ? (elapsed / costNow) * (totalCost - costNow) : NaN;
@@ -326,6 +397,7 @@ export async function runProtocol<R>(
     // The run line goes last: a run is done only when its curve is stored too.
     appendFileSync(join(o.out, RUNS_FILE), JSON.stringify(record) + "\n");
     rmSync(checkpointPath, { force: true });
+    rmSync(lockPath, { force: true });
     secondsDone += seconds;
     costDone += run.cost;
     o.log?.(`run ${mine.length - todo.length + i + 1}/${mine.length} ${run.key}: ${record.status} in ${seconds.toFixed(1)} s`);
