@@ -41,6 +41,8 @@ const CONFIGS: Record<string, Partial<RunSettings>> = {
   static: {},
   rigl: { rewire: { ...structuredClone(PRESETS.rigl), every: 20 } },
   thesis: { rewire: { ...structuredClone(PRESETS.thesis), every: 30 } },
+  // Dropout's masks count the engine's updates: a resumed run must draw the masks it would have.
+  "rigl-dropout": { rewire: { ...structuredClone(PRESETS.rigl), every: 20 }, dropout: 0.2 },
   "prune-to": { network: { kind: "random", neurons: 700, inDegree: 16, context: 20 }, prune: { to: 8, by: "magnitude", start: 0.1, end: 0.7, every: 10, batches: 1 } },
 };
 
@@ -68,6 +70,11 @@ for (const [engine, threads] of [["wasm", 1], ["wasm", 2], ["reference", 1]] as 
       const full = await runTraining(settings, d);
       if (name === "rigl" || name === "thesis") assert.ok(full.edgesRewired > 0, "the run rewires (else the test shows nothing)");
       if (name === "prune-to") assert.ok(full.prunings.length > 1, "the run prunes in several steps");
+      if (name === "rigl-dropout") {
+        const { dropout: _, ...without } = settings;
+        const plain = await runTraining(without, d);
+        assert.notEqual(plain.losses[9], full.losses[9], "dropout changes the run (else the test shows nothing)");
+      }
       // The same run, saving checkpoints every 50 steps: checkpointing must not change it.
       const files: Uint8Array[] = [];
       const checkpointed = await runTraining(settings, d, { checkpointEvery: 50, onCheckpoint: (c) => void files.push(encodeCheckpoint(c, { test: name })) });
