@@ -250,7 +250,8 @@ export class Rewirer {
     } else {
       // Fraction: the `budget` lowest-utility edges overall (or that share of every layer's in-edges),
       // each regrown into its own neuron.
-      const freed: number[] = [];
+      // Pieces, not one spread array: a round at 170,000+ neurons frees millions of slots.
+      const freed: Int32Array[] = [];
       if (c.budgetBy === "layer" && this.layered) {
         // Layers are numbered contiguously, so each layer's in-edges are one range of edge slots.
         for (let j0 = n; j0 < net.neurons; ) {
@@ -259,15 +260,17 @@ export class Rewirer {
           while (j1 < net.neurons && this.layered.previousLayer(j1)[1] === end) j1++;
           const lo = (j0 - n) * d;
           const hi = (j1 - n) * d;
-          for (const p of lowestFinite(utility.subarray(lo, hi), Math.round(fraction * (hi - lo)))) freed.push(lo + p);
+          freed.push(lowestFinite(utility.subarray(lo, hi), Math.round(fraction * (hi - lo))).map((p) => lo + p));
           j0 = j1;
         }
       } else {
-        freed.push(...lowestFinite(utility, budget));
+        freed.push(lowestFinite(utility, budget));
       }
-      for (const p of freed) {
-        const j = n + Math.floor(p / d);
-        plan.push({ target: j, slot: p % d, candidates: perTargetCandidates(j) });
+      for (const piece of freed) {
+        for (const p of piece) {
+          const j = n + Math.floor(p / d);
+          plan.push({ target: j, slot: p % d, candidates: perTargetCandidates(j) });
+        }
       }
     }
     const selectSeconds = lap();
