@@ -13,7 +13,7 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSyn
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { writeFileAtomic } from "../io/atomic.js";
+import { processAlive, removeStaleTemps, writeFileAtomic } from "../io/atomic.js";
 import { NumericError, SparsewireError, UsageError } from "../util/errors.js";
 import { decodeCheckpoint, encodeCheckpoint, type RunCheckpoint } from "../run/index.js";
 
@@ -262,22 +262,6 @@ export function readCurves(out: string): Map<string, Float32Array> {
 /** A lock not touched for this long, held on another host, is taken as abandoned (a crashed job). */
 export const LOCK_STALE_SECONDS = 30 * 60;
 
-/** Whether process `pid` runs on this host (a killed process not yet reaped, a zombie, does not). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-  try {
-    // Linux: the state is the field after the parenthesised command name.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
-}
-
 /**
  * Claim a run: create its lock file exclusively; take over a lock whose process is gone (same host)
  * or that nobody touched for LOCK_STALE_SECONDS (another host). Returns the holder when the run is
@@ -303,7 +287,7 @@ export function claimRun(out: string, key: string): string | undefined {
   const sameHost = holder.host === hostname();
   const pid = typeof holder.pid === "number" ? holder.pid : NaN;
   const fresh = (Date.now() - statSync(path).mtimeMs) / 1000 < LOCK_STALE_SECONDS;
-  const held = Number.isInteger(pid) && pid !== process.pid && (sameHost ? alive(pid) : fresh);
+  const held = Number.isInteger(pid) && pid !== process.pid && (sameHost ? processAlive(pid) : fresh);
   if (held) return `pid ${pid} on ${String(holder.host)}`;
   writeFileSync(path, mine);
   return undefined;
@@ -397,6 +381,8 @@ export async function runProtocol<R>(
     // The run line goes last: a run is done only when its curve is stored too.
     appendFileSync(join(o.out, RUNS_FILE), JSON.stringify(record) + "\n");
     rmSync(checkpointPath, { force: true });
+    // A run killed while saving its checkpoint leaves the save's temporary file: clear it with the checkpoint.
+    removeStaleTemps(checkpointPath);
     rmSync(lockPath, { force: true });
     secondsDone += seconds;
     costDone += run.cost;

@@ -99,16 +99,27 @@ export function removeStaleTemps(path: string, fs: AtomicFs = NODE_FS, now = Dat
   return removed;
 }
 
-/** Whether a process with this PID exists (signal 0 checks without sending; EPERM: exists, not ours). */
-function processAlive(pid: number): boolean {
+/**
+ * Whether a process with this PID is running on this host. A killed process not yet reaped (a zombie)
+ * is not: its parent may be blocked in a synchronous call and reap it only later. Signal 0 checks
+ * without sending; EPERM means it exists but is not ours.
+ */
+export function processAlive(pid: number): boolean {
   // 0 and negative numbers address process groups in kill(2): never "dead", never signalled.
   if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0x7fffffff) return true;
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return errorCode(e) !== "ESRCH";
+  }
+  try {
+    // Linux: the state is the field after the parenthesised command name.
+    const stat = nodeFs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z";
+  } catch {
+    return true; // no /proc (or it vanished meanwhile): trust kill(0)
   }
 }
 
