@@ -43,7 +43,7 @@ export { networkToSafetensors, networkFromSafetensors, modelFromSafetensors } fr
 export type { ModelExtra, LoadedModel } from "./io/schema.js";
 export { crossEntropyBits, softmaxCrossEntropyBits, squaredError, setPerplexity, uniformBits } from "./train/metrics.js";
 export { ALPHABET_SIZE, TextBatch, TextData, evaluateText, evaluateTextSample, textTask, textShape, checkTextNetwork, contextOf, type TextEvaluation } from "./train/text.js";
-export type { TrainingData, BatchSampler, Evaluation } from "./train/data.js";
+export type { TrainingData, BatchSampler, Evaluation, SamplerPosition } from "./train/data.js";
 export { trainText, trainOn, type TrainingOptions, type TrainerState, type TrainerControl, type Trainable, type TextTrainingOptions, type TextTrainingResult, type StepInfo, type EvaluationInfo } from "./train/trainer.js";
 export { learningRateAt, checkLrSchedule, finalRate, describeLrSchedule, LR_SCHEDULE_KINDS, CONSTANT_SCHEDULE, type LrSchedule, type LrScheduleKind, type LrBudget } from "./train/lr-schedule.js";
 export { nextSymbolProbabilities } from "./train/predict.js";

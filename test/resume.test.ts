@@ -13,6 +13,8 @@ import { splitCorpus } from "../src/data/windows.js";
 import { PRESETS } from "../src/rewire/schedule.js";
 import { decodeCheckpoint, encodeCheckpoint, runTraining, adam, type RunCheckpoint, type RunData, type RunResult, type RunSettings } from "../src/run/index.js";
 import type { EngineName } from "../src/engine/types.js";
+import type { SampleSet } from "../src/data/samples.js";
+import { Rng } from "../src/util/rng.js";
 
 let data: RunData | undefined;
 async function corpus(): Promise<RunData> {
@@ -121,4 +123,50 @@ test("resume: a damaged checkpoint is refused with one line", async () => {
   const bad = structuredClone(taken!);
   bad.network.order.reverse();
   await assert.rejects(runTraining({ ...base("wasm", 1), steps: 20, resume: bad }, d), /evaluation order puts neuron \d+ before its source \d+/);
+});
+
+test("resume: a run on labelled samples (shuffled epochs, dropout, SET keeping layers, sigmoid squared error) continues from a checkpoint bit for bit", async () => {
+  // A learnable toy set: the class is the index of the largest of 4 feature groups.
+  const rng = new Rng(5);
+  const make = (count: number): SampleSet => {
+    const features = Float32Array.from({ length: count * 16 }, () => rng.nextFloat());
+    const labels = Int32Array.from({ length: count }, (_, i) => {
+      let best = 0;
+      for (let g = 1; g < 4; g++) if (features[i * 16 + g * 4]! > features[i * 16 + best * 4]!) best = g;
+      return best;
+    });
+    return { count, featureCount: 16, features, labels, outputs: 4, outputNames: ["a", "b", "c", "d"], featureNames: Array.from({ length: 16 }, (_, i) => `x${i}`) };
+  };
+  // 300 samples in batches of 32: epochs end inside batches, and checkpoints fall mid-epoch.
+  const samples: RunData = { kind: "samples", train: make(300), valid: make(100), heldOut: { test: make(100) }, loss: "sigmoid-squared", order: "epochs" };
+  const settings: RunSettings = {
+    network: { kind: "layered", layers: [40, 40], inDegree: 6, inputs: 16, outputs: 4, task: { kind: "classification", classes: 4, inputShape: [16] }, keepLayers: true },
+    batch: 32,
+    steps: STEPS,
+    optimizer: { kind: "sgd", learningRate: 0.05, momentum: 0.9, weightDecay: 2e-4 },
+    seed: 3,
+    engine: "wasm",
+    threads: 1,
+    evalEvery: 40,
+    evalWindows: 100,
+    dropout: 0.2,
+    rewire: { ...structuredClone(PRESETS.set), every: 25 },
+  };
+  const full = await runTraining(settings, samples);
+  assert.ok(full.edgesRewired > 0, "the run rewires (else the test shows nothing)");
+  const files: Uint8Array[] = [];
+  const checkpointed = await runTraining(settings, samples, { checkpointEvery: 50, onCheckpoint: (c) => void files.push(encodeCheckpoint(c, {})) });
+  assertSameRun(checkpointed, full, "samples: checkpointing");
+  assert.equal(files.length, 2);
+  for (const bytes of files) {
+    const loaded = decodeCheckpoint(bytes, "checkpoint");
+    assert.ok(loaded.checkpoint.trainer.samplerPosition, "the checkpoint holds the epoch position");
+    assertSameRun(await runTraining({ ...settings, resume: loaded.checkpoint }, samples), full, `samples: resumed from step ${loaded.checkpoint.step}`);
+    // Without the epoch position the run would replay a fresh shuffle: refused, not silently different.
+    const { samplerPosition: _, ...trainer } = loaded.checkpoint.trainer;
+    await assert.rejects(runTraining({ ...settings, resume: { ...loaded.checkpoint, trainer } }, samples), /reads epochs but the state has no epoch position/);
+  }
+  // A checkpoint of a run on other samples (another training-set size) is refused by the sampler.
+  const other: RunData = { ...samples, train: make(299) } as RunData;
+  await assert.rejects(runTraining({ ...settings, resume: decodeCheckpoint(files[0]!, "c").checkpoint }, other), /sampler position: a permutation of 300 samples/);
 });

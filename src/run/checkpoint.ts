@@ -72,6 +72,8 @@ export function encodeCheckpoint(c: RunCheckpoint, settings: Record<string, unkn
     add("optimizer.powers.biasBeta2", o.powers.biasBeta2);
   }
   add("trainer.losses", c.trainer.losses);
+  if (c.trainer.samplerPosition) add("trainer.samplerPermutation", c.trainer.samplerPosition.permutation);
+  if (c.trainer.hookSamplerPosition) add("trainer.hookSamplerPermutation", c.trainer.hookSamplerPosition.permutation);
   const r = c.rewirer;
   if (r) {
     add("rewirer.bornAt", r.bornAt);
@@ -86,7 +88,7 @@ export function encodeCheckpoint(c: RunCheckpoint, settings: Record<string, unkn
     step: c.step,
     network: { neurons: n.neurons, inputs: n.inputs, outputs: n.outputs, inDegree: n.inDegree, task: n.task },
     optimizer: { timestep: o.timestep, ...(o.updates !== undefined ? { updates: o.updates } : {}), powers: o.powers !== undefined },
-    trainer: { step: t.step, seconds: t.seconds, hookSeconds: t.hookSeconds, intervalSum: t.intervalSum, intervalSteps: t.intervalSteps, lastInterval: t.lastInterval, smoothed: t.smoothed, sampler: t.sampler, hookSampler: t.hookSampler },
+    trainer: { step: t.step, seconds: t.seconds, hookSeconds: t.hookSeconds, intervalSum: t.intervalSum, intervalSteps: t.intervalSteps, lastInterval: t.lastInterval, smoothed: t.smoothed, sampler: t.sampler, hookSampler: t.hookSampler, ...(t.samplerPosition ? { samplerAt: t.samplerPosition.at } : {}), ...(t.hookSamplerPosition ? { hookSamplerAt: t.hookSamplerPosition.at } : {}) },
     ...(r ? { rewirer: { rounds: r.rounds, rng: r.rng, order: { poolEnd: r.order.poolEnd, levelsStale: r.order.levelsStale, dirtyFrom: r.order.dirtyFrom } } } : {}),
     ...(c.pruner ? { pruner: { from: c.pruner.from, rebuilt: c.pruner.rebuilt, events: c.pruner.events.map((e) => ({ ...e, meanUtilityRemoved: nanToNull(e.meanUtilityRemoved) })) } } : {}),
     rounds: c.rounds,
@@ -171,6 +173,15 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): LoadedCheck
     sampler: rng(tr, "sampler", "trainer."),
     hookSampler: rng(tr, "hookSampler", "trainer."),
   };
+  // Samples read in shuffled epochs: each sampler's permutation and place in it.
+  for (const [key, field] of [["sampler", "samplerPosition"], ["hookSampler", "hookSamplerPosition"]] as const) {
+    const name = `trainer.${key}Permutation`;
+    if (tr[`${key}At`] === undefined) continue;
+    const permutation = f.int32(name);
+    const at = int(tr, `${key}At`, "trainer.");
+    if (at > permutation.length) throw fileError(source, `state.trainer.${key}At ${at} is past the ${permutation.length} entries of ${name}`);
+    trainer[field] = { at, permutation };
+  }
   let rewirer: RewirerState | undefined;
   if (state["rewirer"] !== undefined) {
     const rw = rec(state, "rewirer", "");

@@ -145,7 +145,6 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
   const context = samples ? 0 : contextOf(network);
   if (samples) checkSampleNetwork(network, data);
   else checkTextNetwork(network, context);
-  if (samples && resume) throw new UsageError("runs on labelled samples cannot be resumed from a checkpoint yet");
   const source = samples ? new SampleData(data.train, data.valid, { ...(data.loss ? { loss: data.loss } : {}), ...(data.order ? { order: data.order } : {}) }) : new TextData(data.train, data.valid, context);
   const samplingRng = rng.fork();
   const rewireRng = rng.fork();

@@ -13,6 +13,19 @@ export interface BatchSampler {
    * different holders stay valid together (a rewiring round takes several at once).
    */
   next(holder?: number): Batch;
+  /**
+   * Where the sampler stands beyond its generator (shuffled epochs: the current permutation and the
+   * place in it), for checkpoints; absent for samplers whose generator is their whole state.
+   */
+  position?(): SamplerPosition;
+  /** Continue from a `position()` of a sampler of the same data and batch size. */
+  setPosition?(position: SamplerPosition): void;
+}
+
+/** A sampler's place in its current epoch: the epoch's permutation of the training samples and the next index into it. */
+export interface SamplerPosition {
+  at: number;
+  permutation: Int32Array;
 }
 
 /** Training data for `trainOn`: a sampler of training batches and an evaluation of validation samples. */

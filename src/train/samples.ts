@@ -6,7 +6,8 @@
 import type { Batch, ClassLoss, Engine } from "../engine/types.js";
 import type { SampleSet } from "../data/samples.js";
 import type { Rng } from "../util/rng.js";
-import type { BatchSampler, Evaluation, TrainingData } from "./data.js";
+import { UsageError } from "../util/errors.js";
+import type { BatchSampler, Evaluation, SamplerPosition, TrainingData } from "./data.js";
 
 /** Fills `size` samples (by index) of `set` into one batch's buffers. */
 class SampleBatch {
@@ -117,6 +118,24 @@ export class SampleData implements TrainingData {
         }
         return holders[holder]!.fill(index, size);
       },
+      ...(this.order === "epochs"
+        ? {
+            position: (): SamplerPosition => ({ at, permutation: permutation.slice() }),
+            setPosition: (p: SamplerPosition) => {
+              if (p.permutation.length !== count || !(Number.isInteger(p.at) && p.at >= 0 && p.at <= count)) {
+                throw new UsageError(`sampler position: a permutation of ${p.permutation.length} samples at ${p.at}, but the training set has ${count}`);
+              }
+              // The permutation must be one of 0..count-1 (a checkpoint of other data is refused, not replayed).
+              const seen = new Uint8Array(count);
+              for (const i of p.permutation) {
+                if (!(i >= 0 && i < count) || seen[i]) throw new UsageError(`sampler position: not a permutation of the ${count} training samples`);
+                seen[i] = 1;
+              }
+              permutation.set(p.permutation);
+              at = p.at;
+            },
+          }
+        : {}),
     };
   }
 

@@ -5,11 +5,11 @@
  * reached through the callbacks.
  */
 import type { Batch, Engine } from "../engine/types.js";
-import { NumericError } from "../util/errors.js";
+import { NumericError, UsageError } from "../util/errors.js";
 import type { Rng, RngState } from "../util/rng.js";
 import { checkLrSchedule, isConstantSchedule, learningRateAt, type LrSchedule } from "./lr-schedule.js";
 import { TextData, type TextEvaluation } from "./text.js";
-import type { TrainingData } from "./data.js";
+import type { SamplerPosition, TrainingData } from "./data.js";
 
 /**
  * What trainText trains: an engine, or any model with the same step, evaluate and rate surface
@@ -104,6 +104,9 @@ export interface TrainerState {
   /** The training sampler's and the hooks' sampler's generators. */
   sampler: RngState;
   hookSampler: RngState;
+  /** The samplers' places in their epochs (samples read in shuffled epochs; absent otherwise). */
+  samplerPosition?: SamplerPosition;
+  hookSamplerPosition?: SamplerPosition;
 }
 
 /** What `onStep` reports after each training step. */
@@ -180,6 +183,13 @@ export async function trainOn<T extends Trainable = Engine>(initialEngine: T, da
   }
   const sampler = data.sampler(samplerRng, o.batch);
   const hookSampler = data.sampler(hookRng, o.batch);
+  if (r) {
+    for (const [which, s, p] of [["sampler", sampler, r.samplerPosition], ["hook sampler", hookSampler, r.hookSamplerPosition]] as const) {
+      if (s.setPosition && !p) throw new UsageError(`trainer state: the ${which} reads epochs but the state has no epoch position`);
+      if (p && !s.setPosition) throw new UsageError(`trainer state: the state has an epoch position but the ${which} does not read epochs`);
+      if (p) s.setPosition!(p);
+    }
+  }
   // Each hook batch in its own buffers (holders 1, 2, …), drawn in order from the hooks' sampler.
   const draw = (count: number): Batch[] => Array.from({ length: count }, (_, h) => hookSampler.next(h));
   let hookSeconds = r?.hookSeconds ?? 0;
@@ -209,6 +219,8 @@ export async function trainOn<T extends Trainable = Engine>(initialEngine: T, da
       smoothed: Number.isNaN(smoothed) ? null : smoothed,
       sampler: samplerRng.getState(),
       hookSampler: hookRng.getState(),
+      ...(sampler.position ? { samplerPosition: sampler.position() } : {}),
+      ...(hookSampler.position ? { hookSamplerPosition: hookSampler.position() } : {}),
     });
   }
   for (;;) {

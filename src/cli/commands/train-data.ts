@@ -12,7 +12,8 @@ import { scaleFeatures, selectSamples, splitSamples, type SampleSet, type Scalin
 import type { ClassLoss, OptimizerConfig } from "../../engine/types.js";
 import type { Task } from "../../graph/network.js";
 import { saveNetwork } from "../../io/model-file.js";
-import { runTraining, type NetworkSpec, type RunSettings } from "../../run/index.js";
+import { runTraining, type LoadedCheckpoint, type RunCheckpoint, type NetworkSpec, type RunSettings } from "../../run/index.js";
+import { checkpointPathOf, checkpointSaver, fnv1a, Interrupted, InterruptGuard, reportInterrupted } from "../checkpointing.js";
 import type { LrSchedule } from "../../train/lr-schedule.js";
 import { UsageError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
@@ -24,7 +25,7 @@ import { commonRunSettings } from "../run-flags.js";
 import { gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 
 /** Flags that only mean something for text. */
-const TEXT_ONLY = ["text", "context", "split", "init", "resume", "checkpoint", "checkpoint-every"];
+const TEXT_ONLY = ["text", "context", "split", "init"];
 /** Flags that only mean something with --data. */
 export const DATA_ONLY = ["label", "target", "scale", "layers", "loss", "sampling", "keep-layers"];
 
@@ -66,8 +67,26 @@ async function loadSamples(flags: Flags, seed: number): Promise<Loaded> {
   return { name: data, train: train!, valid: valid!, test: test!, task: { kind: "classification", classes: set.outputs, inputShape: [set.featureCount] }, scaling, split: `${train!.count} training, ${valid!.count} validation, ${test!.count} test rows (seeded random 80/10/10)` };
 }
 
+/** FNV-1a over every split's features and labels or targets (after scaling): a resumed run must read the same samples. */
+function samplesHash(d: Loaded): string {
+  let h = 0x811c9dc5;
+  for (const set of [d.train, d.valid, d.test]) {
+    const parts = [set.features, set.labels ?? set.targets!];
+    for (const a of parts) h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h);
+  }
+  return h.toString(16).padStart(8, "0");
+}
+
+/** A checkpoint `train --data --resume` continues from (train.ts read it and took its flags). */
+export interface DataResume {
+  loaded: LoadedCheckpoint;
+  path: string;
+  /** --threads given on this command line (it may change: the run continues, not bit for bit). */
+  threadsGiven: boolean;
+}
+
 /** Runs `train --data`; the common settings (optimiser, schedule, budget, engine) come from train.ts. */
-export async function trainOnData(flags: Flags, common: { optimizer: OptimizerConfig; lrSchedule: LrSchedule; steps: number; minutes?: number; batch: number; seed: number; json: boolean; quiet: boolean }): Promise<number> {
+export async function trainOnData(flags: Flags, common: { optimizer: OptimizerConfig; lrSchedule: LrSchedule; steps: number; minutes?: number; batch: number; seed: number; json: boolean; quiet: boolean }, resumed?: DataResume): Promise<number> {
   for (const f of TEXT_ONLY) if (flags.given(f)) throw new UsageError(`--${f} is for text; with --data the samples are the data`);
   const { optimizer, lrSchedule, steps, batch, seed, json, quiet } = common;
   const d = await loadSamples(flags, seed);
@@ -91,23 +110,56 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
   const sampling = (flags.string("sampling") ?? "random") as "random" | "epochs";
   const rewire = rewireConfigFromFlags(rewireFlags(flags));
   const gradual = gradualConfigFromFlags(flags, inDegree, steps);
-  const settings: RunSettings = { network, ...commonRunSettings(flags, common, rewire, gradual) };
+  const settings: RunSettings = { network, ...commonRunSettings(flags, common, rewire, gradual), ...(resumed ? { resume: resumed.loaded.checkpoint } : {}) };
   const savePath = flags.string("save");
+  const checkpointPath = checkpointPathOf(flags, resumed?.path);
+  const checkpointEvery = flags.number("checkpoint-every");
+  const dataRecord = { data: d.name, train: d.train.count, valid: d.valid.count, test: d.test.count, hash: samplesHash(d) };
+  if (resumed) {
+    const was = resumed.loaded.settings["data"] as typeof dataRecord | undefined;
+    if (!was || was.hash !== dataRecord.hash || was.train !== dataRecord.train) {
+      throw new UsageError(`the samples differ from those the checkpoint ${resumed.path} was trained on (${was ? `${was.data}: ${was.train} training samples, hash ${was.hash}` : "not recorded"}; now ${dataRecord.data}: ${dataRecord.train}, hash ${dataRecord.hash})`, "give the same --data and the same file contents");
+    }
+  }
+  const saveCheckpoint = checkpointSaver(checkpointPath, { flags: flags.toRecord(), data: dataRecord });
   const progress = new ProgressBar(process.stderr, !quiet && process.stderr.isTTY === true);
   const say = (line: string) => {
     if (!quiet && !json) progress.log(line);
   };
   const classes = d.train.labels !== undefined;
   const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}), ...(loss !== "cross-entropy" ? { loss } : {}), ...(sampling !== "random" ? { sampling } : {}), ...(settings.dropout ? { dropout: settings.dropout } : {}), ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}) } });
-  const result = await runTraining(settings, { kind: "samples", train: d.train, valid: d.valid, heldOut: { test: d.test }, loss, order: sampling }, {
+  if (resumed) {
+    const was = (resumed.loaded.settings["flags"] as { values: Record<string, unknown> }).values["threads"];
+    if (resumed.threadsGiven && was !== flags.optionalNumber("threads")) say(`warning: --threads ${flags.optionalNumber("threads")} differs from the run's ${String(was ?? "default")}: it continues, but not bit for bit (sums are split differently)`);
+    say(`resuming ${resumed.path} at step ${resumed.loaded.checkpoint.step}`);
+  }
+  // Ctrl-C or SIGTERM: save a checkpoint after the current step and stop (130 / 143).
+  const guard = new InterruptGuard(progress);
+  let takeCheckpoint: (() => RunCheckpoint) | undefined;
+  let result;
+  try {
+    result = await train();
+  } catch (error) {
+    if (!(error instanceof Interrupted)) throw error;
+    return reportInterrupted(error, progress);
+  } finally {
+    guard.dispose();
+    progress.done();
+  }
+  function train() {
+    return runTraining(settings, { kind: "samples", train: d.train, valid: d.valid, heldOut: { test: d.test }, loss, order: sampling }, {
     ...(savePath !== undefined ? { checkpoint: (net, step) => saveNetwork(savePath, net, meta(step)) } : {}),
+    ...(checkpointEvery > 0 ? { checkpointEvery, onCheckpoint: saveCheckpoint } : {}),
     onEvent: (e) => {
+      if (e.type === "start") takeCheckpoint = e.checkpoint;
       if (e.type === "start") say(`sparsewire: ${d.name}: ${d.split}; ${n} features → ${m} ${classes ? "classes" : "targets"} (features scaled: ${d.scaling}); ${e.network.neurons} neurons${layersText ? ` in layers ${n},${layersText},${m}` : ""}, in-degree ${e.network.inDegree}, ${e.network.edges.toLocaleString("en")} edges; engine ${e.engine.name} × ${e.engine.threads}`);
       if (e.type === "step") progress.update(Number.isFinite(steps) ? e.step / steps : NaN, `step ${e.step} · loss ${e.smoothedLoss.toFixed(3)} · ${(e.step / Math.max(e.seconds, 1e-9)).toFixed(1)} steps/s`);
       if (e.type === "validation" && !e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(4)}, validation ${e.valid.bitsPerSymbol.toFixed(4)}${classes ? `, accuracy ${(100 * e.valid.accuracy).toFixed(2)} %` : ""} (a sample of ${e.valid.windows.toLocaleString("en")})`);
+      if (e.type === "step") return guard.afterStep(e.step, takeCheckpoint!, saveCheckpoint, checkpointPath);
+      return undefined;
     },
   });
-  progress.done();
+  }
   const test = result.heldOut["test"]!;
   const unit = classes && loss === "cross-entropy" ? "bits/sample" : "squared error";
   const summary = {
@@ -135,7 +187,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
     trainSeconds: round(result.seconds, 3),
     ...(savePath !== undefined ? { saved: resolve(savePath) === savePath ? savePath : savePath } : {}),
   };
-  if (json) printJson(summary);
+  if (json) printJson({ ...summary, ...(resumed ? { resumedFrom: { checkpoint: resumed.path, step: resumed.loaded.checkpoint.step } } : {}) });
   else {
     const acc = (a: number) => (classes ? `, accuracy ${(100 * a).toFixed(2)} %` : "");
     process.stdout.write(

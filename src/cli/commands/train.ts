@@ -1,8 +1,7 @@
 /** `sparsewire train`: train a sparse network on character prediction (§4.6). */
 import { adam } from "../../engine/optimizer.js";
-import { openSync, writeSync, closeSync, readFileSync, existsSync, accessSync, constants as fsConstants, statSync } from "node:fs";
+import { openSync, writeSync, closeSync, existsSync, accessSync, constants as fsConstants, statSync } from "node:fs";
 import { dirname, extname } from "node:path";
-import { writeFileAtomic } from "../../io/atomic.js";
 import { Network as NetworkClass, type Network } from "../../graph/network.js";
 import { splitCorpus } from "../../data/windows.js";
 import type { OptimizerConfig } from "../../engine/types.js";
@@ -17,7 +16,8 @@ import { DATA_ONLY, trainOnData } from "./train-data.js";
 import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { REWIRE_FLAGS, rewireConfigFromFlags } from "../rewire-flags.js";
-import { RUN_DEFAULTS, runTraining, decodeCheckpoint, encodeCheckpoint, type LoadedCheckpoint, type RunCheckpoint, type RunSettings } from "../../run/index.js";
+import { RUN_DEFAULTS, runTraining, type RunCheckpoint, type RunSettings } from "../../run/index.js";
+import { checkpointPathOf, checkpointSaver, fnv1a, Interrupted, InterruptGuard, readCheckpointFile, reportInterrupted, RESUME_OVERRIDABLE, storedFlags } from "../checkpointing.js";
 import type { FlagsRecord } from "../args.js";
 import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 
@@ -76,39 +76,10 @@ export const trainSpec: CommandSpec = {
   ],
 };
 
-/** Flags a resumed run may change: budgets, outputs, validation cadence, threads (which changes the bits: warned). */
-const RESUME_OVERRIDABLE = ["resume", "steps", "minutes", "save", "log", "eval-every", "eval-windows", "checkpoint", "checkpoint-every", "threads", "json", "quiet"];
-
-/** A run stopped by SIGINT or SIGTERM after saving its checkpoint. */
-class Interrupted extends Error {
-  constructor(
-    readonly signal: "SIGINT" | "SIGTERM",
-    readonly step: number,
-    readonly path: string,
-  ) {
-    super(`interrupted (${signal}) after step ${step}`);
-  }
-}
 
 /** FNV-1a over the symbols: a resumed run must read the same text. */
 function textHash(symbols: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < symbols.length; i++) h = Math.imul(h ^ symbols[i]!, 0x01000193) >>> 0;
-  return h.toString(16).padStart(8, "0");
-}
-
-function readCheckpointFile(path: string): LoadedCheckpoint {
-  if (!existsSync(path)) throw new UsageError(`checkpoint ${path} does not exist`);
-  const bytes = readFileSync(path);
-  return decodeCheckpoint(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
-}
-
-function storedFlags(loaded: LoadedCheckpoint, path: string): FlagsRecord {
-  const f = loaded.settings["flags"] as FlagsRecord | undefined;
-  if (!f || typeof f !== "object" || typeof f.values !== "object" || !Array.isArray(f.given)) {
-    throw new UsageError(`checkpoint ${path} was not written by \`sparsewire train\` (no flags stored)`, "resume it through the library (RunSettings.resume) with the settings it ran with");
-  }
-  return f;
+  return fnv1a(symbols).toString(16).padStart(8, "0");
 }
 
 /** Refuse a --save path that cannot be written before hours of training, not after. */
@@ -160,7 +131,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   if (flags.string("data") !== undefined) {
     checkLrSchedule(lrSchedule, optimizer.learningRate, Number.isFinite(steps) ? { steps } : { seconds: (minutes ?? 0) * 60 });
     checkSavePath(flags.string("save"), "save");
-    return trainOnData(flags, { optimizer, lrSchedule, steps, ...(minutes !== undefined ? { minutes } : {}), batch, seed, json, quiet });
+    return trainOnData(flags, { optimizer, lrSchedule, steps, ...(minutes !== undefined ? { minutes } : {}), batch, seed, json, quiet }, resumed && resumePath !== undefined ? { loaded: resumed, path: resumePath, threadsGiven: parsed.given("threads") } : undefined);
   }
   for (const f of DATA_ONLY) if (flags.given(f)) throw new UsageError(`--${f} is for --data (samples), not for text`);
   // Checked before the corpus is read: with --minutes alone the schedule runs on elapsed time.
@@ -209,7 +180,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
 
   const savePath = flags.string("save");
   checkSavePath(savePath, "save");
-  const checkpointPath = flags.string("checkpoint") ?? resumePath ?? (savePath !== undefined ? savePath.replace(/\.(json|safetensors)$/i, "") + ".ckpt.safetensors" : "sparsewire-train.ckpt.safetensors");
+  const checkpointPath = checkpointPathOf(flags, resumePath);
   checkSavePath(checkpointPath, "checkpoint");
   const checkpointEvery = flags.number("checkpoint-every");
   const textRecord = { text: text.bundled ? "bundled" : text.path, symbols: text.symbols.length, hash: textHash(text.symbols) };
@@ -244,22 +215,9 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   const started = performance.now();
   let trainSecondsAtLastRound = 0;
   // Ctrl-C or SIGTERM: save a checkpoint after the current step and stop (130 / 143); a second one stops at once.
-  let interrupt: "SIGINT" | "SIGTERM" | undefined;
-  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
-    if (interrupt) {
-      process.stderr.write(`\nsparsewire: ${signal} again: stopping without a checkpoint\n`);
-      process.exit(signal === "SIGINT" ? 130 : 143);
-    }
-    interrupt = signal;
-    progress.log(`sparsewire: ${signal}: saving a checkpoint after this step (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"} again stops at once)`);
-  };
-  const onSigint = () => onSignal("SIGINT");
-  const onSigterm = () => onSignal("SIGTERM");
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigterm);
-  const saveCheckpoint = (c: RunCheckpoint) => writeFileAtomic(checkpointPath, encodeCheckpoint(c, checkpointRecord));
+  const guard = new InterruptGuard(progress);
+  const saveCheckpoint = checkpointSaver(checkpointPath, checkpointRecord);
   let takeCheckpoint: (() => RunCheckpoint) | undefined;
-  let lastYield = performance.now();
   try {
     const result = await runTraining(settings, { train: train.symbols, valid: valid.symbols, heldOut: { test: { symbols: test.symbols } } }, {
       ...(savePath !== undefined ? { checkpoint: (net: Network, step: number) => saveNetwork(savePath, net, meta(step)) } : {}),
@@ -282,16 +240,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
             const eta = Number.isFinite(steps) ? (steps - e.step) / rate : minutes ? minutes * 60 - e.seconds : NaN;
             const lr = lrSchedule.kind !== "constant" || lrSchedule.warmup > 0 ? ` · lr ${e.learningRate.toPrecision(3)}` : "";
             progress.update(fraction, `step ${e.step}${Number.isFinite(steps) ? `/${steps}` : ""} · loss ${e.smoothedLoss.toFixed(3)} bits/char${lr} · ${rate.toFixed(1)} steps/s · ETA ${formatDuration(eta)}`);
-            if (interrupt) {
-              saveCheckpoint(takeCheckpoint!());
-              throw new Interrupted(interrupt, e.step, checkpointPath);
-            }
-            // Hand the event loop a turn now and then, so that a signal gets in between two steps.
-            if (performance.now() - lastYield > 100) {
-              lastYield = performance.now();
-              return new Promise<void>((resolve) => setImmediate(resolve));
-            }
-            break;
+            return guard.afterStep(e.step, takeCheckpoint!, saveCheckpoint, checkpointPath);
           }
           case "prune":
             logLine({ type: "prune", ...e.event, seconds: round(e.event.seconds, 3) });
@@ -375,12 +324,9 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (!(error instanceof Interrupted)) throw error;
-    progress.done();
-    process.stderr.write(`sparsewire: interrupted after step ${error.step}: checkpoint saved to ${error.path}\nhint: continue with: sparsewire train --resume ${error.path}\n`);
-    return error.signal === "SIGINT" ? 130 : 143;
+    return reportInterrupted(error, progress);
   } finally {
-    process.off("SIGINT", onSigint);
-    process.off("SIGTERM", onSigterm);
+    guard.dispose();
     progress.done();
     if (logFd !== undefined) closeSync(logFd);
   }
