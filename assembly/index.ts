@@ -33,7 +33,7 @@
  */
 
 // ---- context block: byte offsets (read by src/engine/wasm/engine.ts from these exports) ----
-export const LAYOUT_VERSION: i32 = 11;
+export const LAYOUT_VERSION: i32 = 12;
 export const CTX_K: i32 = 0;
 export const CTX_N: i32 = 4;
 export const CTX_M: i32 = 8;
@@ -44,7 +44,7 @@ export const CTX_T: i32 = 24;
 export const CTX_B: i32 = 28;
 export const CTX_INPUT_KIND: i32 = 32; // 0 one-hot, 1 dense
 export const CTX_PER_SAMPLE: i32 = 36;
-export const CTX_TARGET_KIND: i32 = 40; // 0 class (cross-entropy), 1 values, 2 class (sigmoid outputs, squared error)
+export const CTX_TARGET_KIND: i32 = 40; // 0 class (cross-entropy), 1 values, 2 class (sigmoid outputs, squared error), 3 the same with SET's code's gradient
 export const CTX_MODE: i32 = 44; // MODE_*
 export const CTX_ACTIVITY: i32 = 48; // 1: copy σ and δ of every neuron to actOut/actErr
 export const CTX_THREADS: i32 = 52; // threads taking part in this command
@@ -418,9 +418,10 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
   let correct = i32At(th, TH_CORRECT);
   const lanes = strips << 4;
   const kind = i32At(ctx, CTX_TARGET_KIND);
-  if (kind == 2) {
+  if (kind == 2 || kind == 3) {
     // Sigmoid outputs, squared error against the one-hot target Σ_o (σ(a_o) − [o = t])², in f64 like
-    // the reference; per sample (few outputs), arg-max of a with the first maximum winning.
+    // the reference; per sample (few outputs), arg-max of a with the first maximum winning. Kind 3
+    // trains with SET's code's gradient (σ − y)·σ'(σ): the derivative taken at σ(a), no factor 2.
     for (let lb = 0; lb < tw; lb++) {
       const col = <usize>lb << 2;
       const t = load<i32>(targets + (<usize>(b0 + lb) << 2));
@@ -432,7 +433,10 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
         const p = 1.0 / (1.0 + Math.exp(-<f64>a));
         const diff = p - (o == t ? 1.0 : 0.0);
         lossSum += diff * diff;
-        if (gradient) store<f32>(dlog + <usize>o * rowBytes + col, <f32>((2 * diff * p * (1 - p)) / <f64>B));
+        if (gradient) {
+          const q = kind == 3 ? 1.0 / (1.0 + Math.exp(-p)) : p;
+          store<f32>(dlog + <usize>o * rowBytes + col, <f32>(((kind == 3 ? diff : 2 * diff) * q * (1 - q)) / <f64>B));
+        }
       }
       if (arg == t) correct++;
     }

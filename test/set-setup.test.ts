@@ -19,11 +19,41 @@ import type { Network } from "../src/graph/network.js";
 import { Rng } from "../src/util/rng.js";
 import { denseBatch, randomNetwork } from "./helpers.js";
 
-function sigmoidBatch(seed: number, size: number, inputs: number, outputs: number): Batch {
+function sigmoidBatch(seed: number, size: number, inputs: number, outputs: number, lossKind: "sigmoid-squared" | "sigmoid-squared-set" = "sigmoid-squared"): Batch {
   const b = denseBatch(seed, size, inputs, outputs, "class");
   if (b.targets.kind !== "class") throw new Error("class targets expected");
-  return { ...b, targets: { kind: "class", classes: b.targets.classes, loss: "sigmoid-squared" } };
+  return { ...b, targets: { kind: "class", classes: b.targets.classes, loss: lossKind } };
 }
+
+test("SET's code's gradient (sigmoid-squared-set): the same loss, output deltas (σ − y)·σ'(σ(a))/B by hand", () => {
+  const net = randomNetwork(5, { neurons: 60, inputs: 6, outputs: 4, inDegree: 4 });
+  const w = Float64Array.from(net.weights);
+  const bias = Float64Array.from(net.biases);
+  const run = (kind: "sigmoid-squared" | "sigmoid-squared-set") => {
+    const batch = sigmoidBatch(6, 7, 6, 4, kind);
+    const ws = allocateWorkspace(net, batch.size, "f64");
+    forward(net, { weights: w, biases: bias }, batch, ws);
+    return { ...loss(net, batch, ws, true), ws, batch };
+  };
+  const truth = run("sigmoid-squared");
+  const set = run("sigmoid-squared-set");
+  assert.equal(set.lossSum, truth.lossSum, "the reported loss is the squared error either way");
+  const B = set.batch.size;
+  const classes = set.batch.targets.kind === "class" ? set.batch.targets.classes : new Int32Array(0);
+  let differs = 0;
+  for (let b = 0; b < B; b++) {
+    for (let o = 0; o < 4; o++) {
+      const at = (net.neurons - 4 + o) * B + b;
+      const p = 1 / (1 + Math.exp(-set.ws.pre[at]!));
+      const q = 1 / (1 + Math.exp(-p));
+      const y = o === classes[b] ? 1 : 0;
+      assert.ok(Math.abs(set.ws.delta[at]! - ((p - y) * q * (1 - q)) / B) < 1e-15, `sample ${b}, output ${o}`);
+      assert.ok(Math.abs(truth.ws.delta[at]! - (2 * (p - y) * p * (1 - p)) / B) < 1e-15);
+      if (Math.abs(set.ws.delta[at]! - truth.ws.delta[at]!) > 1e-6) differs++;
+    }
+  }
+  assert.ok(differs > B, "the two gradients differ");
+});
 
 test("sigmoid outputs with squared error: the loss is Σ_o (σ(a_o) − [o = t])² and its gradients match central differences in float64", () => {
   const net = randomNetwork(5, { neurons: 60, inputs: 6, outputs: 4, inDegree: 4 });
@@ -71,11 +101,11 @@ test("sigmoid outputs with squared error: the loss is Σ_o (σ(a_o) − [o = t])
   }
 });
 
-test("sigmoid outputs with squared error: the wasm engine tracks the reference (evaluate and 20 SGD steps with dropout; 1 and 2 threads)", async () => {
+test("sigmoid outputs with squared error (true and SET's gradient): the wasm engine tracks the reference (evaluate and 20 SGD steps with dropout; 1 and 2 threads)", async () => {
   const n0 = randomNetwork(7, { neurons: 140, inputs: 10, outputs: 5, inDegree: 5 });
-  const batch = sigmoidBatch(8, 90, 10, 5);
   const optimizer = { kind: "sgd" as const, learningRate: 0.05, momentum: 0.9, weightDecay: 4e-4 };
-  for (const threads of [1, 2]) {
+  for (const [threads, lossKind] of [[1, "sigmoid-squared"], [2, "sigmoid-squared"], [1, "sigmoid-squared-set"], [2, "sigmoid-squared-set"]] as const) {
+    const batch = sigmoidBatch(8, 90, 10, 5, lossKind);
     const ref = new ReferenceEngine(n0.clone(), { optimizer, dropout: { rate: 0.2, seed: 3 } });
     const wasm = await createEngine("wasm", n0.clone(), { optimizer, threads, dropout: { rate: 0.2, seed: 3 } });
     try {

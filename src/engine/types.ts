@@ -23,13 +23,16 @@ export type BatchTargets =
    * Class indices in 0..m-1, with softmax cross-entropy in bits (Example 3.6, the default) or,
    * `loss: "sigmoid-squared"`, sigmoid outputs with squared error against the one-hot target,
    * Σ_o (σ(a_o) − [o = t])² per sample (SET's set-up; Example 3.5 on σ(a)). Both count arg-max hits.
+   * `loss: "sigmoid-squared-set"` reports the same loss but trains with the gradient SET's published
+   * code uses, (σ − y)·σ'(σ(a)) per output (the sigmoid's derivative taken at σ(a), not at a, and no
+   * factor 2): only for reproducing SET's table (`experiment set-table`).
    */
   | { kind: "class"; classes: Int32Array; loss?: ClassLoss }
   /** Squared error (Example 3.5) against values[o·B + b], o in 0..m-1. */
   | { kind: "values"; values: Float32Array };
 
 /** The loss of class targets: softmax cross-entropy in bits, or sigmoid outputs with squared error. */
-export type ClassLoss = "cross-entropy" | "sigmoid-squared";
+export type ClassLoss = "cross-entropy" | "sigmoid-squared" | "sigmoid-squared-set";
 
 /** One batch of B samples: inputs and targets in the layouts of BatchInputs and BatchTargets. */
 export interface Batch {

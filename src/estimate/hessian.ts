@@ -184,7 +184,7 @@ export function gaussNewtonDiagonal(graph: Graph, params: Parameters, batch: Bat
 
 /** The curvature passes know softmax cross-entropy and squared error of linear outputs only. */
 function refuseSigmoid(batch: Batch): void {
-  if (batch.targets.kind === "class" && batch.targets.loss === "sigmoid-squared") {
+  if (batch.targets.kind === "class" && (batch.targets.loss === "sigmoid-squared" || batch.targets.loss === "sigmoid-squared-set")) {
     throw new UsageError("curvature estimates (obd, taylor, second-order utility) are defined for softmax cross-entropy and squared error, not for sigmoid outputs", "prune by magnitude or first-order utility");
   }
 }

@@ -32,7 +32,7 @@
 import { join } from "node:path";
 import { findImageFolder, readImageSamples } from "../data/files.js";
 import { selectSamples, type SampleSet } from "../data/samples.js";
-import type { OptimizerConfig } from "../engine/types.js";
+import type { ClassLoss, OptimizerConfig } from "../engine/types.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { PRESETS, type RewireConfig } from "../rewire/schedule.js";
 import { adam, runTraining, type RunSettings } from "../run/index.js";
@@ -88,6 +88,8 @@ interface SetConfig {
   initStd?: number;
   /** The rewiring; `quick` runs are shorter than RigL's 100-step interval, so it rewires every epoch there. */
   rewire?: (p: SetTableProtocol, stepsPerEpoch: number, quick: boolean) => RewireConfig;
+  /** The loss instead of the protocol's (SET's: sigmoid outputs, squared error). */
+  loss?: ClassLoss;
 }
 
 export const SET_CONFIGS: SetConfig[] = [
@@ -97,6 +99,10 @@ export const SET_CONFIGS: SetConfig[] = [
   { name: "set-layer", description: "SET with ζ removed from every layer (as SET's code does) instead of from all weights, new weights N(0, 0.1²)", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeightStd: 0.1, budgetBy: "layer" }) },
   { name: "static-init01", description: "static sparse with SET's initialisation N(0, 0.1²) instead of He's", initStd: 0.1 },
   { name: "set-init01", description: "set-layer with SET's initialisation N(0, 0.1²): SET's removal per layer, its new-weight scale and its initial scale", initStd: 0.1, rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeightStd: 0.1, budgetBy: "layer" }) },
+  // Stop 20, after the table above: does SET's code's output gradient, (σ − y)·σ'(σ(a)) (taken at σ(a),
+  // never vanishing, no factor 2), explain its gain over static? Both with SET's initialisation.
+  { name: "static-setgrad", description: "static-init01 trained with SET's code's output gradient (σ − y)·σ'(σ(a)) instead of the true 2(σ − y)σ'(a)", initStd: 0.1, loss: "sigmoid-squared-set" },
+  { name: "set-setgrad", description: "set-init01 trained with SET's code's output gradient (σ − y)·σ'(σ(a))", initStd: 0.1, loss: "sigmoid-squared-set", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeightStd: 0.1, budgetBy: "layer" }) },
   { name: "set-zero", description: "SET with new weights 0 instead of random (ablation: are its random new weights the cost?)", rewire: (p, e) => ({ ...structuredClone(PRESETS.set), every: e, fraction: p.zeta, newWeights: "zero" }) },
   { name: "rigl", description: "RigL (its preset: every 100 steps, 30 % cosine-decayed to 0 at 75 %, gradient growth, zero new weights)", rewire: (_, e, quick) => ({ ...structuredClone(PRESETS.rigl), ...(quick ? { every: e } : {}) }) },
   { name: "rigl-b4-opt", description: "ours (issue 9's best): RigL schedule, prune and growth scores over 4 batches, eq. 4.8 new weights", rewire: (_, e, quick) => ({ ...structuredClone(PRESETS.rigl), batches: 4, newWeights: "optimal", ...(quick ? { every: e } : {}) }) },
@@ -159,13 +165,13 @@ async function runSetTable(name: string, ctx: Parameters<Experiment["run"]>[0], 
   for (const c of configs) {
     for (let s = 0; s < p.seeds; s++) {
       const seed = ctx.seedBase + s;
-      runs.push({ key: `${c.name}-seed${seed}`, group: c.name, seed, settings: { config: c.name, steps, ...(c.rewire ? { rewire: c.rewire(p, stepsPerEpoch, ctx.quick) } : {}), ...(c.initStd !== undefined ? { initStd: c.initStd } : {}), engine: ctx.engine, ...(ctx.threads ? { threads: ctx.threads } : {}) }, cost: edges * steps * (c.rewire ? 1.2 : 1) });
+      runs.push({ key: `${c.name}-seed${seed}`, group: c.name, seed, settings: { config: c.name, steps, ...(c.rewire ? { rewire: c.rewire(p, stepsPerEpoch, ctx.quick) } : {}), ...(c.initStd !== undefined ? { initStd: c.initStd } : {}), ...(c.loss ? { loss: c.loss } : {}), engine: ctx.engine, ...(ctx.threads ? { threads: ctx.threads } : {}) }, cost: edges * steps * (c.rewire ? 1.2 : 1) });
     }
   }
   const protocol = { ...p, steps, stepsPerEpoch, folder: folder.replace(/^.*\/(?=[^/]+$)/, ""), seedBase: ctx.seedBase };
   const optimizer: OptimizerConfig = p.recipe ? adam(p.lr) : { kind: "sgd", learningRate: p.lr, momentum: p.momentum, weightDecay: p.weightDecay };
   const records = await recordRuns<SetTableResult>(ctx, name, protocol, runs, async (run, rc) => {
-    const st = run.settings as { rewire?: RewireConfig; initStd?: number };
+    const st = run.settings as { rewire?: RewireConfig; initStd?: number; loss?: ClassLoss };
     const settings: RunSettings = {
       network: { kind: "layered", layers: p.layers, inDegree: p.inDegree, inputs: 784, outputs: 10, task: { kind: "classification", classes: 10, inputShape: [28, 28] }, keepLayers: true, ...(st.initStd !== undefined ? { initStd: st.initStd } : {}) },
       batch: p.batch,
@@ -181,7 +187,7 @@ async function runSetTable(name: string, ctx: Parameters<Experiment["run"]>[0], 
       ...(st.rewire ? { rewire: st.rewire } : {}),
     };
     const validCurve: number[] = [];
-    const r = await runTraining(settings, { kind: "samples", train: images.train, valid: images.valid, heldOut: { test: images.test }, loss: p.recipe ? p.recipe.loss : "sigmoid-squared", order: "epochs" }, {
+    const r = await runTraining(settings, { kind: "samples", train: images.train, valid: images.valid, heldOut: { test: images.test }, loss: st.loss ?? (p.recipe ? p.recipe.loss : "sigmoid-squared"), order: "epochs" }, {
       onEvent: (e) => {
         if (e.type === "validation") validCurve.push(e.valid.accuracy); // every epoch; the last is the final validation
         if (e.type === "step" && e.step % 50 === 0) rc.progress(e.step / steps, `${run.key}: step ${e.step}/${steps}, loss ${e.smoothedLoss.toFixed(4)}`);

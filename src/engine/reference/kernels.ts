@@ -139,8 +139,10 @@ export function loss(graph: Graph, batch: Batch, ws: Workspace, withGradient: bo
   const first = k - m;
   let lossSum = 0;
   let correct = 0;
-  if (batch.targets.kind === "class" && batch.targets.loss === "sigmoid-squared") {
+  if (batch.targets.kind === "class" && (batch.targets.loss === "sigmoid-squared" || batch.targets.loss === "sigmoid-squared-set")) {
     // Sigmoid outputs, squared error against the one-hot target; arg-max of a (= of σ(a)), first wins.
+    // SET's code's gradient instead of the true one: (σ − y)·σ'(σ), its derivative taken at σ(a).
+    const setGradient = batch.targets.loss === "sigmoid-squared-set";
     const classes = batch.targets.classes;
     for (let b = 0; b < B; b++) {
       const t = classes[b]!;
@@ -151,7 +153,10 @@ export function loss(graph: Graph, batch: Batch, ws: Workspace, withGradient: bo
         const p = 1 / (1 + Math.exp(-a));
         const diff = p - (o === t ? 1 : 0);
         lossSum += diff * diff;
-        if (withGradient) ws.delta[(first + o) * B + b] = (2 * diff * p * (1 - p)) / B;
+        if (withGradient) {
+          const q = setGradient ? 1 / (1 + Math.exp(-p)) : p;
+          ws.delta[(first + o) * B + b] = ((setGradient ? diff : 2 * diff) * q * (1 - q)) / B;
+        }
       }
       if (arg === t) correct++;
     }

@@ -73,7 +73,7 @@ const LAYOUT_NAMES = [
   "TH_SQUARES", "THREAD_STRIDE", "MODE_TRAIN", "MODE_GRADIENTS", "MODE_EVALUATE", "MODE_PREDICT", "MODE_TRAIN_CLIPPED", "MODE_UPDATE",
 ] as const;
 type Layout = Record<(typeof LAYOUT_NAMES)[number], number>;
-const EXPECTED_LAYOUT_VERSION = 11;
+const EXPECTED_LAYOUT_VERSION = 12;
 
 interface Exports extends Kernels {
   heapBase(): number;
@@ -660,7 +660,7 @@ class WasmEngine implements Engine, WasmEngineExtras {
     this.setI32(L.CTX_B, B);
     this.setI32(L.CTX_INPUT_KIND, oneHot ? 0 : 1);
     this.setI32(L.CTX_PER_SAMPLE, perSample);
-    this.setI32(L.CTX_TARGET_KIND, batch.targets.kind === "class" ? (batch.targets.loss === "sigmoid-squared" ? 2 : 0) : 1);
+    this.setI32(L.CTX_TARGET_KIND, batch.targets.kind === "class" ? (batch.targets.loss === "sigmoid-squared" ? 2 : batch.targets.loss === "sigmoid-squared-set" ? 3 : 0) : 1);
     this.setI32(L.CTX_MODE, mode);
     this.setI32(L.CTX_ACTIVITY, activity ? 1 : 0);
     this.setI32(L.CTX_THREADS, active);
