@@ -37,8 +37,11 @@
  * multiple of 4 with zero rows), ns sparse sources, c candidates per target, K global candidates.
  */
 
+// The approximate search's hashing and bucket scans: same module, same memory as approxDots.
+export * from "./lsh";
+
 // ---- context block (byte offsets; mirrored by src/engine/wasm/search-kernels.ts) ----
-export const SEARCH_LAYOUT_VERSION: i32 = 3;
+export const SEARCH_LAYOUT_VERSION: i32 = 4; // 4: the approximate search's hashing (lsh.ts) joined the module
 export const S_WORDS: i32 = 0; // u32 [k]: bit t = source i → block target t admissible
 export const S_X: i32 = 4; // f32 [nd·Sp] dense source rows
 export const S_ND: i32 = 8; // dense sources (multiple of 4)

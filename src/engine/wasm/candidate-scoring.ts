@@ -11,16 +11,45 @@
  * Legend: k neurons, S samples (Sp: rounded up to a multiple of 4), c candidates per target.
  */
 import type { CandidateScoringKernel, CandidateSink, SearchActivity } from "../search-kernel-types.js";
+import type { WasmArena } from "./arena.js";
 import { FILTER_MARGIN, FILTER_TINY, filterErrorBound, type SearchKernels } from "./search-kernels.js";
 
-/** The WebAssembly scoring of candidates for `a`, with its source and target row norms. */
-export function wasmCandidateScoring(kernels: SearchKernels, a: SearchActivity, xNorm: Float64Array, eNorm: Float64Array): CandidateScoringKernel {
-  const { neurons: k, samples: S, outputs, errors } = a;
+/** Byte offsets of the scoring's buffers in the module's arena (lsh.ts reads X, q and list too). */
+export interface ScoringLayout {
+  /** Sp: floats per staged row. */
+  Sp: number;
+  /** f32 [k·Sp] the sources' outputs. */
+  X: number;
+  /** f32 [Sp] the query's errors. */
+  q: number;
+  /** i32 [k] the query's candidates. */
+  list: number;
+  /** f32 [k] their float32 inner products. */
+  out: number;
+}
+
+/** Reserve the scoring's buffers for k neurons and S samples (before `arena.ensure()`). */
+export function takeScoringLayout(arena: WasmArena, k: number, S: number): ScoringLayout {
   const Sp = (S + 3) & ~3;
-  const arena = kernels.arena;
+  return { Sp, X: arena.take(4 * k * Sp), q: arena.take(4 * Sp), list: arena.take(4 * k), out: arena.take(4 * k) };
+}
+
+function ownLayout(arena: WasmArena, k: number, S: number): ScoringLayout {
   arena.reset();
-  const at = { X: arena.take(4 * k * Sp), q: arena.take(4 * Sp), list: arena.take(4 * k), out: arena.take(4 * k) };
+  const at = takeScoringLayout(arena, k, S);
   arena.ensure();
+  return at;
+}
+
+/**
+ * The WebAssembly scoring of candidates for `a`, with its source and target row norms. With `at`
+ * the caller has laid out (and ensured) the arena, sharing it with other kernels; else this lays it out.
+ */
+export function wasmCandidateScoring(kernels: SearchKernels, a: SearchActivity, xNorm: Float64Array, eNorm: Float64Array, layout?: ScoringLayout): CandidateScoringKernel {
+  const { neurons: k, samples: S, outputs, errors } = a;
+  const arena = kernels.arena;
+  const at = layout ?? ownLayout(arena, k, S);
+  const Sp = at.Sp;
   const X = arena.f32(at.X, k * Sp);
   if (Sp === S) X.set(outputs);
   else {
