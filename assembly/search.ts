@@ -41,7 +41,7 @@
 export * from "./lsh";
 
 // ---- context block (byte offsets; mirrored by src/engine/wasm/search-kernels.ts) ----
-export const SEARCH_LAYOUT_VERSION: i32 = 4; // 4: the approximate search's hashing (lsh.ts) joined the module
+export const SEARCH_LAYOUT_VERSION: i32 = 4; // 4: the approximate search's hashing (lsh.ts) and int8 scoring joined the module
 export const S_WORDS: i32 = 0; // u32 [k]: bit t = source i → block target t admissible
 export const S_X: i32 = 4; // f32 [nd·Sp] dense source rows
 export const S_ND: i32 = 8; // dense sources (multiple of 4)
@@ -470,6 +470,97 @@ export function approxDots(X: usize, Sp: i32, q: usize, list: usize, n: i32, out
     const z = f32x4.splat(0);
     store<f32>(out + (<usize>f << 2), f32x4.extract_lane(hsum4(a0, z, z, z), 0));
   }
+}
+
+/**
+ * int8 copies of `rows` rows (S floats, `stride` apart) for the approximate search's first filter
+ * (src/engine/wasm/candidate-scoring.ts): row i becomes q_i = round(x_i / s_i) in [−127, 127]
+ * (Sq bytes, zero-padded; Sq a multiple of 16) with s_i = max|x_i| / 127, and residual[i] =
+ * ‖x_i − s_i·q_i‖ in float64, so that |⟨x, δ⟩ − s_x·s_δ·⟨q_x, q_δ⟩| ≤ (‖x‖ + r_x)·r_δ + r_x·‖δ‖.
+ * A row with a non-finite value gets residual +∞ (its pairs are always rescored). With wide ≠ 0
+ * the values are stored as i16 (the query, read once per candidate).
+ */
+export function quantizeRows(src: usize, stride: i32, S: i32, rows: i32, dst: usize, Sq: i32, wide: i32, scale: usize, residual: usize): void {
+  const width: usize = wide != 0 ? 2 : 1;
+  for (let i = 0; i < rows; i++) {
+    const row = src + (<usize>(i * stride) << 2);
+    const out = dst + <usize>(i * Sq) * width;
+    let max: f64 = 0;
+    for (let b = 0; b < S; b++) {
+      const a = Math.abs(<f64>load<f32>(row + (<usize>b << 2)));
+      if (a > max) max = a;
+    }
+    const s = max / 127;
+    let finite = max < Infinity;
+    // Any rounding is valid (the residual is of the q chosen): multiply by the inverse, round to nearest.
+    const inverse = s > 0 && finite ? 127 / max : 0;
+    let sum: f64 = 0;
+    for (let b = 0; b < S; b++) {
+      const x = <f64>load<f32>(row + (<usize>b << 2));
+      let v = nearest<f64>(x * inverse);
+      if (!(Math.abs(v) <= 127)) {
+        v = 0;
+        finite = false;
+      }
+      const e = x - s * v;
+      sum += e * e;
+      if (wide != 0) store<i16>(out + (<usize>b << 1), <i16>(<i32>v));
+      else store<i8>(out + <usize>b, <i8>(<i32>v));
+    }
+    for (let b = S; b < Sq; b++) {
+      if (wide != 0) store<i16>(out + (<usize>b << 1), 0);
+      else store<i8>(out + <usize>b, 0);
+    }
+    store<f64>(scale + (<usize>i << 3), s);
+    store<f64>(residual + (<usize>i << 3), finite && sum == sum ? Math.sqrt(sum) : Infinity);
+  }
+}
+
+/**
+ * out[f] = ⟨q_{list[f]}, q⟩ exactly (int32: |q| ≤ 127 and Sq ≤ 2¹⁷ keep every sum below 2³¹), for the
+ * int8 rows Q (Sq bytes each) and the i16 query q (Sq values): four candidates at a time, 16
+ * samples per step. A quarter of the float32 rows' bytes, which at 170,000 neurons (rows read at
+ * random from 170 MB) is what the scoring waits for.
+ */
+export function exactDotsI8(Q: usize, Sq: i32, q: usize, list: usize, n: i32, out: usize): void {
+  const rowBytes = <usize>Sq;
+  let f = 0;
+  for (; f + 4 <= n; f += 4) {
+    const x0 = Q + <usize>load<i32>(list + (<usize>f << 2)) * rowBytes;
+    const x1 = Q + <usize>load<i32>(list + (<usize>(f + 1) << 2)) * rowBytes;
+    const x2 = Q + <usize>load<i32>(list + (<usize>(f + 2) << 2)) * rowBytes;
+    const x3 = Q + <usize>load<i32>(list + (<usize>(f + 3) << 2)) * rowBytes;
+    let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+    for (let o: usize = 0; o < rowBytes; o += 16) {
+      const lo = v128.load(q + (o << 1));
+      const hi = v128.load(q + (o << 1), 16);
+      let x = v128.load(x0 + o);
+      a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), lo), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), hi)));
+      x = v128.load(x1 + o);
+      a1 = i32x4.add(a1, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), lo), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), hi)));
+      x = v128.load(x2 + o);
+      a2 = i32x4.add(a2, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), lo), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), hi)));
+      x = v128.load(x3 + o);
+      a3 = i32x4.add(a3, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), lo), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), hi)));
+    }
+    store<i32>(out + (<usize>f << 2), laneSum(a0));
+    store<i32>(out + (<usize>(f + 1) << 2), laneSum(a1));
+    store<i32>(out + (<usize>(f + 2) << 2), laneSum(a2));
+    store<i32>(out + (<usize>(f + 3) << 2), laneSum(a3));
+  }
+  for (; f < n; f++) {
+    const x0 = Q + <usize>load<i32>(list + (<usize>f << 2)) * rowBytes;
+    let a0 = i32x4.splat(0);
+    for (let o: usize = 0; o < rowBytes; o += 16) {
+      const x = v128.load(x0 + o);
+      a0 = i32x4.add(a0, i32x4.add(i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(x), v128.load(q + (o << 1))), i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(x), v128.load(q + (o << 1), 16))));
+    }
+    store<i32>(out + (<usize>f << 2), laneSum(a0));
+  }
+}
+
+@inline function laneSum(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
 }
 
 /**

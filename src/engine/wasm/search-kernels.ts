@@ -45,6 +45,8 @@ interface RawExports {
   packRows(src: number, S: number, ids: number, count: number, dst: number, Sp: number): void;
   sparseLists(src: number, S: number, ids: number, count: number, start: number, sample: number, value: number): void;
   rescore(ctx: number, kept: number): void;
+  quantizeRows(src: number, stride: number, S: number, rows: number, dst: number, Sq: number, wide: number, scale: number, residual: number): void;
+  exactDotsI8(Q: number, Sq: number, q: number, list: number, n: number, out: number): void;
   buildTables(ctx: number): void;
   resetMet(ctx: number, k: number): void;
   queryKeys(ctx: number, out: number): void;
@@ -170,6 +172,16 @@ export class SearchKernels {
   /** Candidates of query q into H_FOUND (raw ≠ 0: no admissibility, no budget; see assembly/lsh.ts). */
   lshCollect(lshCtx: number, q: number, stop: number, wordBase: number, shift: number, raw: boolean): number {
     return this.raw.collect(lshCtx, q, stop, wordBase, shift, raw ? 1 : 0);
+  }
+
+  /** int8 (wide: i16) copies of `rows` rows of S floats `stride` apart, rows of Sq values, with scales and residual norms (assembly/search.ts). */
+  quantizeRows(src: number, stride: number, S: number, rows: number, dst: number, Sq: number, wide: boolean, scale: number, residual: number): void {
+    this.raw.quantizeRows(src, stride, S, rows, dst, Sq, wide ? 1 : 0, scale, residual);
+  }
+
+  /** out[f] = ⟨Q[list[f]], q⟩ exactly in int32 (int8 rows of Sq bytes, i16 query). */
+  exactDotsI8(Q: number, Sq: number, q: number, list: number, n: number, out: number): void {
+    this.raw.exactDotsI8(Q, Sq, q, list, n, out);
   }
 
   /** out[f] ≈ ⟨X[list[f]], q⟩ in float32 for f < n (byte offsets; rows of Sp floats). */
