@@ -355,7 +355,7 @@ export function collect(ctx: usize, q: i32, stop: i32, wordBase: i32, shift: i32
             }
             store<i32>(at, q);
             store<i32>(at, 1, 4);
-            if (i32Of(normRank, i) < stop) continue;
+            if (stop > 0 && i32Of(normRank, i) < stop) continue; // (ranks are ≥ 0: no load when nothing was scanned)
             if (raw == 0 && ((load<u32>(words + (<usize>i << 2)) >>> sh) & 1) == 0) continue;
             store<i32>(found + (<usize>(nFound++) << 2), i);
           }

@@ -7,13 +7,15 @@
  * pairs, scores, order and counters, on random networks and activities of several shapes (sample
  * counts that are and are not powers of two, both criteria, several norm ranges, tiny and larger
  * networks, block and per-pair admissibility). Bit-identical by design: the kernel repeats the
- * float64 arithmetic of the plain one, so no tolerance. Seeds are in every message. Fails (never
- * skips) where the WebAssembly module is not loaded.
+ * float64 arithmetic of the plain one, so no tolerance. Also the int8 filter of the candidate
+ * scoring: its estimate is within its stated error bound, and the bound is tight enough to filter.
+ * Seeds are in every message. Fails (never skips) where the WebAssembly module is not loaded.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { approximateSearchKernels, descendantWordsKernel, type LshIndex, type LshKernel } from "../src/engine/search-kernel.js";
 import { searchKernels, searchKernelStatus } from "../src/engine/wasm/search-kernels.js";
+import { int8ErrorBound } from "../src/engine/wasm/candidate-scoring.js";
 import { levelAdmissibility, maskAdmissibility, orderAdmissibility } from "../src/graph/admissibility.js";
 import { rowNorms, type Activity } from "../src/estimate/activity.js";
 import { approximateSearch, type ApproximateSearchOptions } from "../src/rewire/approximate-search.js";
@@ -214,4 +216,58 @@ test("approximate search: WebAssembly hashing and scans give the TypeScript sear
     }
   }
   assert.ok(found > 100, `the searches found pairs (${found} in their top lists), so the comparison means something`);
+});
+
+test("int8 filter of the candidate scoring: |exact − int8 estimate| ≤ its error bound, and the bound is tight enough to filter (seeds printed)", () => {
+  assertModuleLoaded();
+  const kernels = searchKernels()!;
+  const arena = kernels.arena;
+  const ratios: number[] = [];
+  for (const [index, shape] of [{ k: 200, n: 27, S: 3 }, { k: 300, n: 54, S: 64 }, { k: 250, n: 27, S: 100 }, { k: 200, n: 54, S: 256 }].entries()) {
+    const seed = 4400 + index;
+    const { k, S } = shape;
+    const a = randomActivity(seed, k, shape.n, S);
+    // Awkward rows: huge, tiny, one outlier among small values, constant.
+    const rng = new Rng(seed + 1);
+    const row = (i: number) => i * S;
+    for (let b = 0; b < S; b++) a.outputs[row(shape.n) + b] = 1e25 * (1 + (b % 3));
+    for (let b = 0; b < S; b++) a.errors[row(shape.n + 1) + b] = b % 3 ? 1e-25 : -3e-25;
+    for (let b = 0; b < S; b++) a.outputs[row(shape.n + 2) + b] = b === 0 ? 1000 : 0.001 * rng.nextNormal();
+    for (let b = 0; b < S; b++) a.errors[row(shape.n + 3) + b] = 0.5;
+    const xNorm = rowNorms(a.outputs, k, S);
+    const eNorm = rowNorms(a.errors, k, S);
+    const Sq = (S + 15) & ~15;
+    arena.reset();
+    const at = { X: arena.take(4 * k * S), E: arena.take(4 * k * S), Q: arena.take(k * Sq), xs: arena.take(8 * k), xr: arena.take(8 * k), q16: arena.take(2 * Sq), qs: arena.take(8), qr: arena.take(8), list: arena.take(4 * k), owners: arena.take(4 * k), count: arena.take(4 * (k + 1)), order: arena.take(4 * k), dots: arena.take(4 * k) };
+    arena.ensure();
+    arena.f32(at.X, k * S).set(a.outputs);
+    arena.f32(at.E, k * S).set(a.errors);
+    const list = arena.i32(at.list, k);
+    for (let i = 0; i < k; i++) list[k - 1 - i] = i; // the kernel visits pairs source-major: give them in another order
+    arena.i32(at.owners, k).fill(0);
+    kernels.quantizeRows(at.X, S, S, k, at.Q, Sq, false, at.xs, at.xr);
+    const xScale = arena.f64(at.xs, k);
+    const xResidual = arena.f64(at.xr, k);
+    const dots = arena.i32(at.dots, k);
+    const exactRel = (S + 4) * 2 ** -52;
+    for (let j = shape.n; j < k; j++) {
+      if (!(eNorm[j]! > 0)) continue;
+      kernels.quantizeRows(at.E + 4 * j * S, S, S, 1, at.q16, Sq, true, at.qs, at.qr);
+      kernels.blockDotsI8(at.Q, Sq, at.q16, at.list, at.owners, k, k, at.count, at.order, at.dots);
+      const sd = arena.f64(at.qs, 1)[0]!;
+      const rd = arena.f64(at.qr, 1)[0]!;
+      for (let i = 0; i < k; i++) {
+        if (!(xNorm[i]! > 0)) continue;
+        let exact = 0;
+        for (let b = 0; b < S; b++) exact += a.outputs[i * S + b]! * a.errors[j * S + b]!;
+        const estimate = xScale[i]! * sd * dots[k - 1 - i]!;
+        const bound = int8ErrorBound(xNorm[i]!, xResidual[i]!, eNorm[j]!, rd, Math.abs(estimate), exactRel);
+        if (!(Math.abs(exact - estimate) <= bound)) assert.fail(`seed ${seed}, S=${S}, pair ${i} → ${j}: exact ${exact}, int8 estimate ${estimate}, off by ${Math.abs(exact - estimate)} > bound ${bound}`);
+        ratios.push(bound / (xNorm[i]! * eNorm[j]!));
+      }
+    }
+  }
+  ratios.sort((x, y) => x - y);
+  const median = ratios[Math.floor(ratios.length / 2)]!;
+  assert.ok(median < 0.1, `the int8 bound is about ${median.toFixed(3)}·‖x‖·‖δ‖ (median), too loose to filter |corr| ≥ 0.3`);
 });

@@ -84,6 +84,14 @@ export interface CandidateScoringKernel {
   readonly candidates: Int32Array;
   /** Offer candidates[0..count) → target; returns how many pairs were scored exactly. */
   score(target: number, count: number, sink: CandidateSink): number;
+  /**
+   * The same, possibly later: candidates[0..count) → target are copied and offered by this or a later
+   * `queue`, or by `flush`, in queue order (so the sink sees what `score` would have shown it, query
+   * by query). Returns the pairs scored exactly meanwhile.
+   */
+  queue(target: number, count: number, sink: CandidateSink): number;
+  /** Offer everything queued; returns the pairs scored exactly. */
+  flush(sink: CandidateSink): number;
 }
 
 /**

@@ -156,9 +156,10 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
       access.forQuery(queries, q);
       found = lsh.collect(j, q, stopAt[j]!, admitsQuery);
     }
-    rescored += kernel.score(j, found, collector);
+    rescored += kernel.queue(j, found, collector);
     pairsScored += found;
   }
+  rescored += kernel.flush(collector);
   return collector.finish({ pairsScored, visited: lsh.visited, admissiblePairs: -1, samples: S, seconds: (performance.now() - started) / 1000, kernel: kernel.name, ...(kernel.name === "wasm" ? { rescored } : {}) });
 }
 

@@ -46,7 +46,7 @@ interface RawExports {
   sparseLists(src: number, S: number, ids: number, count: number, start: number, sample: number, value: number): void;
   rescore(ctx: number, kept: number): void;
   quantizeRows(src: number, stride: number, S: number, rows: number, dst: number, Sq: number, wide: number, scale: number, residual: number): void;
-  exactDotsI8(Q: number, Sq: number, q: number, list: number, n: number, out: number): void;
+  blockDotsI8(Q: number, Sq: number, q16: number, sources: number, owners: number, n: number, k: number, count: number, order: number, out: number): void;
   buildTables(ctx: number): void;
   resetMet(ctx: number, k: number): void;
   queryKeys(ctx: number, out: number): void;
@@ -179,9 +179,9 @@ export class SearchKernels {
     this.raw.quantizeRows(src, stride, S, rows, dst, Sq, wide ? 1 : 0, scale, residual);
   }
 
-  /** out[f] = ⟨Q[list[f]], q⟩ exactly in int32 (int8 rows of Sq bytes, i16 query). */
-  exactDotsI8(Q: number, Sq: number, q: number, list: number, n: number, out: number): void {
-    this.raw.exactDotsI8(Q, Sq, q, list, n, out);
+  /** out[p] = ⟨Q[sources[p]], q16[owners[p]]⟩ exactly in int32 for n pairs, source-major (count: i32 [k + 1], order: i32 [n] scratch). */
+  blockDotsI8(Q: number, Sq: number, q16: number, sources: number, owners: number, n: number, k: number, count: number, order: number, out: number): void {
+    this.raw.blockDotsI8(Q, Sq, q16, sources, owners, n, k, count, order, out);
   }
 
   /** out[f] ≈ ⟨X[list[f]], q⟩ in float32 for f < n (byte offsets; rows of Sp floats). */
