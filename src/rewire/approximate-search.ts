@@ -37,8 +37,9 @@
  * (1) the hashing, the tables and each query's bucket scan run there (engine/search-kernel.ts
  * approximateSearchKernels, assembly/lsh.ts: the same float64 rotations as the plain kernel,
  * engine/reference/lsh.ts, so the same keys, candidates and order), and (2) the candidates are
- * scored in float32 SIMD with the exact search's error bound and only those that can still enter
- * the result are rescored exactly (CandidateScoringKernel: the same sums as the plain scoring).
+ * filtered on int8 rows (512 queued queries at a time), then in float32 SIMD, each with a rigorous
+ * error bound, and only those that can still enter the result are rescored exactly
+ * (CandidateScoringKernel: the same sums as the plain scoring, so the same values).
  *
  * The search runs in named steps (`approximateSearch`): settings, norm ranges, sources by norm, the
  * hash index (hyperplanes), the norm-bounded scan, the kernels (which hash and bucket the sources),
@@ -48,9 +49,9 @@
  * Cost: hashing O((k + targets)·⌈L·b/P⌉·P·log P) with P ≥ S the rotation length, tables
  * O(L·(k + 2^b)) memory, queries O(targets·L·(1 + probes)·2·k/2^b·S) — with b ≈ log₂(k) − 3 that is
  * O(k·L·S) per round, linear in k for fixed L (plus O(targets·H·S) for the heavy sources), against
- * O(k²·S) for the exact search. Measured (scripts/lsh-timing.mjs, bench/results/2026-12-03-lsh-wasm.txt):
- * with the hashing in WebAssembly, the scoring of the candidates (≈ 700 per target, float32 rows of
- * S floats read at random) is what is left of a thesis round's search.
+ * O(k²·S) for the exact search. Measured (bench/results/2026-12-03-lsh-wasm.txt, random activity):
+ * with the hashing in WebAssembly, what is left at 170,000 neurons is mostly the int8 sums of the
+ * ≈ 940 candidates per target, the admissibility pass per 512 targets and the scans' random accesses.
  * Random data is the hard case: its top correlations are only ~5σ above 0 (≈ 0.45 at S = 128), so
  * recall there is lower than on a trained network, whose large correlations hash together easily.
  *
