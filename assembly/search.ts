@@ -37,8 +37,11 @@
  * multiple of 4 with zero rows), ns sparse sources, c candidates per target, K global candidates.
  */
 
+// The approximate search's hashing and bucket scans: same module, same memory as approxDots.
+export * from "./lsh";
+
 // ---- context block (byte offsets; mirrored by src/engine/wasm/search-kernels.ts) ----
-export const SEARCH_LAYOUT_VERSION: i32 = 3;
+export const SEARCH_LAYOUT_VERSION: i32 = 4; // 4: the approximate search's hashing (lsh.ts) and int8 scoring joined the module
 export const S_WORDS: i32 = 0; // u32 [k]: bit t = source i → block target t admissible
 export const S_X: i32 = 4; // f32 [nd·Sp] dense source rows
 export const S_ND: i32 = 8; // dense sources (multiple of 4)
@@ -467,6 +470,117 @@ export function approxDots(X: usize, Sp: i32, q: usize, list: usize, n: i32, out
     const z = f32x4.splat(0);
     store<f32>(out + (<usize>f << 2), f32x4.extract_lane(hsum4(a0, z, z, z), 0));
   }
+}
+
+/**
+ * int8 copies of `rows` rows (S floats, `stride` apart) for the approximate search's first filter
+ * (src/engine/wasm/candidate-scoring.ts): row i becomes q_i = round(x_i / s_i) in [−127, 127]
+ * (Sq bytes, zero-padded; Sq a multiple of 16) with s_i = max|x_i| / 127, and residual[i] =
+ * ‖x_i − s_i·q_i‖ in float64, so that |⟨x, δ⟩ − s_x·s_δ·⟨q_x, q_δ⟩| ≤ (‖x‖ + r_x)·r_δ + r_x·‖δ‖.
+ * A row with a non-finite value gets residual +∞ (its pairs are always rescored). With wide ≠ 0
+ * the values are stored as i16 (the query, read once per candidate).
+ */
+export function quantizeRows(src: usize, stride: i32, S: i32, rows: i32, dst: usize, Sq: i32, wide: i32, scale: usize, residual: usize): void {
+  const width: usize = wide != 0 ? 2 : 1;
+  for (let i = 0; i < rows; i++) {
+    const row = src + (<usize>(i * stride) << 2);
+    const out = dst + <usize>(i * Sq) * width;
+    let max: f64 = 0;
+    for (let b = 0; b < S; b++) {
+      const a = Math.abs(<f64>load<f32>(row + (<usize>b << 2)));
+      if (a > max) max = a;
+    }
+    const s = max / 127;
+    let finite = max < Infinity;
+    // Any rounding is valid (the residual is of the q chosen): multiply by the inverse, round to nearest.
+    const inverse = s > 0 && finite ? 127 / max : 0;
+    let sum: f64 = 0;
+    for (let b = 0; b < S; b++) {
+      const x = <f64>load<f32>(row + (<usize>b << 2));
+      let v = nearest<f64>(x * inverse);
+      if (!(Math.abs(v) <= 127)) {
+        v = 0;
+        finite = false;
+      }
+      const e = x - s * v;
+      sum += e * e;
+      if (wide != 0) store<i16>(out + (<usize>b << 1), <i16>(<i32>v));
+      else store<i8>(out + <usize>b, <i8>(<i32>v));
+    }
+    for (let b = S; b < Sq; b++) {
+      if (wide != 0) store<i16>(out + (<usize>b << 1), 0);
+      else store<i8>(out + <usize>b, 0);
+    }
+    store<f64>(scale + (<usize>i << 3), s);
+    store<f64>(residual + (<usize>i << 3), finite && sum == sum ? Math.sqrt(sum) : Infinity);
+  }
+}
+
+/** ⟨x, q⟩ exactly in int32 for an int8 row x and an i16 row q of Sq values (16 samples per step). */
+@inline function dotI8(x: usize, q: usize, Sq: i32): i32 {
+  let a0 = i32x4.splat(0);
+  let a1 = i32x4.splat(0);
+  const rowBytes = <usize>Sq;
+  for (let o: usize = 0; o < rowBytes; o += 16) {
+    const v = v128.load(x + o);
+    a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v), v128.load(q + (o << 1))));
+    a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v), v128.load(q + (o << 1), 16)));
+  }
+  return laneSum(i32x4.add(a0, a1));
+}
+
+/**
+ * out[p] = ⟨Q[sources[p]], q16[owners[p]]⟩ exactly (int32: |q| ≤ 127 and Sq ≤ 2¹⁷ keep every sum
+ * below 2³¹) for the n candidate pairs of a block of queries: int8 source rows of Sq bytes, i16
+ * query rows of Sq values. Visited source-major (a counting sort by source; count: i32 [k + 1],
+ * order: i32 [n] scratch), so each source row is read once per block and in address order, where
+ * query by query at 170,000 neurons every pair was a row fetched at random from 43 MB.
+ */
+export function blockDotsI8(Q: usize, Sq: i32, q16: usize, sources: usize, owners: usize, n: i32, k: i32, count: usize, order: usize, out: usize): void {
+  memory.fill(count, 0, <usize>(k + 1) << 2);
+  for (let p = 0; p < n; p++) {
+    const at = count + (<usize>(load<i32>(sources + (<usize>p << 2)) + 1) << 2);
+    store<i32>(at, load<i32>(at) + 1);
+  }
+  for (let i = 0; i < k; i++) store<i32>(count + (<usize>(i + 1) << 2), load<i32>(count + (<usize>(i + 1) << 2)) + load<i32>(count + (<usize>i << 2)));
+  for (let p = 0; p < n; p++) {
+    const at = count + (<usize>load<i32>(sources + (<usize>p << 2)) << 2);
+    const z = load<i32>(at);
+    store<i32>(at, z + 1);
+    store<i32>(order + (<usize>z << 2), p);
+  }
+  const queryBytes = <usize>Sq << 1;
+  const rowBytes = <usize>Sq;
+  let z = 0;
+  // Two pairs at a time: two independent chains of adds.
+  for (; z + 2 <= n; z += 2) {
+    const p0 = load<i32>(order + (<usize>z << 2));
+    const p1 = load<i32>(order + (<usize>(z + 1) << 2));
+    const x0 = Q + <usize>load<i32>(sources + (<usize>p0 << 2)) * rowBytes;
+    const x1 = Q + <usize>load<i32>(sources + (<usize>p1 << 2)) * rowBytes;
+    const y0 = q16 + <usize>load<i32>(owners + (<usize>p0 << 2)) * queryBytes;
+    const y1 = q16 + <usize>load<i32>(owners + (<usize>p1 << 2)) * queryBytes;
+    let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
+    for (let o: usize = 0; o < rowBytes; o += 16) {
+      const v0 = v128.load(x0 + o);
+      const v1 = v128.load(x1 + o);
+      a0 = i32x4.add(a0, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v0), v128.load(y0 + (o << 1))));
+      b0 = i32x4.add(b0, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v0), v128.load(y0 + (o << 1), 16)));
+      a1 = i32x4.add(a1, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(v1), v128.load(y1 + (o << 1))));
+      b1 = i32x4.add(b1, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(v1), v128.load(y1 + (o << 1), 16)));
+    }
+    store<i32>(out + (<usize>p0 << 2), laneSum(i32x4.add(a0, b0)));
+    store<i32>(out + (<usize>p1 << 2), laneSum(i32x4.add(a1, b1)));
+  }
+  for (; z < n; z++) {
+    const p = load<i32>(order + (<usize>z << 2));
+    const x = Q + <usize>load<i32>(sources + (<usize>p << 2)) * rowBytes;
+    store<i32>(out + (<usize>p << 2), dotI8(x, q16 + <usize>load<i32>(owners + (<usize>p << 2)) * queryBytes, Sq));
+  }
+}
+
+@inline function laneSum(a: v128): i32 {
+  return i32x4.extract_lane(a, 0) + i32x4.extract_lane(a, 1) + i32x4.extract_lane(a, 2) + i32x4.extract_lane(a, 3);
 }
 
 /**

@@ -84,4 +84,72 @@ export interface CandidateScoringKernel {
   readonly candidates: Int32Array;
   /** Offer candidates[0..count) → target; returns how many pairs were scored exactly. */
   score(target: number, count: number, sink: CandidateSink): number;
+  /**
+   * The same, possibly later: candidates[0..count) → target are copied and offered by this or a later
+   * `queue`, or by `flush`, in queue order (so the sink sees what `score` would have shown it, query
+   * by query). Returns the pairs scored exactly meanwhile.
+   */
+  queue(target: number, count: number, sink: CandidateSink): number;
+  /** Offer everything queued; returns the pairs scored exactly. */
+  flush(sink: CandidateSink): number;
+}
+
+/**
+ * The approximate search's hash index as rewire/approximate-search.ts lays it out (§4.3: SimHash by
+ * the rotations H·D₃·H·D₂·H·D₁, L tables per norm range, query-directed multi-probe). The kernels
+ * build the tables from it and answer queries; every choice (the diagonals, the ranges, the bits,
+ * the extra coordinate of norm-ranging LSH, the heavy sources) is made by the search.
+ */
+export interface LshIndex {
+  /** P: rotation length, a power of two ≥ S (> S with the appended coordinate). */
+  readonly rotationLength: number;
+  readonly rotations: number;
+  /** 3 diagonals of ±1 per rotation, P each, applied D₁ first. */
+  readonly diagonals: Float64Array;
+  /** L: tables per norm range; table t reads hyperplanes [t·bMax, t·bMax + b_g). */
+  readonly tables: number;
+  readonly bMax: number;
+  /** Indexed sources range by range: range g is sourceIds[groupStart[g] .. groupStart[g + 1]). */
+  readonly sourceIds: Int32Array;
+  readonly groupStart: Int32Array;
+  /** b_g: key bits of range g (1..24). */
+  readonly groupBits: Int32Array;
+  /** The coordinate appended to each indexed source (by position in sourceIds; norm-ranging LSH), or undefined: none. */
+  readonly extra: Float64Array | undefined;
+  /** Extra buckets probed per table and sign (least certain bits flipped). */
+  readonly probes: number;
+  /** Candidates kept per range and query, by hits (≥ 1; Infinity: all). */
+  readonly budget: number;
+  /** Indexed sources by decreasing norm (then id), and each neuron's place in that order (ns for the others). */
+  readonly normOrder: Int32Array;
+  readonly normRank: Int32Array;
+  /** H: the first H of normOrder are candidates of every query. */
+  readonly heavy: number;
+}
+
+/**
+ * The approximate search's hashing and bucket scans, for one activity and index: the sources are
+ * hashed and bucketed when the kernel is made; each query's candidates (heavy sources, then per
+ * range the sources sharing a probed bucket with +δ or −δ in first-meeting order, cut to the budget
+ * by hits) are written into the scoring kernel's `candidates`. Plain TypeScript (engine/reference/
+ * lsh.ts) and WebAssembly (engine/wasm/lsh.ts) give the same keys, candidates and order.
+ */
+export interface LshKernel {
+  readonly name: "js" | "wasm";
+  /** Bucket entries looked at, over all queries so far. */
+  readonly visited: number;
+  /** Admissibility words of the next queries (block-major, as `Admissibility.fillBlocks` returns them); read by `collectByWords`. */
+  loadWords(words: Int32Array): void;
+  /**
+   * Candidates of query number `query` (target's errors), admissible by bit `shift` of
+   * words[wordBase + source] of the loaded words; sources of norm rank < `stop` are skipped.
+   * Returns their count.
+   */
+  collectByWords(target: number, query: number, stop: number, wordBase: number, shift: number): number;
+  /** The same with a pair test for admissibility (called once per met source). */
+  collect(target: number, query: number, stop: number, admits: (source: number) => boolean): number;
+  /** Keys of the indexed sources: table-major per range, the (g, t) block at L·groupStart[g] + t·size_g (for tests). */
+  sourceKeys(): Int32Array;
+  /** Per (range g, table t): the key of `target`'s errors, then its `probes` least certain bits (−1: none) (for tests). */
+  queryKeys(target: number): Int32Array;
 }

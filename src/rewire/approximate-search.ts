@@ -30,21 +30,28 @@
  * best from norm-ranging LSH plus an exact pass over the heaviest sources (`heavy`), and is only
  * approximate (see the recall figures in the issue-4 report).
  *
- * Two things keep it fast without changing its result: with a block admissibility (`fillBlocks`,
+ * Three things keep it fast without changing its result: with a block admissibility (`fillBlocks`,
  * e.g. graph/admissibility.ts's orderAdmissibility) the targets are queried in rank order and a
  * candidate's admissibility is one bit, where a per-candidate graph search (online-order's
  * canInsert) made the 17,000-neuron search 50× slower; and where the WebAssembly module is loaded,
- * the candidates are scored in float32 SIMD with the exact search's error bound and only those that
- * can still enter the result are rescored exactly (engine/search-kernel.ts CandidateScoringKernel:
- * the same sums as the plain scoring, so the same values).
+ * (1) the hashing, the tables and each query's bucket scan run there (engine/search-kernel.ts
+ * approximateSearchKernels, assembly/lsh.ts: the same float64 rotations as the plain kernel,
+ * engine/reference/lsh.ts, so the same keys, candidates and order), and (2) the candidates are
+ * filtered on int8 rows (512 queued queries at a time), then in float32 SIMD, each with a rigorous
+ * error bound, and only those that can still enter the result are rescored exactly
+ * (CandidateScoringKernel: the same sums as the plain scoring, so the same values).
  *
- * The search runs in named steps (`approximateSearch`): settings, norm ranges, hyperplanes, tables,
- * sources by norm, the norm-bounded scan, then per target a query (heavy sources, multi-probe over
- * the tables, the budget) whose candidates the engine's kernel scores.
+ * The search runs in named steps (`approximateSearch`): settings, norm ranges, sources by norm, the
+ * hash index (hyperplanes), the norm-bounded scan, the kernels (which hash and bucket the sources),
+ * then per target a query (heavy sources, multi-probe over the tables, the budget) whose
+ * candidates the scoring kernel scores.
  *
- * Cost: hashing O((k + targets)·L·b·log S), tables O(L·(k + 2^b)) memory, queries
- * O(targets·L·(1 + probes)·2·k/2^b·S) — with b ≈ log₂(k) − 3 that is O(k·L·S) per round, linear in
- * k for fixed L (plus O(targets·H·S) for the heavy sources), against O(k²·S) for the exact search.
+ * Cost: hashing O((k + targets)·⌈L·b/P⌉·P·log P) with P ≥ S the rotation length, tables
+ * O(L·(k + 2^b)) memory, queries O(targets·L·(1 + probes)·2·k/2^b·S) — with b ≈ log₂(k) − 3 that is
+ * O(k·L·S) per round, linear in k for fixed L (plus O(targets·H·S) for the heavy sources), against
+ * O(k²·S) for the exact search. Measured (bench/results/2026-12-03-lsh-wasm.txt, random activity):
+ * with the hashing in WebAssembly, what is left at 170,000 neurons is mostly the int8 sums of the
+ * ≈ 940 candidates per target, the admissibility pass per 512 targets and the scans' random accesses.
  * Random data is the hard case: its top correlations are only ~5σ above 0 (≈ 0.45 at S = 128), so
  * recall there is lower than on a trained network, whose large correlations hash together easily.
  *
@@ -52,7 +59,7 @@
  * candidates per target.
  */
 import { BLOCK_TARGETS, byRank, fillWordBlocks, SUPER_BLOCK_TARGETS, type Admissibility } from "../graph/admissibility.js";
-import { candidateScoringKernel } from "../engine/search-kernel.js";
+import { approximateSearchKernels, type LshIndex } from "../engine/search-kernel.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
 import { checkActivity, rowNorms, type Activity } from "../estimate/activity.js";
@@ -106,61 +113,6 @@ export function defaultBits(sources: number): number {
   return Math.max(1, Math.min(24, Math.round(Math.log2(Math.max(2, sources) / 8))));
 }
 
-/** Pseudo-random rotations of R^P (P a power of two ≥ S) producing `count` sign bits per vector. */
-class Hyperplanes {
-  readonly P: number;
-  readonly rotations: number;
-  readonly count: number;
-  private readonly S: number;
-  /** 3 diagonals of ±1 per rotation, P each. */
-  private readonly diagonals: Float64Array;
-  private readonly work: Float64Array;
-
-  /** `extra`: reserve coordinate S for the norm-equalising term of the MIPS transform. */
-  constructor(samples: number, count: number, extra: boolean, rng: Rng) {
-    let P = 1;
-    while (P < samples + (extra ? 1 : 0)) P <<= 1;
-    this.P = P;
-    this.S = samples;
-    this.count = count;
-    this.rotations = Math.ceil(count / P);
-    this.diagonals = new Float64Array(this.rotations * 3 * P);
-    for (let p = 0; p < this.diagonals.length; p++) this.diagonals[p] = rng.nextUint32() & 1 ? 1 : -1;
-    this.work = new Float64Array(P);
-  }
-
-  /** Projections of (values[offset .. offset+S), extra) onto all hyperplanes, into out (rotations·P). */
-  project(values: Float32Array, offset: number, extra: number, out: Float64Array): void {
-    const { P, S, work, diagonals } = this;
-    for (let r = 0; r < this.rotations; r++) {
-      for (let m = 0; m < S; m++) work[m] = values[offset + m]!;
-      for (let m = S; m < P; m++) work[m] = 0;
-      if (S < P) work[S] = extra;
-      const dBase = r * 3 * P;
-      for (let round = 0; round < 3; round++) {
-        const dOff = dBase + round * P;
-        for (let m = 0; m < P; m++) work[m]! *= diagonals[dOff + m]!;
-        hadamard(work, P);
-      }
-      out.set(work, r * P);
-    }
-  }
-}
-
-/** In-place unnormalised Walsh–Hadamard transform of work[0..P) (P a power of two). */
-function hadamard(work: Float64Array, P: number): void {
-  for (let h = 1; h < P; h <<= 1) {
-    for (let i = 0; i < P; i += h << 1) {
-      for (let j = i; j < i + h; j++) {
-        const x = work[j]!;
-        const y = work[j + h]!;
-        work[j] = x + y;
-        work[j + h] = x - y;
-      }
-    }
-  }
-}
-
 /**
  * Approximate search by SimHash LSH over the sources' outputs, querying every target's errors with
  * +δ and −δ. Same options and result as `exactSearch` plus the LSH knobs; `stats.pairsScored`
@@ -178,11 +130,9 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
 
   const mips = options.criterion === "gradient";
   const ranges = normRanges(xNorm, mips, options);
-  const probesUsed = Math.min(settings.probes, ranges.bMax);
-  const planes = new Hyperplanes(S, settings.tables * ranges.bMax, mips, new Rng(options.seed ?? 1));
-  const tables = buildTables(a, xNorm, ranges, planes, settings.tables, mips);
   const byNorm = bySourceNorm(ranges.sourceIds, xNorm, k);
   const H = heavyCount(options, ranges.sourceIds.length);
+  const index = lshIndex(S, settings, ranges, xNorm, mips, byNorm, H, new Rng(options.seed ?? 1));
   const targets = targetList(a, options.targets);
   const access = new QueryAdmissibility(admissibility, k);
 
@@ -190,19 +140,28 @@ export function approximateSearch(a: Activity, options: ApproximateSearchOptions
   const stopAt = new Int32Array(k);
   if (mips && options.top > 0 && ranges.sourceIds.length > 0) pairsScored += boundedScan(a, xNorm, eNorm, targets, byNorm.order, access, collector, options.boundedPairs, stopAt);
 
-  const kernel = candidateScoringKernel(options.kernel ?? "auto", a, xNorm, eNorm);
-  const probe = new TableProbe(k, ranges, tables, settings, probesUsed, byNorm, H, planes);
+  // Hashing, tables and bucket scans (lsh), and the candidates' scores (kernel): engine/search-kernel.ts.
+  const { scoring: kernel, lsh } = approximateSearchKernels(options.kernel ?? "auto", a, xNorm, eNorm, index);
   let rescored = 0;
   const queries = access.blockMode ? byRank(Array.from(targets).filter((j) => eNorm[j]! > 0), admissibility.rank) : targets;
+  let j = -1;
+  const admitsQuery = (i: number): boolean => access.admitsQuery(i, j);
   for (let q = 0; q < queries.length; q++) {
-    const j = queries[q]!;
+    j = queries[q]!;
     if (!(eNorm[j]! > 0)) continue;
-    access.forQuery(queries, q);
-    const found = probe.collect(errors, j * S, q, j, stopAt[j]!, access, kernel.candidates);
-    rescored += kernel.score(j, found, collector);
+    let found: number;
+    if (access.blockMode) {
+      if (access.forQuery(queries, q)) lsh.loadWords(access.blockWords);
+      found = lsh.collectByWords(j, q, stopAt[j]!, access.wordBase, access.shift);
+    } else {
+      access.forQuery(queries, q);
+      found = lsh.collect(j, q, stopAt[j]!, admitsQuery);
+    }
+    rescored += kernel.queue(j, found, collector);
     pairsScored += found;
   }
-  return collector.finish({ pairsScored, visited: probe.visited, admissiblePairs: -1, samples: S, seconds: (performance.now() - started) / 1000, kernel: kernel.name, ...(kernel.name === "wasm" ? { rescored } : {}) });
+  rescored += kernel.flush(collector);
+  return collector.finish({ pairsScored, visited: lsh.visited, admissiblePairs: -1, samples: S, seconds: (performance.now() - started) / 1000, kernel: kernel.name, ...(kernel.name === "wasm" ? { rescored } : {}) });
 }
 
 /** Tables, probes and budget after defaults, checked. */
@@ -264,64 +223,6 @@ function normRanges(xNorm: Float64Array, mips: boolean, options: ApproximateSear
   return { sourceIds, groupStart, groupBits, bMax };
 }
 
-/** The hash tables: for every (range g, table t), the range's sources bucketed by key (CSR). */
-interface Tables {
-  /** Buckets of (g, t) start at keyBase[g·L + t]: 2^b_g + 1 bucket starts each. */
-  keyBase: Int32Array;
-  /** Bucket starts, relative to the (g, t) block of bucketItem. */
-  bucketStart: Int32Array;
-  /** Sources in bucket order; the (g, t) block starts at L·groupStart[g] + t·(size of range g). */
-  bucketItem: Int32Array;
-}
-
-/**
- * Index: for every (range g, table t), the range's sources bucketed by key (counting sort, CSR).
- * Table t of every range uses hyperplanes [t·bMax, t·bMax + b_g), so a query is projected once.
- */
-function buildTables(a: Activity, xNorm: Float64Array, ranges: NormRanges, planes: Hyperplanes, L: number, mips: boolean): Tables {
-  const { samples: S, outputs } = a;
-  const { sourceIds, groupStart, groupBits, bMax } = ranges;
-  const R = groupBits.length;
-  const ns = sourceIds.length;
-  const proj = new Float64Array(planes.rotations * planes.P);
-  const T = R * L;
-  const keyBase = new Int32Array(T + 1);
-  for (let g = 0; g < R; g++) for (let t = 0; t < L; t++) keyBase[g * L + t + 1] = keyBase[g * L + t]! + (1 << groupBits[g]!) + 1;
-  const bucketStart = new Int32Array(keyBase[T]!);
-  const bucketItem = new Int32Array(L * ns);
-  const sourceKey = new Int32Array(L * ns);
-  for (let g = 0; g < R; g++) {
-    const from = groupStart[g]!;
-    const to = groupStart[g + 1]!;
-    const size = to - from;
-    const bg = groupBits[g]!;
-    let M = 0;
-    for (let p = from; p < to; p++) M = Math.max(M, xNorm[sourceIds[p]!]!);
-    for (let p = from; p < to; p++) {
-      const i = sourceIds[p]!;
-      planes.project(outputs, i * S, mips ? Math.sqrt(Math.max(0, M * M - xNorm[i]! * xNorm[i]!)) : 0, proj);
-      for (let t = 0; t < L; t++) {
-        const pb = t * bMax;
-        let key = 0;
-        for (let m = 0; m < bg; m++) if (proj[pb + m]! > 0) key |= 1 << m;
-        sourceKey[L * from + t * size + (p - from)] = key;
-      }
-    }
-    const keys = 1 << bg;
-    for (let t = 0; t < L; t++) {
-      const kb = keyBase[g * L + t]!;
-      const ib = L * from + t * size;
-      for (let p = 0; p < size; p++) bucketStart[kb + sourceKey[ib + p]! + 1]!++;
-      for (let key = 0; key < keys; key++) bucketStart[kb + key + 1]! += bucketStart[kb + key]!;
-      // Fill by advancing the start of each bucket, then shift the starts back.
-      for (let p = 0; p < size; p++) bucketItem[ib + bucketStart[kb + sourceKey[ib + p]!]!++] = sourceIds[from + p]!;
-      for (let key = keys; key > 0; key--) bucketStart[kb + key] = bucketStart[kb + key - 1]!;
-      bucketStart[kb] = 0;
-    }
-  }
-  return { keyBase, bucketStart, bucketItem };
-}
-
 /** Sources by decreasing norm (then id), and each source's place in that order (ns for non-sources). */
 interface NormOrder {
   order: Int32Array;
@@ -335,6 +236,49 @@ function bySourceNorm(sourceIds: number[], xNorm: Float64Array, k: number): Norm
   const rank = new Int32Array(k).fill(ns);
   for (let p = 0; p < ns; p++) rank[order[p]!] = p;
   return { order, rank };
+}
+
+/**
+ * The hash index (engine/search-kernel-types.ts LshIndex): pseudo-random rotations of R^P (P a
+ * power of two ≥ S, > S for the MIPS coordinate) giving L·bMax sign bits per vector, with their
+ * ±1 diagonals drawn from `rng`; per indexed source of range g (gradient) the coordinate
+ * √(M_g² − ‖x‖²) that gives every source of the range the norm M_g.
+ */
+function lshIndex(S: number, settings: LshSettings, ranges: NormRanges, xNorm: Float64Array, mips: boolean, byNorm: NormOrder, H: number, rng: Rng): LshIndex {
+  const { sourceIds, groupStart, groupBits, bMax } = ranges;
+  let P = 1;
+  while (P < S + (mips ? 1 : 0)) P <<= 1;
+  const rotations = Math.ceil((settings.tables * bMax) / P);
+  const diagonals = new Float64Array(rotations * 3 * P);
+  for (let p = 0; p < diagonals.length; p++) diagonals[p] = rng.nextUint32() & 1 ? 1 : -1;
+  let extra: Float64Array | undefined;
+  if (mips) {
+    extra = new Float64Array(sourceIds.length);
+    for (let g = 0; g + 1 < groupStart.length; g++) {
+      let M = 0;
+      for (let p = groupStart[g]!; p < groupStart[g + 1]!; p++) M = Math.max(M, xNorm[sourceIds[p]!]!);
+      for (let p = groupStart[g]!; p < groupStart[g + 1]!; p++) {
+        const x = xNorm[sourceIds[p]!]!;
+        extra[p] = Math.sqrt(Math.max(0, M * M - x * x));
+      }
+    }
+  }
+  return {
+    rotationLength: P,
+    rotations,
+    diagonals,
+    tables: settings.tables,
+    bMax,
+    sourceIds: Int32Array.from(sourceIds),
+    groupStart,
+    groupBits,
+    extra,
+    probes: Math.min(settings.probes, bMax),
+    budget: settings.budget,
+    normOrder: byNorm.order,
+    normRank: byNorm.rank,
+    heavy: H,
+  };
 }
 
 /**
@@ -363,9 +307,10 @@ class QueryAdmissibility {
   private readonly mask: Uint8Array | undefined;
   private readonly scratch: Int32Array;
   private readonly blockMask: Uint8Array;
-  private words: Int32Array;
-  private wordBase = 0;
-  private shift = 0;
+  /** Block mode: the words of the current super block, and where the current query reads them. */
+  blockWords: Int32Array;
+  wordBase = 0;
+  shift = 0;
 
   constructor(admissibility: Admissibility, k: number) {
     this.admissibility = admissibility;
@@ -374,7 +319,7 @@ class QueryAdmissibility {
     this.blockMode = admissibility.fillBlocks !== undefined || admissibility.fillBlock !== undefined;
     this.scratch = new Int32Array(this.blockMode ? 16 * k : 0);
     this.blockMask = new Uint8Array(this.blockMode ? k : 0);
-    this.words = this.scratch;
+    this.blockWords = this.scratch;
   }
 
   /** Before pair tests into target j by `admits` (any order of targets). */
@@ -390,19 +335,25 @@ class QueryAdmissibility {
     return this.mask ? this.mask[i] !== 0 : this.admissibility.admits!(i, j);
   }
 
-  /** Before pair tests into queries[q] by `admitsQuery` (queries in order: by rank in block mode). */
-  forQuery(queries: Int32Array, q: number): void {
-    if (this.blockMode) {
-      const inSuper = q % SUPER_BLOCK_TARGETS;
-      if (inSuper === 0) this.words = fillWordBlocks(this.admissibility, queries.subarray(q, q + SUPER_BLOCK_TARGETS), this.k, this.scratch, this.blockMask);
-      this.wordBase = Math.floor(inSuper / BLOCK_TARGETS) * this.k;
-      this.shift = q % BLOCK_TARGETS;
-    } else this.forTarget(queries[q]!);
+  /**
+   * Before pair tests into queries[q] by `admitsQuery` (queries in order: by rank in block mode).
+   * Returns whether `blockWords` now holds a new super block.
+   */
+  forQuery(queries: Int32Array, q: number): boolean {
+    if (!this.blockMode) {
+      this.forTarget(queries[q]!);
+      return false;
+    }
+    const inSuper = q % SUPER_BLOCK_TARGETS;
+    if (inSuper === 0) this.blockWords = fillWordBlocks(this.admissibility, queries.subarray(q, q + SUPER_BLOCK_TARGETS), this.k, this.scratch, this.blockMask);
+    this.wordBase = Math.floor(inSuper / BLOCK_TARGETS) * this.k;
+    this.shift = q % BLOCK_TARGETS;
+    return inSuper === 0;
   }
 
   /** i → j admissible, for j = the query prepared by `forQuery`. */
   admitsQuery(i: number, j: number): boolean {
-    return this.blockMode ? ((this.words[this.wordBase + i]! >>> this.shift) & 1) !== 0 : this.admits(i, j);
+    return this.blockMode ? ((this.blockWords[this.wordBase + i]! >>> this.shift) & 1) !== 0 : this.admits(i, j);
   }
 }
 
@@ -444,146 +395,4 @@ function boundedScan(a: Activity, xNorm: Float64Array, eNorm: Float64Array, targ
     stopAt[j] = p;
   }
   return pairsScored;
-}
-
-/**
- * One query's candidates: the heavy sources, then per norm range the sources that share a bucket
- * with the query (+δ and −δ, each probed at its key and at the keys with one of its least certain
- * bits flipped), capped to the `budget` that collided most often. Scratch is kept across queries.
- */
-class TableProbe {
-  /** Bucket entries looked at, over all queries. */
-  visited = 0;
-  private readonly ranges: NormRanges;
-  private readonly tables: Tables;
-  private readonly L: number;
-  private readonly budget: number;
-  private readonly probesUsed: number;
-  private readonly norms: NormOrder;
-  private readonly H: number;
-  private readonly planes: Hyperplanes;
-  private readonly proj: Float64Array;
-  /** stamp[i] = the last query that met source i; hits[i] = buckets it shared with that query. */
-  private readonly stamp: Int32Array;
-  private readonly hits: Int32Array;
-  private readonly flips: Int32Array;
-  private readonly histogram: Int32Array;
-
-  constructor(k: number, ranges: NormRanges, tables: Tables, settings: LshSettings, probesUsed: number, norms: NormOrder, H: number, planes: Hyperplanes) {
-    this.ranges = ranges;
-    this.tables = tables;
-    this.L = settings.tables;
-    this.budget = settings.budget;
-    this.probesUsed = probesUsed;
-    this.norms = norms;
-    this.H = H;
-    this.planes = planes;
-    this.proj = new Float64Array(planes.rotations * planes.P);
-    this.stamp = new Int32Array(k).fill(-1);
-    this.hits = new Int32Array(k);
-    this.flips = new Int32Array(Math.max(1, probesUsed));
-    this.histogram = new Int32Array(this.L * 2 * (1 + probesUsed) + 2);
-  }
-
-  /**
-   * Write the candidates of query q (target j, errors at errors[e .. e + S)) into `found`; returns
-   * their count. Sources of norm rank < `stop` were scored by the bounded scan and are skipped.
-   */
-  collect(errors: Float32Array, e: number, q: number, j: number, stop: number, access: QueryAdmissibility, found: Int32Array): number {
-    const { L, budget, probesUsed, H, proj, stamp, hits, flips, histogram } = this;
-    const { groupStart, groupBits, bMax } = this.ranges;
-    const { keyBase, bucketStart, bucketItem } = this.tables;
-    const normOrder = this.norms.order;
-    const normRank = this.norms.rank;
-    const R = groupBits.length;
-    this.planes.project(errors, e, 0, proj);
-    let nFound = 0;
-    // The heaviest sources are scored against every target, outside the budget.
-    for (let h = 0; h < H; h++) {
-      const i = normOrder[h]!;
-      stamp[i] = q;
-      hits[i] = 0;
-      if (h >= stop && access.admitsQuery(i, j)) found[nFound++] = i;
-    }
-    let visited = 0;
-    for (let g = 0; g < R; g++) {
-      const bg = groupBits[g]!;
-      const full = (1 << bg) - 1;
-      const pg = Math.min(probesUsed, bg);
-      const groupFirst = nFound;
-      const ib0 = L * groupStart[g]!;
-      const size = groupStart[g + 1]! - groupStart[g]!;
-      for (let t = 0; t < L; t++) {
-        const pb = t * bMax;
-        let key = 0;
-        for (let m = 0; m < bg; m++) if (proj[pb + m]! > 0) key |= 1 << m;
-        leastCertainBits(proj, pb, bg, pg, flips);
-        const kb = keyBase[g * L + t]!;
-        const ib = ib0 + t * size;
-        for (let sign = 0; sign < 2; sign++) {
-          // −δ hashes to the complement key (Prop. 4.7: query u and −u for |corr|).
-          const base = sign === 0 ? key : ~key & full;
-          for (let f = -1; f < pg; f++) {
-            const probe = f < 0 ? base : base ^ (1 << flips[f]!);
-            const from = ib + bucketStart[kb + probe]!;
-            const to = ib + bucketStart[kb + probe + 1]!;
-            visited += to - from;
-            for (let z = from; z < to; z++) {
-              const i = bucketItem[z]!;
-              if (stamp[i] === q) {
-                hits[i]!++;
-                continue;
-              }
-              stamp[i] = q;
-              hits[i] = 1;
-              if (normRank[i]! < stop || !access.admitsQuery(i, j)) continue;
-              found[nFound++] = i;
-            }
-          }
-        }
-      }
-      // Per range, only the `budget` candidates that collided most often are scored.
-      if (nFound - groupFirst > budget) nFound = groupFirst + keepMostHits(found.subarray(groupFirst, nFound), nFound - groupFirst, hits, budget, histogram);
-    }
-    this.visited += visited;
-    return nFound;
-  }
-}
-
-/** The `pg` least certain bits of a table (smallest |projection| among proj[pb .. pb + bg)), by selection, into flips. */
-function leastCertainBits(proj: Float64Array, pb: number, bg: number, pg: number, flips: Int32Array): void {
-  for (let f = 0; f < pg; f++) {
-    let best = -1;
-    let bestAbs = Infinity;
-    for (let m = 0; m < bg; m++) {
-      const v = Math.abs(proj[pb + m]!);
-      if (v < bestAbs) {
-        let used = false;
-        for (let h = 0; h < f; h++) if (flips[h] === m) used = true;
-        if (!used) { best = m; bestAbs = v; }
-      }
-    }
-    flips[f] = best;
-  }
-}
-
-/**
- * Keep the `budget` entries of found[0..count) with the most hits (ties: earlier first), in their
- * order; returns the new count. Hits are small integers, so a histogram finds the cut in O(count).
- */
-function keepMostHits(found: Int32Array, count: number, hits: Int32Array, budget: number, histogram: Int32Array): number {
-  histogram.fill(0);
-  const top = histogram.length - 1;
-  for (let f = 0; f < count; f++) histogram[Math.min(hits[found[f]!]!, top)]!++;
-  let cut = top;
-  let above = 0; // entries with more hits than `cut`
-  while (cut > 0 && above + histogram[cut]! < budget) above += histogram[cut--]!;
-  let tiesLeft = budget - above;
-  let kept = 0;
-  for (let f = 0; f < count; f++) {
-    const i = found[f]!;
-    const h = Math.min(hits[i]!, top);
-    if (h > cut || (h === cut && tiesLeft-- > 0)) found[kept++] = i;
-  }
-  return kept;
 }

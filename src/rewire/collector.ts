@@ -38,10 +38,10 @@ export interface SearchOptions {
   /** Keep only pairs whose score is at least this (the §4.6 threshold); default 0 (keep all). */
   minScore?: number;
   /**
-   * "auto" (default) runs the WebAssembly filter where it is loaded (exact search: all pairs;
-   * approximate search: the colliding candidates), else plain TypeScript; "js" forces the plain
-   * kernel; "wasm" forces the filter (throws where it is missing). Same result either way
-   * (engine/search-kernel.ts).
+   * "auto" (default) runs the WebAssembly kernels where they are loaded (exact search: the filter
+   * of all pairs; approximate search: the hashing, bucket scans and the filter of the colliding
+   * candidates), else plain TypeScript; "js" forces the plain kernels; "wasm" forces the
+   * WebAssembly ones (throws where they are missing). Same result either way (engine/search-kernel.ts).
    */
   kernel?: SearchKernel;
 }

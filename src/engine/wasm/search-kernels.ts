@@ -1,7 +1,7 @@
 /**
  * The candidate searches' WebAssembly module (assembly/search.ts, compiled to
  * dist/wasm/sparsewire-search.wasm): loading, memory and the context block, and the filters' error
- * bound. The kernels that drive it are exact-search.ts and candidate-scoring.ts (behind the
+ * bound. The kernels that drive it are exact-search.ts, candidate-scoring.ts and lsh.ts (behind the
  * declarations of engine/search-kernel.ts); this file only makes it available.
  *
  * One instance per process (the search is single-threaded), with its own plain (non-shared) memory
@@ -19,7 +19,7 @@ import { wasmSupported } from "./engine.js";
 import { currentPlatform, isNode, wasmUrl } from "./platform.js";
 
 export const SEARCH_KERNEL_FILE = "sparsewire-search.wasm";
-const EXPECTED_LAYOUT_VERSION = 3;
+const EXPECTED_LAYOUT_VERSION = 4;
 
 /** Byte offsets of the context block's fields (exported by the module, checked on load). */
 const LAYOUT_NAMES = [
@@ -27,6 +27,11 @@ const LAYOUT_NAMES = [
   "S_SPARSE_VALUE", "S_NS", "S_SPARSE_ID", "S_XN_SPARSE", "S_D", "S_EN", "S_SP", "S_MODE", "S_C", "S_LB", "S_K", "S_HEAP",
   "S_HEAP_SIZE", "S_OUT_SLOT", "S_OUT_TARGET", "S_OUT_UPPER", "S_TILES", "S_SPARSE_PAIRS", "S_ADMISSIBLE", "S_K_NEURONS", "S_DT", "S_S", "S_OUT_INNER",
   "S_MIN_SCORE", "S_ERR_REL", "S_ERR_ABS", "S_G", "S_SIZE",
+  // The approximate search's hashing (assembly/lsh.ts, driven by lsh.ts).
+  "H_S", "H_P", "H_ROTATIONS", "H_DIAG", "H_PROJ", "H_L", "H_BMAX", "H_R", "H_GROUP_START", "H_GROUP_BITS", "H_IDS", "H_EXTRA",
+  "H_X", "H_X_STRIDE", "H_KEY_BASE", "H_BUCKET_START", "H_BUCKET_ITEM", "H_SOURCE_KEY", "H_PROBES", "H_BUDGET", "H_HEAVY",
+  "H_NORM_ORDER", "H_NORM_RANK", "H_MET", "H_FLIPS", "H_HISTOGRAM", "H_HISTOGRAM_LENGTH", "H_WORDS", "H_QUERY", "H_FOUND",
+  "H_SEGMENTS", "H_VISITED", "H_SIZE",
 ] as const;
 export type SearchLayout = Record<(typeof LAYOUT_NAMES)[number], number>;
 
@@ -40,6 +45,13 @@ interface RawExports {
   packRows(src: number, S: number, ids: number, count: number, dst: number, Sp: number): void;
   sparseLists(src: number, S: number, ids: number, count: number, start: number, sample: number, value: number): void;
   rescore(ctx: number, kept: number): void;
+  quantizeRows(src: number, stride: number, S: number, rows: number, dst: number, Sq: number, wide: number, scale: number, residual: number): void;
+  blockDotsI8(Q: number, Sq: number, q16: number, sources: number, owners: number, n: number, k: number, count: number, order: number, out: number): void;
+  buildTables(ctx: number): void;
+  resetMet(ctx: number, k: number): void;
+  queryKeys(ctx: number, out: number): void;
+  keepMostHits(ctx: number, list: number, count: number): number;
+  collect(ctx: number, q: number, stop: number, wordBase: number, shift: number, raw: number): number;
 }
 
 /**
@@ -135,6 +147,41 @@ export class SearchKernels {
   /** (sample, value) lists of rows ids[0..count) of src at the precomputed offsets start[p]. */
   sparseLists(src: number, S: number, ids: number, count: number, start: number, sample: number, value: number): void {
     this.raw.sparseLists(src, S, ids, count, start, sample, value);
+  }
+
+  /** The approximate search's hashing (assembly/lsh.ts): hash and bucket the sources of the H_ block at `lshCtx`. */
+  lshBuildTables(lshCtx: number): void {
+    this.raw.buildTables(lshCtx);
+  }
+
+  /** Forget which sources met which query (k neurons). */
+  lshResetMet(lshCtx: number, k: number): void {
+    this.raw.resetMet(lshCtx, k);
+  }
+
+  /** Keys and least certain bits of the query in H_QUERY, into `out` (i32 [R·L·(1 + probes)]). */
+  lshQueryKeys(lshCtx: number, out: number): void {
+    this.raw.queryKeys(lshCtx, out);
+  }
+
+  /** Cut list[0..count) (i32 byte offset) to the budget by hits; returns the new count. */
+  lshKeepMostHits(lshCtx: number, list: number, count: number): number {
+    return this.raw.keepMostHits(lshCtx, list, count);
+  }
+
+  /** Candidates of query q into H_FOUND (raw ≠ 0: no admissibility, no budget; see assembly/lsh.ts). */
+  lshCollect(lshCtx: number, q: number, stop: number, wordBase: number, shift: number, raw: boolean): number {
+    return this.raw.collect(lshCtx, q, stop, wordBase, shift, raw ? 1 : 0);
+  }
+
+  /** int8 (wide: i16) copies of `rows` rows of S floats `stride` apart, rows of Sq values, with scales and residual norms (assembly/search.ts). */
+  quantizeRows(src: number, stride: number, S: number, rows: number, dst: number, Sq: number, wide: boolean, scale: number, residual: number): void {
+    this.raw.quantizeRows(src, stride, S, rows, dst, Sq, wide ? 1 : 0, scale, residual);
+  }
+
+  /** out[p] = ⟨Q[sources[p]], q16[owners[p]]⟩ exactly in int32 for n pairs, source-major (count: i32 [k + 1], order: i32 [n] scratch). */
+  blockDotsI8(Q: number, Sq: number, q16: number, sources: number, owners: number, n: number, k: number, count: number, order: number, out: number): void {
+    this.raw.blockDotsI8(Q, Sq, q16, sources, owners, n, k, count, order, out);
   }
 
   /** out[f] ≈ ⟨X[list[f]], q⟩ in float32 for f < n (byte offsets; rows of Sp floats). */
