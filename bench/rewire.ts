@@ -421,16 +421,24 @@ export async function benchRewire(
       const approx = runRounds("thesis", thesis("approximate"), rounds, !big, big ? 0 : 1, admissibility);
       const approxRow = roundRow(neurons, plan.inDegree, edges, "thesis", "approximate", approx, 2048, steps.msPerStep, roundBatch, admissibility);
       emit(approxRow);
-      if (big) emit(withExactAdmissibility(approxRow));
-      if (mid || big) emit(extrapolated(approxRow, "correlation", 0.3));
+      // The extrapolations are side measurements: a failure there is a note, not the end of the run.
+      const tryEmit = (what: string, make: () => RewireRow) => {
+        try {
+          emit(make());
+        } catch (e) {
+          note(`${label}: ${what} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      };
+      if (big) tryEmit("thesis: the exact admissibility's passes", () => withExactAdmissibility(approxRow));
+      if (mid || big) tryEmit("thesis: the exact search on sampled targets", () => extrapolated(approxRow, "correlation", 0.3));
       // RigL: rounds every 100 steps; its ratio is to those 100 steps. At large sizes the exact
       // search over all k² pairs is out of reach: the approximate search runs, the exact is extrapolated.
       if (!big) emit(roundRow(neurons, plan.inDegree, edges, "rigl", "exact", runRounds("rigl", { ...PRESETS.rigl }, rounds, true, 0), 100, steps.msPerStep, roundBatch));
       else {
         const rigl = roundRow(neurons, plan.inDegree, edges, "rigl", "approximate", runRounds("rigl", { ...PRESETS.rigl, search: "approximate" }, rounds, false, 0, "levels"), 100, steps.msPerStep, roundBatch, "levels");
         emit(rigl);
-        emit(withExactAdmissibility(rigl));
-        emit(extrapolated(rigl, "gradient", undefined));
+        tryEmit("rigl: the exact admissibility's passes", () => withExactAdmissibility(rigl));
+        tryEmit("rigl: the exact search on sampled targets", () => extrapolated(rigl, "gradient", undefined));
       }
 
       // The exact search's kernels side by side (at 17,000 on 256 sampled targets: the plain kernel is slow).
