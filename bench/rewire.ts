@@ -12,6 +12,10 @@
  *   - at 170,000 neurons the exact search is O(k²·S): it is measured on blocks of targets sampled
  *     along the evaluation order and extrapolated (labelled as such; at 17,000 both are printed, so
  *     the extrapolation can be checked against a full measurement);
+ *   - at the `--neurons` sizes (plan.large; e.g. a million neurons) the large-network path: rounds
+ *     on the largest batch whose activity fits wasm32 beside the engine, the thesis preset and RigL
+ *     with the approximate search and level admissibility (the exact admissibility's passes are
+ *     O(k²·d/512) per round: extrapolated from sampled passes), the exact search extrapolated;
  *   - the exact search's two kernels (plain TypeScript vs the WebAssembly SIMD filter) on the same
  *     activity, interleaved, with pair-samples per second.
  * A measurement, not a test: nothing here fails on a slow number.
