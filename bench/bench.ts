@@ -11,9 +11,16 @@
  * and approximate candidate search, as a ratio to the 2048 training steps it follows.
  * `--only engines` or `--only rewire` runs one of the two parts.
  *
+ * `--neurons N[,N…]` measures large networks instead (e.g. a million neurons, about 29 million
+ * edges): both parts at 1,700 neurons (the baseline of the per-edge ratios) and at each N, with the
+ * large-network path of the rewiring rounds, then a summary per N (bench/scale.ts): memory per edge,
+ * edge-samples per second, per-edge cost relative to 1,700 neurons, the rounds' shares of their
+ * intervals, and the same for the C probe where it fits.
+ *
  * It is a measurement, not a test: nothing here fails on a slow number.
  */
-import { availableParallelism, freemem } from "node:os";
+import { statfsSync } from "node:fs";
+import { availableParallelism, freemem, tmpdir } from "node:os";
 import { performance } from "node:perf_hooks";
 import { formatHelp, parseFlags, type CommandSpec } from "../src/cli/args.js";
 import { bundledCorpusPath, readTextCorpus } from "../src/data/files.js";
@@ -21,10 +28,11 @@ import { DEFAULT_CONTEXT, splitCorpus } from "../src/data/windows.js";
 import { textShape } from "../src/train/text.js";
 import { SparsewireError, UsageError } from "../src/util/errors.js";
 import { makeWorkload, measureInProcess, type Contender, type TimingPlan } from "./engines.js";
-import { cLimitAvailable, runCLimit, runTorch, torchAvailable, TorchGraphs, type TorchPlan } from "./external.js";
+import { cLimitAvailable, cLimitBytes, runCLimit, runTorch, torchAvailable, TorchGraphs, type TorchPlan } from "./external.js";
 import { Watchdog } from "./watchdog.js";
 import { benchRewire, rewireHeader, rewireRowLine, type KernelRow, type RewireRow, type StepRow } from "./rewire.js";
 import { machine, ratioLines, ratioRows, scalingRows, tableHeader, targetLines, tableRow, type EngineLabel, type Row } from "./report.js";
+import { BASELINE_NEURONS, parseNeurons, scaleSummaries, scaleSummaryLines } from "./scale.js";
 
 const ALL_ENGINES: readonly EngineLabel[] = ["reference", "wasm", "c-limit", "pytorch"];
 const FULL_SIZES = "1700:15,1700:29,1700:58,17000:29,170000:29";
@@ -50,8 +58,10 @@ const SPEC: CommandSpec = {
     { name: "only", type: "string", choices: ["engines", "rewire"], value: "engines|rewire", help: "run one part: the training-step table (engines) or the rewiring rounds (rewire)" },
     { name: "rewire-sizes", type: "string", value: "K,…", help: `neurons of the rewiring benchmark, d = 29 (default: ${REWIRE_SIZES}; --quick: ${QUICK_REWIRE_SIZES})` },
     { name: "rewire-rounds", type: "int", min: 1, help: "timed rounds per configuration at 1,700 neurons (default 5; --quick 3; at most 2 at 17,000 and 1 at 170,000)" },
+    { name: "neurons", type: "string", value: "N,…", help: `large networks: both parts at ${BASELINE_NEURONS.toLocaleString("en-US")} neurons (the baseline) and at each N (one round per preset, approximate search; the C probe on all threads only), then a summary per N; replaces --sizes and --rewire-sizes; engines default to wasm,c-limit` },
+    { name: "in-degree", type: "int", min: 1, help: "d of the --neurons sizes (default 29)" },
   ],
-  examples: ["npm run bench", "npm run bench -- --quick", "npm run bench -- --only rewire", "npm run bench -- --json --sizes 1700:29,17000:29 --engines reference,wasm"],
+  examples: ["npm run bench", "npm run bench -- --quick", "npm run bench -- --only rewire", "npm run bench -- --json --sizes 1700:29,17000:29 --engines reference,wasm", "npm run bench -- --neurons 1000000"],
 };
 
 interface Size {
@@ -92,8 +102,15 @@ async function main(argv: string[]): Promise<void> {
   const quick = flags.boolean("quick");
   const context = DEFAULT_CONTEXT;
   const { inputs, outputs } = textShape(context);
-  const sizes = parseSizes(flags.string("sizes") ?? (quick ? QUICK_SIZES : FULL_SIZES), inputs, outputs);
-  const wanted = parseEngines(flags.string("engines") ?? ALL_ENGINES.join(","));
+  // --neurons: the baseline and the large sizes, in both parts.
+  const large = flags.string("neurons") !== undefined ? parseNeurons(flags.string("neurons")!, inputs, outputs) : undefined;
+  const inDegree = flags.optionalNumber("in-degree") ?? 29;
+  if (large) {
+    if (flags.string("sizes") !== undefined || flags.string("rewire-sizes") !== undefined) throw new UsageError("--neurons sets the sizes of both parts (1,700 and each N): leave out --sizes and --rewire-sizes");
+    if (inDegree > inputs) throw new UsageError(`--in-degree ${inDegree} must be at most the ${inputs} inputs`);
+  } else if (flags.optionalNumber("in-degree") !== undefined) throw new UsageError("--in-degree goes with --neurons (with --sizes, give NEURONS:IN_DEGREE pairs)");
+  const sizes = large ? [BASELINE_NEURONS, ...large].map((neurons) => ({ neurons, inDegree })) : parseSizes(flags.string("sizes") ?? (quick ? QUICK_SIZES : FULL_SIZES), inputs, outputs);
+  const wanted = parseEngines(flags.string("engines") ?? (large ? "wasm,c-limit" : ALL_ENGINES.join(",")));
   const allThreads = flags.optionalNumber("threads") ?? availableParallelism();
   const batchSize = flags.number("batch");
   const seed = flags.number("seed");
@@ -127,30 +144,45 @@ async function main(argv: string[]): Promise<void> {
   const corpus = await readTextCorpus(bundledCorpusPath());
   const train = splitCorpus(corpus.symbols, undefined, context)[0]!.symbols;
   const watchdog = new Watchdog();
+  const engineRows: Row[] = [];
+  const rewireRows: (StepRow | RewireRow | KernelRow)[] = [];
+  /** Why the C probe did not run at a size (for the summary). */
+  const cSkipped = new Map<number, string>();
   try {
     if (only !== "rewire") await benchEngines();
     if (only !== "engines") await benchRewiring();
   } finally {
     await watchdog.stop();
   }
+  if (large) {
+    const summaries = scaleSummaries({ large, inDegree, threads: allThreads, engineRows, rewireRows, cSkipped, cWanted: wanted.has("c-limit") && only !== "rewire", peakRssBytes: process.resourceUsage().maxRSS * 1024, cBytes: (k) => cLimitBytes(k, inDegree, inputs).memory });
+    if (json) for (const row of summaries) console.log(JSON.stringify({ ...row, machine: { cpu: host.cpu, cores: host.cores, node: host.node } }));
+    else {
+      out("");
+      for (const row of summaries) for (const text of scaleSummaryLines(row)) out(text);
+    }
+  }
   const after = machine();
   out(`${((performance.now() - started) / 1000).toFixed(0)} s in all · load average at the end ${after.loadAverage.join(" ")}`);
 
   async function benchRewiring(): Promise<void> {
-    const rewireSizes = (flags.string("rewire-sizes") ?? (quick ? QUICK_REWIRE_SIZES : REWIRE_SIZES)).split(",").map((x) => {
+    const rewireSizes = large ? [BASELINE_NEURONS, ...large] : (flags.string("rewire-sizes") ?? (quick ? QUICK_REWIRE_SIZES : REWIRE_SIZES)).split(",").map((x) => {
       const k = Number(x.trim());
       if (!(Number.isInteger(k) && k > inputs + outputs)) throw new UsageError(`--rewire-sizes: "${x}" is not a neuron count above ${inputs + outputs}`);
       return k;
     });
+    const d = large ? inDegree : 29;
     out("");
-    out(`rewiring round (chapter 4) · thesis preset (first-order utility, |corr| ≥ 0.3, eq. 4.8 weights) and RigL (every 100 steps) · d = 29 · batch ${batchSize} · wasm engine × ${allThreads} threads · search on 256 samples`);
+    out(`rewiring round (chapter 4) · thesis preset (first-order utility, |corr| ≥ 0.3, eq. 4.8 weights) and RigL (every 100 steps) · d = ${d} · batch ${batchSize} · wasm engine × ${allThreads} threads · search on 256 samples`);
+    if (large) out(`${large.map((k) => k.toLocaleString("en-US")).join(", ")} neurons: the large-network path: one round per preset without a warm-up round, approximate (LSH) search, the exact search extrapolated from sampled targets; RigL too`);
     out("phases in ms (median of the timed rounds, after a warm-up round where affordable): utility = gradients with per-sample activity + edge utilities; repair = choosing slots + admissibility checks + edge replacement with online order repair; push = engine.push");
     out("ratio = round / training interval (2048 steps for thesis rounds, 100 for RigL), the steps measured in this run · recall = approximate search's per-target recall against the exact search on the same activity");
     out("");
     out(rewireHeader());
-    const plan = { sizes: rewireSizes, inDegree: 29, batch: batchSize, threads: allThreads, seed, context, rounds: flags.optionalNumber("rewire-rounds") ?? (quick ? 3 : 5), searchSamples: 256, quick };
+    const plan = { sizes: rewireSizes, inDegree: d, batch: batchSize, threads: allThreads, seed, context, rounds: flags.optionalNumber("rewire-rounds") ?? (quick ? 3 : 5), searchSamples: 256, quick, ...(large ? { large } : {}) };
     let lastSize = 0;
     const emit = (row: StepRow | RewireRow | KernelRow) => {
+      rewireRows.push(row);
       if (json) {
         console.log(JSON.stringify({ ...row, machine: { cpu: host.cpu, cores: host.cores, node: host.node } }));
         return;
@@ -159,7 +191,7 @@ async function main(argv: string[]): Promise<void> {
       if (row.kind === "training-steps") {
         if (lastSize !== 0) out("");
         lastSize = row.neurons;
-        out(`  ${row.neurons.toLocaleString("en-US")} neurons, ${row.edges.toLocaleString("en-US")} edges: ${row.msPerStep.toFixed(row.msPerStep >= 100 ? 0 : 2)} ms/step (${(row.edgeSamplesPerSec / 1e9).toFixed(2)} G edge-samples/s over ${row.steps} steps) → 2048 steps ${(2048 * row.msPerStep / 1000).toFixed(1)} s, 100 steps ${(100 * row.msPerStep / 1000).toFixed(2)} s`);
+        out(`  ${row.neurons.toLocaleString("en-US")} neurons, ${row.edges.toLocaleString("en-US")} edges: ${row.msPerStep.toFixed(row.msPerStep >= 100 ? 0 : 2)} ms/step (${(row.edgeSamplesPerSec / 1e9).toFixed(2)} G edge-samples/s over ${row.steps} steps) → 2048 steps ${(2048 * row.msPerStep / 1000).toFixed(1)} s, 100 steps ${(100 * row.msPerStep / 1000).toFixed(2)} s · engine ${(row.memoryBytes / 2 ** 20).toFixed(1)} MiB (${row.bytesPerEdge.toFixed(0)} B/edge)${row.roundBatch < row.batch ? ` · rounds on batches of ${row.roundBatch}` : ""}`);
       } else if (row.kind === "rewire-round") {
         out(rewireRowLine(row));
       } else {
@@ -187,9 +219,12 @@ async function main(argv: string[]): Promise<void> {
     let useC = wanted.has("c-limit");
     if (useC) {
       const c = cLimitAvailable();
-      if (!c.ok) note(`c-limit skipped: ${c.reason}`);
-      else if (batchSize !== 512) note(`c-limit skipped: it runs batch 512 only, this run uses ${batchSize}`);
-      useC = c.ok && batchSize === 512;
+      const reason = !c.ok ? c.reason : batchSize !== 512 ? `it runs batch 512 only, this run uses ${batchSize}` : undefined;
+      if (reason !== undefined) {
+        note(`c-limit skipped: ${reason}`);
+        for (const size of sizes) cSkipped.set(size.neurons, reason);
+      }
+      useC = reason === undefined;
     }
     let useTorch = wanted.has("pytorch");
     if (useTorch) {
@@ -228,26 +263,51 @@ async function main(argv: string[]): Promise<void> {
 
         // The C probe before and after the in-process engines (the better run counts): a noisy
         // neighbour during one of them does not decide the wasm/C ratio.
+        // At the --neurons sizes only the all-threads rows run (a one-thread step of a million
+        // neurons takes about a minute, and its 30 C steps more).
+        const isLarge = large?.includes(size.neurons) === true;
+        const cThreads = isLarge ? [allThreads] : [1, 2];
         const cRuns: Row[][] = [];
+        const cSkip = (reason: string) => {
+          sizeNote(`c-limit ${reason}`);
+          cSkipped.set(size.neurons, reason);
+        };
         const runC = () => {
           progress(`${label}: c-limit…`);
           const t0 = performance.now();
           try {
-            cRuns.push(runCLimit(size.neurons, size.inDegree, inputs, 20 * 60_000));
+            cRuns.push(runCLimit(size.neurons, size.inDegree, inputs, (isLarge ? 40 : 20) * 60_000, cThreads));
           } catch (e) {
-            sizeNote(`c-limit failed: ${e instanceof Error ? e.message : String(e)}`);
+            cSkip(`failed: ${e instanceof Error ? e.message : String(e)}`);
           }
           return performance.now() - t0;
         };
         let cMs = 0;
-        if (useC) cMs = runC();
+        let cHere = useC;
+        if (cHere) {
+          // Where it fits: its arrays in memory, its data file on the temporary disk.
+          const need = cLimitBytes(size.neurons, size.inDegree, inputs);
+          const disk = diskFree();
+          if (need.memory > 0.6 * freemem()) {
+            cSkip(`skipped: it would allocate about ${(need.memory / 2 ** 30).toFixed(1)} GiB (σ and δ of all ${size.neurons.toLocaleString("en-US")} neurons × 512 samples), more than 60 % of the ${(freemem() / 2 ** 30).toFixed(1)} GiB free`);
+            cHere = false;
+          } else if (disk !== undefined && need.dataFile > 0.5 * disk) {
+            cSkip(`skipped: its generator would write a ${(need.dataFile / 2 ** 30).toFixed(1)} GiB data file, more than half of the ${(disk / 2 ** 30).toFixed(1)} GiB free in ${tmpdir()}`);
+            cHere = false;
+          } else if (tooSlow(`c-limit:${allThreads}`, "c-limit")) {
+            cSkipped.set(size.neurons, "skipped: predicted step too slow (--max-step-seconds)");
+            cHere = false;
+          }
+        }
+        if (cHere) cMs = runC();
 
-        const here = contenders.filter((c) => !tooSlow(`${c.engine}:${c.threads}`, `${c.engine} (${c.threads} thread${c.threads > 1 ? "s" : ""})`));
+        const here = contenders.filter((c) => !(isLarge && c.threads !== allThreads) && !tooSlow(`${c.engine}:${c.threads}`, `${c.engine} (${c.threads} thread${c.threads > 1 ? "s" : ""})`));
+        if (isLarge && contenders.some((c) => c.threads !== allThreads)) sizeNote(`only the ${allThreads}-thread rows run at the --neurons sizes`);
         if (here.length > 0) {
           progress(`${label}: ${here.map((c) => `${c.engine} ${c.threads}T`).join(", ")}…`);
           rows.push(...(await measureInProcess(work, here, plan, watchdog, sizeNote)));
         }
-        if (useC && cRuns.length === 1 && cMs < 15_000 && !quick) runC();
+        if (cHere && cRuns.length === 1 && cMs < 15_000 && !quick) runC();
         for (const threads of new Set(cRuns.flat().map((r) => r.threads))) {
           const best = cRuns
             .flat()
@@ -294,6 +354,7 @@ async function main(argv: string[]): Promise<void> {
         }
         for (const [key, perEdge] of measured) perEdgeSample.set(key, perEdge);
         all.push(...rows);
+        engineRows.push(...rows);
         ratioRows(rows);
         scalingRows(all);
         if (json) {
@@ -309,7 +370,18 @@ async function main(argv: string[]): Promise<void> {
     } finally {
       graphs?.dispose();
     }
-    for (const line of targetLines(all)) out(line);
+    // Issue 3's targets are about the default table (1,700, 17,000, 170,000 neurons), not --neurons runs.
+    if (!large) for (const line of targetLines(all)) out(line);
+  }
+}
+
+/** Bytes free on the temporary disk (where run.sh writes its data), if the runtime can tell. */
+function diskFree(): number | undefined {
+  try {
+    const s = statfsSync(tmpdir());
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
   }
 }
 

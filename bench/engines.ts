@@ -32,10 +32,15 @@ export const BATCH_POOL = 8;
 export function makeWorkload(symbols: Uint8Array, neurons: number, inDegree: number, batchSize: number, context: number, seed: number): Workload {
   const { inputs, outputs } = textShape(context);
   const network = Network.random({ neurons, inputs, outputs, inDegree, task: textTask(context) }, new Rng(seed));
-  const sampler = new WindowSampler(symbols, context, new Rng(seed + 1));
+  return { network, batches: makeBatches(symbols, BATCH_POOL, batchSize, context, seed + 1), context };
+}
+
+/** `count` batches of `batchSize` real text windows, drawn with `seed` (makeWorkload's batches use seed + 1). */
+export function makeBatches(symbols: Uint8Array, count: number, batchSize: number, context: number, seed: number): Batch[] {
+  const sampler = new WindowSampler(symbols, context, new Rng(seed));
   const batches: Batch[] = [];
-  for (let i = 0; i < BATCH_POOL; i++) batches.push(new TextBatch(batchSize, context).sample(sampler));
-  return { network, batches, context };
+  for (let i = 0; i < count; i++) batches.push(new TextBatch(batchSize, context).sample(sampler));
+  return batches;
 }
 
 export interface Contender {

@@ -94,13 +94,23 @@ function failure(what: string, r: ReturnType<typeof spawnSync>): Error {
   return new Error(`${what} exited with ${r.status ?? r.signal}${err ? `: ${err}` : ""}`);
 }
 
-/** `run.sh K D 1 2`: the C probe on 1 and 2 threads (its own DAG of this shape, batch 512, 30 timed steps). */
-export function runCLimit(neurons: number, inDegree: number, inputs: number, timeoutMs: number): Row[] {
-  const r = spawnSync("bash", [C_LIMIT_SCRIPT, String(neurons), String(inDegree), "1", "2"], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 1 << 24 });
+/** `run.sh K D 1 2`: the C probe on 1 and 2 threads, or on `threads` (its own DAG of this shape, batch 512, 30 timed steps after 3 untimed). */
+export function runCLimit(neurons: number, inDegree: number, inputs: number, timeoutMs: number, threads: readonly number[] = [1, 2]): Row[] {
+  const r = spawnSync("bash", [C_LIMIT_SCRIPT, String(neurons), String(inDegree), ...threads.map(String)], { encoding: "utf8", timeout: timeoutMs, maxBuffer: 1 << 24 });
   if (r.error || r.status !== 0) throw failure(`${C_LIMIT_SCRIPT}`, r);
   const rows = parseRows(r.stdout, "c-limit", (neurons - inputs) * inDegree);
   if (rows.length === 0) throw new Error(`${C_LIMIT_SCRIPT} printed no rows`);
   return rows;
+}
+
+/**
+ * Bytes the C probe allocates at this shape (kern2.c: σ and δ of every neuron for all 512 samples,
+ * K·512·4 bytes each, plus about 40 bytes per edge of graph, optimiser state and two threads'
+ * gradients), and the bytes of the data file its generator writes first.
+ */
+export function cLimitBytes(neurons: number, inDegree: number, inputs: number): { memory: number; dataFile: number } {
+  const edges = (neurons - inputs) * inDegree;
+  return { memory: 2 * neurons * 512 * 4 + 40 * edges + 24 * neurons, dataFile: 8 * edges };
 }
 
 /** A temporary folder for the graph files handed to PyTorch; removed by `dispose`. */

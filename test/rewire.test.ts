@@ -75,6 +75,30 @@ test("after a round the engine computes exactly what a fresh engine computes on 
   }
 });
 
+test("admissibility \"levels\": every new edge comes from a level at most its target's, and the network stays valid", async () => {
+  for (const [name, config] of [["thesis", { ...PRESETS.thesis, search: "approximate" as const, count: { kind: "threshold" as const, threshold: 0.05 } }], ["rigl", { ...PRESETS.rigl, search: "approximate" as const }]] as const) {
+    const net = Network.random({ neurons: 400, inputs: 5 * 12, outputs: 12, inDegree: 6 }, new Rng(5));
+    const engine = await createEngine("wasm", net, { threads: 1 });
+    const batch = oneHotBatch(4, 96, 5, 12, 12);
+    for (let s = 0; s < 30; s++) engine.step(batch);
+    const before = net.sources.slice();
+    const levels = net.levels.slice();
+    const rewirer = new Rewirer(net, engine, config, new Rng(9), { admissibility: "levels" });
+    const report = rewirer.round(30, 1000, [oneHotBatch(5, 96, 5, 12, 12)]);
+    assert.ok(report.rewired > 0, `${name}: rewired ${report.rewired}`);
+    let changed = 0;
+    for (let p = 0; p < before.length; p++) {
+      if (before[p] === net.sources[p]) continue;
+      changed++;
+      const target = net.inputs + Math.floor(p / net.inDegree);
+      assert.ok(levels[net.sources[p]!]! <= levels[target]!, `${name}: new edge ${net.sources[p]} → ${target} from a higher level (${levels[net.sources[p]!]} > ${levels[target]})`);
+    }
+    assert.equal(changed, report.rewired);
+    net.validate();
+    await engine.dispose();
+  }
+});
+
 test("new edges start with fresh optimiser state and the thesis resets Adam's timestep", async () => {
   const net = Network.random({ neurons: 300, inputs: 5 * 12, outputs: 12, inDegree: 6 }, new Rng(13));
   const engine = await createEngine("reference", net);

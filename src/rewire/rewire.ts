@@ -13,7 +13,7 @@ import { OnlineOrder, type OnlineOrderState } from "../graph/online-order.js";
 import type { Network } from "../graph/network.js";
 import type { Rng, RngState } from "../util/rng.js";
 import { activityFrom, stackActivity, subBatch, type Activity } from "../estimate/activity.js";
-import { orderAdmissibility } from "../graph/admissibility.js";
+import { levelAdmissibility, orderAdmissibility } from "../graph/admissibility.js";
 import { layeredAdmissibility, type LayeredAdmissibility } from "../graph/layered.js";
 import { descendantWordsKernel, prepareSearchKernels } from "../engine/search-kernel.js";
 import { approximateSearch } from "./approximate-search.js";
@@ -83,6 +83,16 @@ export interface RewirerOptions {
   perTarget?: number;
   /** Measure the approximate search's recall against the exact search every this many rounds (0: never). */
   recallEvery?: number;
+  /**
+   * Which sources the candidate search may offer: "exact" (default) — every source that keeps the
+   * graph acyclic (§4.5), from one pass over the evaluation order per block of targets, O(k·d) per
+   * 512 targets and so O(k²·d/512) per round; or "levels" — only sources at a level ≤ the target's
+   * (graph/admissibility.ts `levelAdmissibility`: a sound subset, an O(1) level test per pair and
+   * O(d) for the pairs that pass it, no pass over the graph). The exact passes dominate a round above a few hundred thousand
+   * neurons (a million neurons: about 1,950 passes over 29 million edges). Either way every swap is
+   * checked by the online order before it is made.
+   */
+  admissibility?: "exact" | "levels";
   /**
    * Keep a layered network layered (graph/layered.ts `layerOf`): the layer of every neuron, and
    * every new edge then comes from the layer just before its target, as in SET's and RigL's MLPs.
@@ -201,7 +211,7 @@ export class Rewirer {
     } else if (searches && activity) {
       // Exact admissibility (§4.5) from the order, as online-order's admissibleSources/canInsert give
       // it, but a block of 32 targets per pass over the order (512 in the engine's WebAssembly kernel).
-      const admissibility = this.layered ?? orderAdmissibility(net, { admits: (s, t) => this.order.canInsert(s, t), descendants: descendantWordsKernel });
+      const admissibility = this.layered ?? (this.options.admissibility === "levels" ? levelAdmissibility(net) : orderAdmissibility(net, { admits: (s, t) => this.order.canInsert(s, t), descendants: descendantWordsKernel }));
       const opts = { criterion: c.growBy === "correlation" ? ("correlation" as const) : ("gradient" as const), top: c.count.kind === "per-pair" ? budget * 2 : 0, perTarget, admissibility, ...(c.count.kind === "threshold" ? { minScore: c.count.threshold } : {}) };
       search = c.search === "exact" ? exactSearch(activity, opts) : approximateSearch(activity, opts);
       searchSeconds = lap();
