@@ -541,6 +541,7 @@ test("order admissibility (blocks of 32 in TypeScript, of 512 in WebAssembly) eq
           }
           // No bits for targets past the block's end.
           if (targets32.length < 32) for (let i = 0; i < k; i++) assert.equal(block[i]! >>> targets32.length, 0);
+          if (targets32.length < 32) for (let i = 0; i < k; i++) assert.equal(words[b * k + i]! >>> targets32.length, 0, `fillBlocks: bits past the end`);
         }
       }
       // The default pair test against online-order's canInsert.
