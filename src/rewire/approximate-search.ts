@@ -54,8 +54,9 @@
  * with the hashing in WebAssembly, what is left at 170,000 neurons is mostly the int8 sums of the
  * ≈ 940 candidates per target, the admissibility pass per 512 targets and the scans' random accesses.
  * The gradient criterion adds the norm-bounded scan: up to `boundedPairs` (64 per source) exact
- * inner products, O(64·k·S), plus one admissibility pass per 512 targets it reaches
- * (bench/results/2026-12-03-gradient-scan.txt: with a graph search per pair it was 77 % of the search).
+ * inner products, O(64·k·S), plus one admissibility pass per 512 targets it reaches (with a graph
+ * search per pair it was 77 % of the search; reading words made the 17,000-neuron gradient search
+ * 4.6× faster, bench/results/2026-12-03-gradient-scan.txt).
  * Random data is the hard case: its top correlations are only ~5σ above 0 (≈ 0.45 at S = 128), so
  * recall there is lower than on a trained network, whose large correlations hash together easily.
  *
