@@ -591,22 +591,21 @@ export function blockDotsI8(Q: usize, Sq: i32, q16: usize, sources: usize, owner
  * sources first. Neurons at a level ≤ minLevel (the targets' lowest) cannot descend from any target
  * and are skipped unread. At 170,000 neurons the pass is bound by one cache miss per edge, so wider
  * words (more targets per pass) are nearly free: 512 bits made it ~3× faster than 128.
+ * A bit per neuron (`nonzero`, k/8 bytes, stays in cache) says whether its word has been written:
+ * the words of neurons before r0 and of non-descendants are then never read, and the 64·k bytes of
+ * words need no clearing per call; the result is written in one pass over the words, not one per
+ * block of 32. Same bits (bench/results/2026-12-03-gradient-scan.txt).
  * Writes out[b·k + i] = bits of block b (targets 32b..32b+31) for which i → target is admissible.
  * sources: i32 [(k − n)·d] rows of the non-inputs; order: i32 [H]; levels: i32 [k];
- * targets: i32 [count ≤ 512]; words: 64 bytes × k scratch; out: i32 [ceil(count/32)·k].
+ * targets: i32 [count ≤ 512]; words: 64 bytes × k scratch; nonzero: u32 [ceil(k/32)] scratch;
+ * out: i32 [ceil(count/32)·k].
  */
-export function descendantWords(sources: usize, n: i32, d: i32, order: usize, H: i32, levels: usize, k: i32, targets: usize, count: i32, r0: i32, minLevel: i32, words: usize, out: usize): void {
+export function descendantWords(sources: usize, n: i32, d: i32, order: usize, H: i32, levels: usize, k: i32, targets: usize, count: i32, r0: i32, minLevel: i32, words: usize, nonzero: usize, out: usize): void {
   const zero = i32x4.splat(0);
-  for (let i = 0; i < k; i++) {
-    const at = words + (<usize>i << 6);
-    v128.store(at, zero);
-    v128.store(at, zero, 16);
-    v128.store(at, zero, 32);
-    v128.store(at, zero, 48);
-  }
+  memory.fill(nonzero, 0, <usize>((k + 31) >> 5) << 2);
   for (let t = 0; t < count; t++) {
     const j = load<i32>(targets + (<usize>t << 2));
-    const at = words + (<usize>j << 6) + (<usize>(t >> 5) << 2);
+    const at = wordFor(words, nonzero, j) + (<usize>(t >> 5) << 2);
     store<u32>(at, load<u32>(at) | (<u32>1 << <u32>(t & 31)));
   }
   const rowBytes = <usize>d << 2;
@@ -616,14 +615,16 @@ export function descendantWords(sources: usize, n: i32, d: i32, order: usize, H:
     const row = sources + <usize>(w - n) * rowBytes;
     let m0 = zero, m1 = zero, m2 = zero, m3 = zero;
     for (let e: usize = 0; e < rowBytes; e += 4) {
-      const src = words + (<usize>load<i32>(row + e) << 6);
+      const s = load<i32>(row + e);
+      if (!hasBit(nonzero, s)) continue;
+      const src = words + (<usize>s << 6);
       m0 = v128.or(m0, v128.load(src));
       m1 = v128.or(m1, v128.load(src, 16));
       m2 = v128.or(m2, v128.load(src, 32));
       m3 = v128.or(m3, v128.load(src, 48));
     }
     if (v128.any_true(v128.or(v128.or(m0, m1), v128.or(m2, m3)))) {
-      const at = words + (<usize>w << 6);
+      const at = wordFor(words, nonzero, w);
       v128.store(at, v128.or(v128.load(at), m0));
       v128.store(at, v128.or(v128.load(at, 16), m1), 16);
       v128.store(at, v128.or(v128.load(at, 32), m2), 32);
@@ -635,20 +636,51 @@ export function descendantWords(sources: usize, n: i32, d: i32, order: usize, H:
     const lane = <usize>(t >> 5) << 2;
     const bit = <u32>1 << <u32>(t & 31);
     for (let e: usize = 0; e < rowBytes; e += 4) {
-      const at = words + (<usize>load<i32>(row + e) << 6) + lane;
+      const at = wordFor(words, nonzero, load<i32>(row + e)) + lane;
       store<u32>(at, load<u32>(at) | bit);
     }
   }
   const blocks = (count + 31) >> 5;
-  for (let b = 0; b < blocks; b++) {
-    const left = count - (b << 5);
-    const full: u32 = left >= 32 ? 0xffffffff : (<u32>1 << <u32>left) - 1;
-    const dst = out + (<usize>(b * k) << 2);
-    const src = words + (<usize>b << 2);
-    for (let i = 0; i < k; i++) store<u32>(dst + (<usize>i << 2), ~load<u32>(src + (<usize>i << 6)) & full);
+  const last: u32 = <u32>laneBits(count - ((blocks - 1) << 5));
+  const stride = <usize>k << 2;
+  for (let i = 0; i < k; i++) {
+    const dst = out + (<usize>i << 2);
+    if (!hasBit(nonzero, i)) {
+      for (let b = 0; b < blocks - 1; b++) store<u32>(dst + <usize>b * stride, 0xffffffff);
+      store<u32>(dst + <usize>(blocks - 1) * stride, last);
+      continue;
+    }
+    const src = words + (<usize>i << 6);
+    for (let b = 0; b < blocks - 1; b++) store<u32>(dst + <usize>b * stride, ~load<u32>(src + (<usize>b << 2)));
+    store<u32>(dst + <usize>(blocks - 1) * stride, ~load<u32>(src + (<usize>(blocks - 1) << 2)) & last);
   }
 }
 
+@inline function hasBit(bits: usize, i: i32): bool {
+  return (load<u32>(bits + (<usize>(i >>> 5) << 2)) & (<u32>1 << <u32>(i & 31))) != 0;
+}
+
+/** Neuron i's word, cleared first if it had not been written in this call (its `nonzero` bit then set). */
+@inline function wordFor(words: usize, nonzero: usize, i: i32): usize {
+  const at = words + (<usize>i << 6);
+  const bitAt = nonzero + (<usize>(i >>> 5) << 2);
+  const bits = load<u32>(bitAt);
+  const bit = <u32>1 << <u32>(i & 31);
+  if ((bits & bit) == 0) {
+    const zero = i32x4.splat(0);
+    v128.store(at, zero);
+    v128.store(at, zero, 16);
+    v128.store(at, zero, 32);
+    v128.store(at, zero, 48);
+    store<u32>(bitAt, bits | bit);
+  }
+  return at;
+}
+
+/** The low min(32, max(0, left)) bits set. */
+@inline function laneBits(left: i32): i32 {
+  return left >= 32 ? -1 : left <= 0 ? 0 : <i32>((<u32>1 << <u32>left) - 1);
+}
 
 // ---- exact helpers: float64 in sample order, bit-identical to the TypeScript loops they replace ----
 

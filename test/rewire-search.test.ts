@@ -5,7 +5,8 @@
  * search against the exact one on random data and on a trained network, above stated bounds; the
  * WebAssembly filters (assembly/search.ts) against the plain TypeScript kernels on random data —
  * bit for bit, since the filter only decides which pairs are rescored exactly — and the order-based
- * admissibility (one pass per block of targets, TypeScript and WebAssembly) against online-order.
+ * admissibility (one pass per block of targets, TypeScript and WebAssembly) against online-order;
+ * the gradient criterion's norm-bounded scan reading block words against the same scan by pair tests.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -24,9 +25,9 @@ import {
 import { activityFrom, stackActivity, subBatch, type Activity } from "../src/estimate/activity.js";
 import { exactSearch } from "../src/rewire/exact-search.js";
 import { recallOf, type GrowthCriterion, type SearchOptions, type SearchResult } from "../src/rewire/collector.js";
-import { levelAdmissibility, maskAdmissibility, orderAdmissibility, type Admissibility } from "../src/graph/admissibility.js";
+import { fillBlockWords, levelAdmissibility, maskAdmissibility, orderAdmissibility, type Admissibility } from "../src/graph/admissibility.js";
 import { descendantWordsKernel } from "../src/engine/search-kernel.js";
-import { approximateSearch } from "../src/rewire/approximate-search.js";
+import { approximateSearch, type ApproximateSearchOptions } from "../src/rewire/approximate-search.js";
 import { OnlineOrder } from "../src/graph/online-order.js";
 import { searchKernels, searchKernelStatus } from "../src/engine/wasm/search-kernels.js";
 import { denseBatch, oneHotBatch, randomNetwork } from "./helpers.js";
@@ -540,6 +541,7 @@ test("order admissibility (blocks of 32 in TypeScript, of 512 in WebAssembly) eq
           }
           // No bits for targets past the block's end.
           if (targets32.length < 32) for (let i = 0; i < k; i++) assert.equal(block[i]! >>> targets32.length, 0);
+          if (targets32.length < 32) for (let i = 0; i < k; i++) assert.equal(words[b * k + i]! >>> targets32.length, 0, `fillBlocks: bits past the end`);
         }
       }
       // The default pair test against online-order's canInsert.
@@ -550,4 +552,74 @@ test("order admissibility (blocks of 32 in TypeScript, of 512 in WebAssembly) eq
       }
     }
   }
+});
+
+/**
+ * The norm-bounded scan (gradient, top > 0) reads admissibility from block words when the
+ * admissibility has them, and by a pair test (`admits`) or a per-target mask (`fill`) otherwise —
+ * its old way, unchanged. The same admissibility with and without its block methods must give the
+ * same result, stats included (the scan's stopping points decide what the queries skip). Variants
+ * with one 24-bit table, no heavy sources and a budget of 1 leave the top K mostly to the scan.
+ */
+test("approximate search, gradient: the norm-bounded scan by block words equals the scan by pair tests", (t) => {
+  let compared = 0;
+  let longest = 0;
+  let shortScans = 0;
+  for (const [index, shape] of [{ neurons: 700, inputs: 135, S: 19, d: 6 }, { neurons: 2600, inputs: 300, S: 9, d: 11 }].entries()) {
+    const seed = 400 + index;
+    const net = randomNetwork(seed, { neurons: shape.neurons, inputs: shape.inputs, outputs: 5, inDegree: shape.d });
+    const k = net.neurons;
+    // Counts the word passes: the queries' (one per 512) plus the scan's chunks (32, 64, …, 512 targets).
+    let passes = 0;
+    const order = orderAdmissibility(net, { descendants: descendantWordsKernel });
+    const counted: Admissibility = { ...order, fillBlocks: (targets) => (passes++, order.fillBlocks!(targets)) };
+    const orderTs = orderAdmissibility(net);
+    const level = levelAdmissibility(net);
+    const mask = new Uint8Array(k);
+    // Block variants and their plain ("old scan") counterparts: [name, blocks, plain ones].
+    const admissibilities: [string, Admissibility, Admissibility[]][] = [
+      ["order (wasm words)", counted, [{ fill: order.fill, admits: order.admits! }]],
+      ["level (words from fill)", { ...level, fillBlock: (targets, into) => fillBlockWords({ fill: level.fill }, targets, into, k, mask) }, [level, maskAdmissibility(level.fill)]],
+    ];
+    if (index === 0) admissibilities.push(["order (TypeScript words)", orderTs, [{ fill: orderTs.fill, admits: orderTs.admits! }]]);
+    const data: [string, Activity][] = [["random", randomActivity(seed, k, net.inputs, shape.S)]];
+    if (index === 0) data.push(["awkward", awkwardActivity(seed, k, net.inputs, shape.S)]);
+    for (const [dataName, a] of data) {
+      const rng = new Rng(seed);
+      const someTargets = Array.from(new Set(Array.from({ length: 300 }, () => net.inputs + rng.nextInt(k - net.inputs))));
+      const all: Partial<ApproximateSearchOptions>[] = [
+        { top: 40, perTarget: 2 },
+        { top: 5000, perTarget: 1, tables: 1, bits: 24, probes: 0, heavy: 0, budget: 1 },
+        { top: 60000, perTarget: 0, tables: 1, bits: 24, probes: 0, heavy: 0, budget: 1, boundedPairs: 1e9 },
+        { top: 300, perTarget: 3, boundedPairs: 5000, targets: someTargets },
+        { top: 100, perTarget: 1, minScore: 0.02 / shape.S, kernel: "js" },
+      ];
+      const variants = all.filter((_, q) => index === 0 || (q >= 1 && q <= 3)); // the larger shape: the scan-heavy variants (the old pair tests are slow)
+      for (const [admName, blocks, plains] of admissibilities) {
+        for (const v of variants) {
+          const label = `seed ${seed}, k=${k}, ${dataName}, ${admName}, ${JSON.stringify({ ...v, targets: v.targets ? v.targets.length : undefined })}`;
+          const options = { criterion: "gradient" as const, top: 0, ...v };
+          passes = 0;
+          const got = approximateSearch(a, { ...options, admissibility: blocks });
+          if (blocks === counted) {
+            let queried = 0;
+            for (const j of Array.from(v.targets ?? Array.from({ length: k - net.inputs }, (_, q) => net.inputs + q))) if (innerProduct({ ...a, outputs: a.errors }, j, j) > 0) queried++;
+            const chunks = passes - Math.ceil(queried / 512);
+            longest = Math.max(longest, chunks);
+            if (chunks >= 1 && chunks <= 2) shortScans++;
+          }
+          for (const [p, plain] of plains.entries()) {
+            const want = approximateSearch(a, { ...options, admissibility: plain });
+            assertSameResult(`${label} vs plain ${p}`, want, got);
+            assert.equal(got.stats.pairsScored, want.stats.pairsScored, `${label} vs plain ${p}: pairs scored`);
+            assert.equal(got.stats.visited, want.stats.visited, `${label} vs plain ${p}: bucket entries`);
+            compared++;
+          }
+        }
+      }
+    }
+  }
+  // Scans of one or two chunks and a scan past the first 512-target chunk (chunks 32, 64, 128, 256, 512, 512, …).
+  assert.ok(longest >= 6 && shortScans > 0, `scan chunks: longest ${longest}, short scans ${shortScans}`);
+  t.diagnostic(`${compared} searches compared; longest scan ${longest} chunks of words, ${shortScans} scans of 1-2 chunks`);
 });

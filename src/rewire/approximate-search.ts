@@ -33,7 +33,8 @@
  * Three things keep it fast without changing its result: with a block admissibility (`fillBlocks`,
  * e.g. graph/admissibility.ts's orderAdmissibility) the targets are queried in rank order and a
  * candidate's admissibility is one bit, where a per-candidate graph search (online-order's
- * canInsert) made the 17,000-neuron search 50× slower; and where the WebAssembly module is loaded,
+ * canInsert) made the 17,000-neuron search 50× slower (the norm-bounded scan reads such bits too,
+ * for its targets in its own order, by error norm); and where the WebAssembly module is loaded,
  * (1) the hashing, the tables and each query's bucket scan run there (engine/search-kernel.ts
  * approximateSearchKernels, assembly/lsh.ts: the same float64 rotations as the plain kernel,
  * engine/reference/lsh.ts, so the same keys, candidates and order), and (2) the candidates are
@@ -52,6 +53,10 @@
  * O(k²·S) for the exact search. Measured (bench/results/2026-12-03-lsh-wasm.txt, random activity):
  * with the hashing in WebAssembly, what is left at 170,000 neurons is mostly the int8 sums of the
  * ≈ 940 candidates per target, the admissibility pass per 512 targets and the scans' random accesses.
+ * The gradient criterion adds the norm-bounded scan: up to `boundedPairs` (64 per source) exact
+ * inner products, O(64·k·S), plus one admissibility pass per 512 targets it reaches (with a graph
+ * search per pair it was 77 % of the search; reading words made the 17,000-neuron gradient search
+ * 4.6× faster, bench/results/2026-12-03-gradient-scan.txt).
  * Random data is the hard case: its top correlations are only ~5σ above 0 (≈ 0.45 at S = 128), so
  * recall there is lower than on a trained network, whose large correlations hash together easily.
  *
@@ -311,6 +316,9 @@ class QueryAdmissibility {
   blockWords: Int32Array;
   wordBase = 0;
   shift = 0;
+  /** Block mode, bounded scan: its current chunk of targets is [scanStart, scanEnd) of its order. */
+  private scanStart = 0;
+  private scanEnd = 0;
 
   constructor(admissibility: Admissibility, k: number) {
     this.admissibility = admissibility;
@@ -351,7 +359,29 @@ class QueryAdmissibility {
     return inSuper === 0;
   }
 
-  /** i → j admissible, for j = the query prepared by `forQuery`. */
+  /**
+   * The bounded scan's targets come by error norm, not by rank, and the scan often stops after a few:
+   * in block mode their words are computed in chunks of 32, 64, …, 512 targets of that order (one
+   * pass over the graph per chunk), so a short scan pays one small pass and a long one about one pass
+   * per 512 targets. Before pair tests into targets[t] by `admitsQuery`; t must run 0, 1, 2, ….
+   */
+  forScanTarget(targets: Int32Array, t: number): void {
+    if (!this.blockMode) {
+      this.forTarget(targets[t]!);
+      return;
+    }
+    if (t === this.scanEnd) {
+      const size = t === 0 ? BLOCK_TARGETS : Math.min(SUPER_BLOCK_TARGETS, 2 * (this.scanEnd - this.scanStart));
+      this.scanStart = t;
+      this.scanEnd = Math.min(targets.length, t + size);
+      this.blockWords = fillWordBlocks(this.admissibility, targets.subarray(t, this.scanEnd), this.k, this.scratch, this.blockMask);
+    }
+    const c = t - this.scanStart;
+    this.wordBase = Math.floor(c / BLOCK_TARGETS) * this.k;
+    this.shift = c % BLOCK_TARGETS;
+  }
+
+  /** i → j admissible, for j = the query prepared by `forQuery` or `forScanTarget`. */
   admitsQuery(i: number, j: number): boolean {
     return this.blockMode ? ((this.blockWords[this.wordBase + i]! >>> this.shift) & 1) !== 0 : this.admits(i, j);
   }
@@ -364,28 +394,28 @@ class QueryAdmissibility {
  * heaviest source is already below it costs nothing. Exact for the global top K when it finishes
  * within `boundedPairs` scanned pairs (norms on a trained network are skewed, so it does); pairs
  * scanned for target j (sources of rank < stopAt[j]) are not scored again by the queries. Returns
- * the pairs scored.
+ * the pairs scored. Admissibility comes from block words where there are some (`forScanTarget`):
+ * the same bits as the pair test, so the same pairs in the same order, without a graph search per pair.
  */
 function boundedScan(a: Activity, xNorm: Float64Array, eNorm: Float64Array, targets: Int32Array, normOrder: Int32Array, access: QueryAdmissibility, collector: CandidateCollector, boundedPairs: number | undefined, stopAt: Int32Array): number {
   const { samples: S, outputs, errors } = a;
   const ns = normOrder.length;
   const cap = boundedPairs ?? DEFAULT_BOUNDED_PAIRS_PER_SOURCE * ns;
-  const byError = Array.from(targets).filter((j) => eNorm[j]! > 0);
-  byError.sort((x, y) => eNorm[y]! - eNorm[x]! || x - y);
+  const byError = Int32Array.from(Array.from(targets).filter((j) => eNorm[j]! > 0).sort((x, y) => eNorm[y]! - eNorm[x]! || x - y));
   let scanned = 0;
   let pairsScored = 0;
   for (let t = 0; t < byError.length && scanned < cap; t++) {
     const j = byError[t]!;
     const en = eNorm[j]!;
     if (xNorm[normOrder[0]!]! * en < collector.threshold) break; // later targets have smaller bounds
-    access.forTarget(j);
+    access.forScanTarget(byError, t);
     const e = j * S;
     let p = 0;
     for (; p < ns && scanned < cap; p++) {
       const i = normOrder[p]!;
       if (xNorm[i]! * en < collector.threshold) break;
       scanned++;
-      if (!access.admits(i, j)) continue;
+      if (!access.admitsQuery(i, j)) continue;
       const x = i * S;
       let s = 0;
       for (let m = 0; m < S; m++) s += outputs[x + m]! * errors[e + m]!;

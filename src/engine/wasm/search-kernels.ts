@@ -40,7 +40,7 @@ interface RawExports {
   beginSearch(ctx: number): void;
   searchBlock(ctx: number, targets: number): number;
   approxDots(X: number, Sp: number, q: number, list: number, n: number, out: number): void;
-  descendantWords(sources: number, n: number, d: number, order: number, H: number, levels: number, k: number, targets: number, count: number, r0: number, minLevel: number, words: number, out: number): void;
+  descendantWords(sources: number, n: number, d: number, order: number, H: number, levels: number, k: number, targets: number, count: number, r0: number, minLevel: number, words: number, nonzero: number, out: number): void;
   rowStats(src: number, rows: number, S: number, norms: number, nnz: number): void;
   packRows(src: number, S: number, ids: number, count: number, dst: number, Sp: number): void;
   sparseLists(src: number, S: number, ids: number, count: number, start: number, sample: number, value: number): void;
@@ -210,7 +210,7 @@ export class GraphKernels {
   private readonly arena: WasmArena;
   private readonly raw: RawExports;
   private owner: object | undefined;
-  private at = { sources: 0, order: 0, levels: 0, targets: 0, words: 0, out: 0 };
+  private at = { sources: 0, order: 0, levels: 0, targets: 0, words: 0, nonzero: 0, out: 0 };
   private shape = { k: 0, n: 0, d: 0, H: 0 };
 
   constructor(module: WebAssembly.Module) {
@@ -226,7 +226,7 @@ export class GraphKernels {
     const H = k - n;
     const arena = this.arena;
     arena.reset();
-    this.at = { sources: arena.take(4 * H * d), order: arena.take(4 * H), levels: arena.take(4 * k), targets: arena.take(4 * 512), words: arena.take(64 * k), out: arena.take(4 * 16 * k) };
+    this.at = { sources: arena.take(4 * H * d), order: arena.take(4 * H), levels: arena.take(4 * k), targets: arena.take(4 * 512), words: arena.take(64 * k), nonzero: arena.take(4 * Math.ceil(k / 32)), out: arena.take(4 * 16 * k) };
     arena.ensure();
     arena.i32(this.at.sources, H * d).set(graph.sources.subarray(0, H * d));
     arena.i32(this.at.order, H).set(graph.order.subarray(0, H));
@@ -246,7 +246,7 @@ export class GraphKernels {
     this.load(owner, graph);
     const { k, n, d, H } = this.shape;
     this.arena.i32(this.at.targets, targets.length).set(targets);
-    this.raw.descendantWords(this.at.sources, n, d, this.at.order, H, this.at.levels, k, this.at.targets, targets.length, r0, minLevel, this.at.words, this.at.out);
+    this.raw.descendantWords(this.at.sources, n, d, this.at.order, H, this.at.levels, k, this.at.targets, targets.length, r0, minLevel, this.at.words, this.at.nonzero, this.at.out);
     return this.arena.i32(this.at.out, Math.ceil(targets.length / 32) * k);
   }
 }
