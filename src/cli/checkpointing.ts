@@ -35,9 +35,21 @@ export function checkpointPathOf(flags: Flags, resumePath: string | undefined): 
   return flags.string("checkpoint") ?? resumePath ?? (savePath !== undefined ? savePath.replace(/\.(json|safetensors)$/i, "") + ".ckpt.safetensors" : "sparsewire-train.ckpt.safetensors");
 }
 
-/** Writes a checkpoint atomically (temporary file, fsync, rename) with what `--resume` needs beside it. */
-export function checkpointSaver(path: string, record: Record<string, unknown>): (c: RunCheckpoint) => void {
-  return (c) => writeFileAtomic(path, encodeCheckpoint(c, record));
+/**
+ * Writes a checkpoint atomically (temporary file, fsync, rename) with what `--resume` needs beside
+ * it. `record` is asked for at the first save only (a hash of the data need not be computed by
+ * runs that never save one).
+ */
+export function checkpointSaver(path: string, record: () => Record<string, unknown>): (c: RunCheckpoint) => void {
+  let stored: Record<string, unknown> | undefined;
+  return (c) => writeFileAtomic(path, encodeCheckpoint(c, (stored ??= record())));
+}
+
+/** What a resumed run says first: a changed --threads (it continues, but not bit for bit), and where it continues. */
+export function announceResume(loaded: LoadedCheckpoint, path: string, threadsGiven: boolean, threads: number | undefined, say: (line: string) => void): void {
+  const was = storedFlags(loaded, path).values["threads"];
+  if (threadsGiven && was !== threads) say(`warning: --threads ${threads} differs from the run's ${String(was ?? "default")}: it continues, but not bit for bit (sums are split differently)`);
+  say(`resuming ${path} at step ${loaded.checkpoint.step}`);
 }
 
 /** FNV-1a over bytes, continuing from `h`: a resumed run must read the same data. */

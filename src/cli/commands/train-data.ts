@@ -12,8 +12,8 @@ import { scaleFeatures, selectSamples, splitSamples, type SampleSet, type Scalin
 import type { ClassLoss, OptimizerConfig } from "../../engine/types.js";
 import type { Task } from "../../graph/network.js";
 import { saveNetwork } from "../../io/model-file.js";
-import { runTraining, type LoadedCheckpoint, type RunCheckpoint, type NetworkSpec, type RunSettings } from "../../run/index.js";
-import { checkpointPathOf, checkpointSaver, fnv1a, Interrupted, InterruptGuard, reportInterrupted } from "../checkpointing.js";
+import { runTraining, type LoadedCheckpoint, type RunCheckpoint, type RunResult, type NetworkSpec, type RunSettings } from "../../run/index.js";
+import { announceResume, checkpointPathOf, checkpointSaver, fnv1a, Interrupted, InterruptGuard, reportInterrupted } from "../checkpointing.js";
 import type { LrSchedule } from "../../train/lr-schedule.js";
 import { UsageError } from "../../util/errors.js";
 import { Rng } from "../../util/rng.js";
@@ -114,51 +114,48 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
   const savePath = flags.string("save");
   const checkpointPath = checkpointPathOf(flags, resumed?.path);
   const checkpointEvery = flags.number("checkpoint-every");
-  const dataRecord = { data: d.name, train: d.train.count, valid: d.valid.count, test: d.test.count, hash: samplesHash(d) };
+  // The samples' hash reads every value: only for runs that resume or save a checkpoint.
+  const dataRecord = () => ({ data: d.name, train: d.train.count, valid: d.valid.count, test: d.test.count, hash: samplesHash(d) });
   if (resumed) {
-    const was = resumed.loaded.settings["data"] as typeof dataRecord | undefined;
-    if (!was || was.hash !== dataRecord.hash || was.train !== dataRecord.train) {
-      throw new UsageError(`the samples differ from those the checkpoint ${resumed.path} was trained on (${was ? `${was.data}: ${was.train} training samples, hash ${was.hash}` : "not recorded"}; now ${dataRecord.data}: ${dataRecord.train}, hash ${dataRecord.hash})`, "give the same --data and the same file contents");
+    const now = dataRecord();
+    const was = resumed.loaded.settings["data"] as ReturnType<typeof dataRecord> | undefined;
+    if (!was || was.hash !== now.hash || was.train !== now.train) {
+      throw new UsageError(`the samples differ from those the checkpoint ${resumed.path} was trained on (${was ? `${was.data}: ${was.train} training samples, hash ${was.hash}` : "not recorded"}; now ${now.data}: ${now.train}, hash ${now.hash})`, "give the same --data and the same file contents");
     }
   }
-  const saveCheckpoint = checkpointSaver(checkpointPath, { flags: flags.toRecord(), data: dataRecord });
+  const saveCheckpoint = checkpointSaver(checkpointPath, () => ({ flags: flags.toRecord(), data: dataRecord() }));
   const progress = new ProgressBar(process.stderr, !quiet && process.stderr.isTTY === true);
   const say = (line: string) => {
     if (!quiet && !json) progress.log(line);
   };
   const classes = d.train.labels !== undefined;
   const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}), ...(loss !== "cross-entropy" ? { loss } : {}), ...(sampling !== "random" ? { sampling } : {}), ...(settings.dropout ? { dropout: settings.dropout } : {}), ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}) } });
-  if (resumed) {
-    const was = (resumed.loaded.settings["flags"] as { values: Record<string, unknown> }).values["threads"];
-    if (resumed.threadsGiven && was !== flags.optionalNumber("threads")) say(`warning: --threads ${flags.optionalNumber("threads")} differs from the run's ${String(was ?? "default")}: it continues, but not bit for bit (sums are split differently)`);
-    say(`resuming ${resumed.path} at step ${resumed.loaded.checkpoint.step}`);
-  }
+  if (resumed) announceResume(resumed.loaded, resumed.path, resumed.threadsGiven, flags.optionalNumber("threads"), say);
   // Ctrl-C or SIGTERM: save a checkpoint after the current step and stop (130 / 143).
   const guard = new InterruptGuard(progress);
   let takeCheckpoint: (() => RunCheckpoint) | undefined;
-  let result;
+  let result: RunResult;
   try {
-    result = await train();
+    result = await runTraining(settings, { kind: "samples", train: d.train, valid: d.valid, heldOut: { test: d.test }, loss, order: sampling }, {
+      ...(savePath !== undefined ? { checkpoint: (net, step) => saveNetwork(savePath, net, meta(step)) } : {}),
+      ...(checkpointEvery > 0 ? { checkpointEvery, onCheckpoint: saveCheckpoint } : {}),
+      onEvent: (e) => {
+        if (e.type === "start") {
+          takeCheckpoint = e.checkpoint;
+          say(`sparsewire: ${d.name}: ${d.split}; ${n} features → ${m} ${classes ? "classes" : "targets"} (features scaled: ${d.scaling}); ${e.network.neurons} neurons${layersText ? ` in layers ${n},${layersText},${m}` : ""}, in-degree ${e.network.inDegree}, ${e.network.edges.toLocaleString("en")} edges; engine ${e.engine.name} × ${e.engine.threads}`);
+        }
+        if (e.type === "step") progress.update(Number.isFinite(steps) ? e.step / steps : NaN, `step ${e.step} · loss ${e.smoothedLoss.toFixed(3)} · ${(e.step / Math.max(e.seconds, 1e-9)).toFixed(1)} steps/s`);
+        if (e.type === "validation" && !e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(4)}, validation ${e.valid.bitsPerSymbol.toFixed(4)}${classes ? `, accuracy ${(100 * e.valid.accuracy).toFixed(2)} %` : ""} (a sample of ${e.valid.windows.toLocaleString("en")})`);
+        if (e.type === "step") return guard.afterStep(e.step, takeCheckpoint!, saveCheckpoint, checkpointPath);
+        return undefined;
+      },
+    });
   } catch (error) {
     if (!(error instanceof Interrupted)) throw error;
     return reportInterrupted(error, progress);
   } finally {
     guard.dispose();
     progress.done();
-  }
-  function train() {
-    return runTraining(settings, { kind: "samples", train: d.train, valid: d.valid, heldOut: { test: d.test }, loss, order: sampling }, {
-    ...(savePath !== undefined ? { checkpoint: (net, step) => saveNetwork(savePath, net, meta(step)) } : {}),
-    ...(checkpointEvery > 0 ? { checkpointEvery, onCheckpoint: saveCheckpoint } : {}),
-    onEvent: (e) => {
-      if (e.type === "start") takeCheckpoint = e.checkpoint;
-      if (e.type === "start") say(`sparsewire: ${d.name}: ${d.split}; ${n} features → ${m} ${classes ? "classes" : "targets"} (features scaled: ${d.scaling}); ${e.network.neurons} neurons${layersText ? ` in layers ${n},${layersText},${m}` : ""}, in-degree ${e.network.inDegree}, ${e.network.edges.toLocaleString("en")} edges; engine ${e.engine.name} × ${e.engine.threads}`);
-      if (e.type === "step") progress.update(Number.isFinite(steps) ? e.step / steps : NaN, `step ${e.step} · loss ${e.smoothedLoss.toFixed(3)} · ${(e.step / Math.max(e.seconds, 1e-9)).toFixed(1)} steps/s`);
-      if (e.type === "validation" && !e.final) say(`step ${e.step}: train ${e.trainBitsPerSymbol.toFixed(4)}, validation ${e.valid.bitsPerSymbol.toFixed(4)}${classes ? `, accuracy ${(100 * e.valid.accuracy).toFixed(2)} %` : ""} (a sample of ${e.valid.windows.toLocaleString("en")})`);
-      if (e.type === "step") return guard.afterStep(e.step, takeCheckpoint!, saveCheckpoint, checkpointPath);
-      return undefined;
-    },
-  });
   }
   const test = result.heldOut["test"]!;
   const unit = classes && loss === "cross-entropy" ? "bits/sample" : "squared error";

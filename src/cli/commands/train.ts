@@ -17,8 +17,7 @@ import { ENGINE_FLAGS, loadText, printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { REWIRE_FLAGS, rewireConfigFromFlags } from "../rewire-flags.js";
 import { RUN_DEFAULTS, runTraining, type RunCheckpoint, type RunSettings } from "../../run/index.js";
-import { checkpointPathOf, checkpointSaver, fnv1a, Interrupted, InterruptGuard, readCheckpointFile, reportInterrupted, RESUME_OVERRIDABLE, storedFlags } from "../checkpointing.js";
-import type { FlagsRecord } from "../args.js";
+import { announceResume, checkpointPathOf, checkpointSaver, fnv1a, Interrupted, InterruptGuard, readCheckpointFile, reportInterrupted, RESUME_OVERRIDABLE, storedFlags } from "../checkpointing.js";
 import { GRADUAL_FLAGS, gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
 
 export const trainSpec: CommandSpec = {
@@ -206,17 +205,13 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     ...commonRunSettings(flags, { batch, steps, ...(minutes !== undefined ? { minutes } : {}), optimizer, lrSchedule, seed }, rewireConfig, gradual),
     ...(resumed ? { resume: resumed.checkpoint } : {}),
   };
-  if (resumed) {
-    const was = (resumed.settings["flags"] as FlagsRecord).values["threads"];
-    if (flags.given("threads") && parsed.given("threads") && was !== threads) say(`warning: --threads ${threads} differs from the run's ${was ?? "default"}: it continues, but not bit for bit (sums are split differently)`);
-    say(`resuming ${resumePath} at step ${resumed.checkpoint.step}`);
-  }
+  if (resumed) announceResume(resumed, resumePath!, parsed.given("threads"), threads, say);
   const meta = (step: number) => ({ training: { seed, steps: step, engine: settings.engine, lr: optimizer.learningRate, ...scheduleRecord, batch, text: text.bundled ? "bundled" : text.path, ...(gradual ? { gradualPruning: { from: inDegree, ...gradual } } : {}) } });
   const started = performance.now();
   let trainSecondsAtLastRound = 0;
   // Ctrl-C or SIGTERM: save a checkpoint after the current step and stop (130 / 143); a second one stops at once.
   const guard = new InterruptGuard(progress);
-  const saveCheckpoint = checkpointSaver(checkpointPath, checkpointRecord);
+  const saveCheckpoint = checkpointSaver(checkpointPath, () => checkpointRecord);
   let takeCheckpoint: (() => RunCheckpoint) | undefined;
   try {
     const result = await runTraining(settings, { train: train.symbols, valid: valid.symbols, heldOut: { test: { symbols: test.symbols } } }, {
