@@ -7,27 +7,14 @@
 // Blocks: `blocks` super blocks of 512 consecutive targets in the evaluation order spread over the
 // order (the correlation queries' blocks), and as many of 512 random targets (the bounded scan's,
 // by error norm).
-import os from "node:os";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { flag as arg, loadBuilds, loadAverage, machine, median, timeInterleaved } from "./compare-builds.mjs";
 
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const k = Number(arg("neurons", "170000"));
 const blocks = Number(arg("blocks", "24"));
 const repeats = Number(arg("repeats", "3"));
-const dists = arg("dist", "dist").split(",").map((d) => path.resolve(d));
 const n = 540;
 
-const builds = [];
-for (const dist of dists) {
-  const load = (file) => import(pathToFileURL(path.join(dist, file)).href);
-  const [admissibility, kernel, network, rng] = await Promise.all([load("src/graph/admissibility.js"), load("src/engine/search-kernel.js"), load("src/graph/network.js"), load("src/util/rng.js")]);
-  builds.push({ dist, admissibility, kernel, network, rng });
-}
+const builds = await loadBuilds({ admissibility: "src/graph/admissibility.js", kernel: "src/engine/search-kernel.js", network: "src/graph/network.js", rng: "src/util/rng.js" });
 const { network, rng: rngModule } = builds[0];
 const net = network.Network.random({ neurons: k, inputs: n, outputs: 27, inDegree: 29 }, new rngModule.Rng(1));
 const H = k - n;
@@ -40,12 +27,11 @@ for (let b = 0; b < blocks; b++) {
   while (picked.size < 512) picked.add(n + rng.nextInt(H));
   sets["random blocks"].push(Int32Array.from(picked));
 }
-console.log(`admissibility words, ${k.toLocaleString("en-US")} neurons, d = 29 · ${os.cpus()[0]?.model ?? "?"} · ${os.cpus().length} cores · node ${process.version} · load average ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+console.log(`admissibility words, ${k.toLocaleString("en-US")} neurons, d = 29 · ${machine()}`);
 for (const [name, targetSets] of Object.entries(sets)) {
   const runs = builds.map((build) => {
     const adm = build.admissibility.orderAdmissibility(net, { descendants: build.kernel.descendantWordsKernel });
-    return { label: path.relative(process.cwd(), build.dist) || ".", run: () => { let x = 0; for (const t of targetSets) x ^= adm.fillBlocks(t)[7]; return x; }, adm, times: [] };
+    return { label: build.label, run: () => { let x = 0; for (const t of targetSets) x ^= adm.fillBlocks(t)[7]; return x; }, adm, times: [] };
   });
   // Warm-up (and the graph copied in), then the words compared block by block.
   for (const r of runs) r.run();
@@ -57,17 +43,10 @@ for (const [name, targetSets] of Object.entries(sets)) {
       if (w.length !== first.length || w.some((v, i) => v !== first[i])) same = false;
     }
   }
-  for (let rep = 0; rep < repeats; rep++) {
-    for (let i = 0; i < runs.length; i++) {
-      const r = runs[(rep + i) % runs.length];
-      const t0 = performance.now();
-      r.run();
-      r.times.push(performance.now() - t0);
-    }
-  }
+  timeInterleaved(runs, repeats);
   for (const r of runs) {
     const ms = median(r.times) / targetSets.length;
     console.log(`  ${name.padEnd(18)} ${r.label.padEnd(36)} ${ms.toFixed(1).padStart(7)} ms per pass (median of ${repeats} × ${targetSets.length} passes; ${r.times.map((t) => (t / targetSets.length).toFixed(1)).join(", ")})` + (r === runs[0] ? "" : ` · ${(median(runs[0].times) / median(r.times)).toFixed(2)}× the first row · ${same ? "same words" : "DIFFERENT WORDS"}`));
   }
 }
-console.log(`load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+console.log(`load average at the end ${loadAverage()}`);

@@ -7,35 +7,16 @@
 // Random activity: one-hot inputs, ReLU(N(0,1)) outputs, N(0,1)/S errors; order admissibility with
 // the engine's 512-target kernel; thesis options for correlation (|corr| ≥ 0.3, 4 per target),
 // RigL-like ones for gradient (top 20,000, 4 per target).
-import os from "node:os";
-import path from "node:path";
-import { pathToFileURL } from "node:url";
+import { flag as arg, loadBuilds, loadAverage, machine, median, timeInterleaved } from "./compare-builds.mjs";
 
-const args = process.argv.slice(2);
-const arg = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at >= 0 ? args[at + 1] : fallback;
-};
 const k = Number(arg("neurons", "17000"));
 const S = Number(arg("samples", "256"));
 const repeats = Number(arg("repeats", "3"));
 const criteria = arg("criteria", "correlation,gradient").split(",");
 const kernelChoices = arg("kernels", "auto").split(",");
-const dists = arg("dist", "dist").split(",").map((d) => path.resolve(d));
 const n = 540;
 
-const builds = [];
-for (const dist of dists) {
-  const load = (file) => import(pathToFileURL(path.join(dist, file)).href);
-  const [search, admissibility, kernel, network, rng] = await Promise.all([
-    load("src/rewire/approximate-search.js"),
-    load("src/graph/admissibility.js"),
-    load("src/engine/search-kernel.js"),
-    load("src/graph/network.js"),
-    load("src/util/rng.js"),
-  ]);
-  builds.push({ dist, search, admissibility, kernel, network, rng });
-}
+const builds = await loadBuilds({ search: "src/rewire/approximate-search.js", admissibility: "src/graph/admissibility.js", kernel: "src/engine/search-kernel.js", network: "src/graph/network.js", rng: "src/util/rng.js" });
 
 // One network and activity (from the first build's RNG and Network), shared by all builds.
 const { network, rng: rngModule } = builds[0];
@@ -53,8 +34,7 @@ for (let i = n; i < k; i++) {
 }
 const activity = { neurons: k, inputs: n, samples: S, outputs, errors };
 
-const load = os.loadavg().map((x) => x.toFixed(2)).join(" ");
-console.log(`approximate search, ${k.toLocaleString("en-US")} neurons, ${S} samples · ${os.cpus()[0]?.model ?? "?"} · ${os.cpus().length} cores · node ${process.version} · load average ${load}`);
+console.log(`approximate search, ${k.toLocaleString("en-US")} neurons, ${S} samples · ${machine()}`);
 
 const same = (x, y) => {
   if (x.top.count !== y.top.count) return false;
@@ -65,24 +45,16 @@ const same = (x, y) => {
   }
   return x.stats.pairsScored === y.stats.pairsScored && x.stats.visited === y.stats.visited;
 };
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 for (const criterion of criteria) {
   const runs = [];
   for (const build of builds) {
     const admissibility = build.admissibility.orderAdmissibility(net, { descendants: build.kernel.descendantWordsKernel });
     const options = criterion === "correlation" ? { criterion, top: 0, perTarget: 4, minScore: 0.3, admissibility } : { criterion, top: 20000, perTarget: 4, admissibility };
-    for (const kernel of kernelChoices) runs.push({ label: `${path.relative(process.cwd(), build.dist) || "."} ${kernel}`, run: () => build.search.approximateSearch(activity, { ...options, kernel }), times: [], result: undefined });
+    for (const kernel of kernelChoices) runs.push({ label: `${build.label} ${kernel}`, run: () => build.search.approximateSearch(activity, { ...options, kernel }), times: [], result: undefined });
   }
   for (const r of runs) r.result = r.run(); // warm-up (JIT, wasm tier-up), and the results to compare
-  for (let rep = 0; rep < repeats; rep++) {
-    for (let i = 0; i < runs.length; i++) {
-      const r = runs[(rep + i) % runs.length];
-      const t0 = performance.now();
-      r.run();
-      r.times.push(performance.now() - t0);
-    }
-  }
+  timeInterleaved(runs, repeats);
   const base = runs[0];
   for (const r of runs) {
     const ms = median(r.times);
@@ -94,4 +66,4 @@ for (const criterion of criteria) {
     );
   }
 }
-console.log(`load average at the end ${os.loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+console.log(`load average at the end ${loadAverage()}`);
