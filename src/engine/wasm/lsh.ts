@@ -103,6 +103,8 @@ export function wasmApproximateKernels(kernels: SearchKernels, a: SearchActivity
   kernels.lshResetMet(ctx, k);
 
   const query = arena.f32(sc.q, S);
+  /** Target j's errors into the module's query row. */
+  const loadQuery = (j: number): void => query.set(errors.subarray(j * S, (j + 1) * S));
   const candidates = scoring.candidates;
   const words = arena.i32(at.words, wordsLength);
   const segments = arena.i32(at.segments, R + 2);
@@ -120,13 +122,13 @@ export function wasmApproximateKernels(kernels: SearchKernels, a: SearchActivity
         words.set(w.length > wordsLength ? w.subarray(0, wordsLength) : w);
       },
       collectByWords(j: number, q: number, stop: number, wordBase: number, shift: number): number {
-        query.set(errors.subarray(j * S, (j + 1) * S));
+        loadQuery(j);
         const count = kernels.lshCollect(ctx, q, stop, wordBase, shift, false);
         visited += fields[visitedField]!;
         return count;
       },
       collect(j: number, q: number, stop: number, admits: (source: number) => boolean): number {
-        query.set(errors.subarray(j * S, (j + 1) * S));
+        loadQuery(j);
         kernels.lshCollect(ctx, q, stop, 0, 0, true);
         visited += fields[visitedField]!;
         // Filter in scan order: the heavy part, then each range cut to the budget by hits.
@@ -141,7 +143,7 @@ export function wasmApproximateKernels(kernels: SearchKernels, a: SearchActivity
       },
       sourceKeys: () => arena.i32(at.sourceKey, L * ns).slice(),
       queryKeys(j: number): Int32Array {
-        query.set(errors.subarray(j * S, (j + 1) * S));
+        loadQuery(j);
         kernels.lshQueryKeys(ctx, at.keys);
         return arena.i32(at.keys, keysLength).slice();
       },
