@@ -181,3 +181,48 @@ test("train's rewirer flags: --rewire-samples and --rewire-recall-every reach th
   const none = ["--rewire-recall-every", "4"];
   assert.throws(() => rewireConfigFromFlags(parseFlags(spec, none)), /no effect without --rewire/);
 });
+
+test("refill: a RigL round swaps its whole budget, skipping targets with no candidate left; keepReaders never frees a hidden neuron's last out-edge", async () => {
+  const outDegrees = (net: Network): Int32Array => {
+    const out = new Int32Array(net.neurons);
+    for (const s of net.sources) out[s]!++;
+    return out;
+  };
+  const setUp = async () => {
+    const net = Network.random({ neurons: 400, inputs: 5 * 12, outputs: 12, inDegree: 6 }, new Rng(21));
+    const engine = await createEngine("reference", net);
+    const batch = oneHotBatch(4, 96, 5, 12, 12);
+    for (let s = 0; s < 30; s++) engine.step(batch);
+    return { net, engine };
+  };
+  const config: RewireConfig = { ...PRESETS.rigl, fraction: 0.2, schedule: { kind: "constant" } };
+  const budget = Math.round(0.2 * (400 - 60) * 6);
+  // Without refill the round loses the swaps of targets with no candidate and of those that run out of their 2.
+  const plain = await setUp();
+  const a = new Rewirer(plain.net, plain.engine, config, new Rng(9), { perTarget: 2 }).round(30, 1000, [oneHotBatch(5, 96, 5, 12, 12)]);
+  assert.equal(a.rewired + a.refused, budget);
+  assert.ok(a.refusedBy.noCandidates + a.refusedBy.candidatesUsed > budget / 10, `plain round refused ${JSON.stringify(a.refusedBy)}`);
+  const filled = await setUp();
+  const b = new Rewirer(filled.net, filled.engine, { ...config, refill: true }, new Rng(9), { perTarget: 2 }).round(30, 1000, [oneHotBatch(5, 96, 5, 12, 12)]);
+  // Planned swaps still refused are those whose candidates an earlier swap of the round made cyclic.
+  assert.equal(b.rewired + b.refused, budget);
+  assert.equal(b.refusedBy.noCandidates, 0);
+  assert.ok(b.rewired > a.rewired * 1.3, `refill rewired ${b.rewired} of ${budget} (plain ${a.rewired}), refused ${JSON.stringify(b.refusedBy)}`);
+  filled.net.validate();
+  // keepReaders: no hidden neuron that had a reader loses its last one.
+  const kept = await setUp();
+  const before = outDegrees(kept.net);
+  const c = new Rewirer(kept.net, kept.engine, { ...config, fraction: 0.5, keepReaders: true }, new Rng(9)).round(30, 1000, [oneHotBatch(5, 96, 5, 12, 12)]);
+  assert.ok(c.rewired > 0);
+  const after = outDegrees(kept.net);
+  const hidden = (i: number) => i >= kept.net.inputs && i < kept.net.neurons - kept.net.outputs;
+  for (let i = 0; i < kept.net.neurons; i++) if (hidden(i) && before[i]! > 0) assert.ok(after[i]! > 0, `neuron ${i} lost its last reader`);
+  // …while the same round without it does strand some (so the check above can fail).
+  const loose = await setUp();
+  new Rewirer(loose.net, loose.engine, { ...config, fraction: 0.5 }, new Rng(9)).round(30, 1000, [oneHotBatch(5, 96, 5, 12, 12)]);
+  const stranded = Array.from(outDegrees(loose.net)).filter((o, i) => hidden(i) && before[i]! > 0 && o === 0).length;
+  assert.ok(stranded > 0, "without keepReaders some neuron lost its last reader");
+  const spec = { name: "train", summary: "", usage: "", flags: REWIRE_FLAGS };
+  assert.throws(() => rewireConfigFromFlags(parseFlags(spec, ["--rewire", "set", "--rewire-refill"])), /rewire\.refill.*random growth/);
+  assert.equal(rewireConfigFromFlags(parseFlags(spec, ["--rewire", "rigl", "--rewire-refill", "--rewire-keep-readers"]))!.keepReaders, true);
+});

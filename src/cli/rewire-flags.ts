@@ -17,6 +17,8 @@ export const REWIRE_FLAGS: FlagSpec[] = [
   { name: "new-weights", type: "string", choices: ["optimal", "zero", "random"], help: "weights of new edges: least activation change (eq. 4.8), zero (RigL) or random (SET)" },
   { name: "rewire-reset-timestep", type: "boolean", help: "reset Adam's timestep after a round (thesis); =false to keep it" },
   { name: "rewire-gain", type: "boolean", help: "only swap when the candidate's estimated gain exceeds the removed edge's utility" },
+  { name: "rewire-refill", type: "boolean", help: "with the fraction rule: skip slots whose neuron has no candidate left and free the next-lowest instead, so a round swaps its whole fraction" },
+  { name: "rewire-keep-readers", type: "boolean", help: "with the fraction rule: never free a hidden neuron's last out-edge (without a reader it stops learning)" },
   { name: "rewire-batches", type: "int", min: 1, max: 64, value: "N", help: "batches over which utility and correlation are estimated" },
   { name: "rewire-samples", type: "int", min: 8, value: "S", help: "samples used by the candidate search (default 256; cost grows with k²·S)" },
   { name: "rewire-search", type: "string", choices: ["exact", "approximate"], help: "exact candidate search (k²·batch) or locality-sensitive hashing" },
@@ -65,6 +67,8 @@ export function rewireConfigFromFlags(flags: Flags): RewireConfig | undefined {
   if (weights !== undefined) c.newWeights = weights as RewireConfig["newWeights"];
   if (given("rewire-reset-timestep")) c.resetTimestep = flags.boolean("rewire-reset-timestep");
   if (given("rewire-gain")) c.requireGain = flags.boolean("rewire-gain");
+  if (given("rewire-refill")) c.refill = flags.boolean("rewire-refill");
+  if (given("rewire-keep-readers")) c.keepReaders = flags.boolean("rewire-keep-readers");
   if (n("rewire-batches") !== undefined) c.batches = n("rewire-batches")!;
   const search = flags.string("rewire-search");
   if (search !== undefined) c.search = search as RewireConfig["search"];

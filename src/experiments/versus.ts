@@ -89,6 +89,16 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-10-pc", description: "RigL with 10 % initial fraction and per-parameter Adam correction", rewire: riglWith({ fraction: 0.1 }), biasCorrection: "per-parameter" },
   { name: "rigl-20", description: "RigL with 20 % initial fraction", rewire: riglWith({ fraction: 0.2 }) },
   { name: "rigl-e200", description: "RigL with a round every 200 steps", rewire: riglWith({ every: 200 }) },
+  // Added in stop 21 after the d = 29, d = 58 and enwik8 test results of rigl-10 and rigl-10-pc were on disk:
+  // a diagnostic of RigL's rounds (16 % of planned swaps hit neurons with no candidate, 46 % ran out of
+  // their 4 candidates; 60 hidden neurons without a path to an output at initialisation, 97 after
+  // 3,000 RigL steps) suggested them. refill belongs to RigL's side as much as ours (it makes the round
+  // swap the fraction RigL asks for), so rigl-10-refill is tuned as a RigL knob.
+  { name: "rigl-10-refill", description: "rigl-10, every planned swap can happen: slots of neurons with no candidate left are skipped for the next-lowest", rewire: riglWith({ fraction: 0.1, refill: true }) },
+  { name: "rigl-refill", description: "RigL (30 %) with refill", rewire: riglWith({ refill: true }) },
+  { name: "rigl-10-pc-refill", description: "rigl-10-pc with refill", rewire: riglWith({ fraction: 0.1, refill: true }), biasCorrection: "per-parameter" },
+  { name: "rigl-10-pc-keep", description: "rigl-10-pc, never freeing a hidden neuron's last out-edge", rewire: riglWith({ fraction: 0.1, keepReaders: true }), biasCorrection: "per-parameter" },
+  { name: "rigl-10-pc-refill-keep", description: "rigl-10-pc with refill, never freeing a hidden neuron's last out-edge", rewire: riglWith({ fraction: 0.1, refill: true, keepReaders: true }), biasCorrection: "per-parameter" },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "gradual-2x", description: "dense-to-sparse baseline: start at twice the in-degree, prune by magnitude on the cubic schedule (10 % → 60 % of training) to the base in-degree", degreeFactor: 2, prune: { to: 0, by: "magnitude", start: 0.1, end: 0.6, every: 128, batches: 4 } },
   { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },

@@ -33,6 +33,13 @@ export interface RoundReport {
   rewired: number;
   /** Swaps proposed but refused (would close a cycle, no admissible candidate, no gain). */
   refused: number;
+  /**
+   * Why: the target had no candidate at all (the search found none with a positive score, e.g. a
+   * neuron whose errors were all 0); every candidate was taken already or would now close a cycle
+   * (candidates are found before the round's swaps; a neuron that frees more slots than it has
+   * candidates runs out); the expected gain was below the removed utility (`requireGain`).
+   */
+  refusedBy: { noCandidates: number; candidatesUsed: number; noGain: number };
   /** The schedule's fraction for this round. */
   fraction: number;
   /** Mean utility (prune criterion) of the removed edges. */
@@ -260,8 +267,7 @@ export class Rewirer {
     } else {
       // Fraction: the `budget` lowest-utility edges overall (or that share of every layer's in-edges),
       // each regrown into its own neuron.
-      // Pieces, not one spread array: a round at 170,000+ neurons frees millions of slots.
-      const freed: Int32Array[] = [];
+      const pieces: { lo: number; hi: number; take: number }[] = [];
       if (c.budgetBy === "layer" && this.layered) {
         // Layers are numbered contiguously, so each layer's in-edges are one range of edge slots.
         for (let j0 = n; j0 < net.neurons; ) {
@@ -270,16 +276,50 @@ export class Rewirer {
           while (j1 < net.neurons && this.layered.previousLayer(j1)[1] === end) j1++;
           const lo = (j0 - n) * d;
           const hi = (j1 - n) * d;
-          freed.push(lowestFinite(utility.subarray(lo, hi), Math.round(fraction * (hi - lo))).map((p) => lo + p));
+          pieces.push({ lo, hi, take: Math.round(fraction * (hi - lo)) });
           j0 = j1;
         }
       } else {
-        freed.push(lowestFinite(utility, budget));
+        pieces.push({ lo: 0, hi: net.edges, take: budget });
       }
-      for (const piece of freed) {
-        for (const p of piece) {
-          const j = n + Math.floor(p / d);
-          plan.push({ target: j, slot: p % d, candidates: perTargetCandidates(j) });
+      const planSlot = (p: number): void => {
+        const j = n + Math.floor(p / d);
+        plan.push({ target: j, slot: p % d, candidates: perTargetCandidates(j) });
+      };
+      if (!c.refill && !c.keepReaders) {
+        // Pieces, not one spread array: a round at 170,000+ neurons frees millions of slots.
+        for (const { lo, hi, take } of pieces) for (const p of lowestFinite(utility.subarray(lo, hi), take)) planSlot(lo + p);
+      } else {
+        // Walk down the utility order, skipping slots that could not be swapped, until `take` are planned:
+        // refill skips targets with no candidate left (a neuron whose errors were all 0 has none; one
+        // that frees more slots than it has candidates runs out), keepReaders skips a hidden neuron's
+        // last out-edge (without a reader its errors stay 0 and its d in-edges never learn again).
+        const candidatesLeft = c.refill ? new Int32Array(net.neurons).fill(-1) : undefined;
+        const readers = c.keepReaders ? outDegrees(net) : undefined;
+        const firstOutput = net.neurons - net.outputs;
+        for (const { lo, hi, take } of pieces) {
+          const values = utility.subarray(lo, hi);
+          let planned = 0;
+          let walked = 0;
+          // lowestFinite(values, w) is the first w of one fixed order, so a longer prefix continues the walk.
+          for (let want = take; planned < take; want *= 2) {
+            const order = lowestFinite(values, want);
+            for (; walked < order.length && planned < take; walked++) {
+              const p = lo + order[walked]!;
+              const j = n + Math.floor(p / d);
+              const source = net.sources[p]!;
+              if (readers && source >= n && source < firstOutput && readers[source]! <= 1) continue;
+              if (candidatesLeft) {
+                if (candidatesLeft[j]! < 0) candidatesLeft[j] = perTargetCandidates(j).length;
+                if (candidatesLeft[j] === 0) continue;
+                candidatesLeft[j]!--;
+              }
+              if (readers) readers[source]!--;
+              planSlot(p);
+              planned++;
+            }
+            if (order.length < want) break; // every finite slot walked
+          }
         }
       }
     }
@@ -288,6 +328,7 @@ export class Rewirer {
     // 4. Apply the swaps.
     let rewired = 0;
     let refused = 0;
+    const refusedBy = { noCandidates: 0, candidatesUsed: 0, noGain: 0 };
     let utilityRemoved = 0;
     let corrAdded = 0;
     let gradAdded = 0;
@@ -312,13 +353,18 @@ export class Rewirer {
           if ((!layered || layered.admits!(s, j)) && this.order.canInsert(s, j)) { chosen = s; chosenRank = q; }
         }
       }
-      if (chosen < 0) { refused++; continue; }
+      if (chosen < 0) {
+        refused++;
+        if (c.growBy !== "random" && candidates.length === 0) refusedBy.noCandidates++;
+        else refusedBy.candidatesUsed++;
+        continue;
+      }
       if (c.requireGain && search) {
         // Expected first-order gain of the new edge if it grew to the removed weight's size.
         const gain = Math.abs(candidateInner(search, j, chosen)) * Math.abs(net.weights[edge]!);
-        if (!(gain > utility[edge]!)) { refused++; continue; }
+        if (!(gain > utility[edge]!)) { refused++; refusedBy.noGain++; continue; }
       }
-      if (!this.order.replaceEdge(j, slot, chosen)) { refused++; continue; }
+      if (!this.order.replaceEdge(j, slot, chosen)) { refused++; refusedBy.candidatesUsed++; continue; }
       swaps.push({ target: j, slot, oldSource, oldWeight: net.weights[edge]!, newSource: chosen });
       utilityRemoved += utility[edge]!;
       if (search && chosenRank >= 0) {
@@ -357,6 +403,7 @@ export class Rewirer {
       step,
       rewired,
       refused,
+      refusedBy,
       fraction,
       meanUtilityRemoved: rewired ? utilityRemoved / rewired : 0,
       meanAbsCorrelationAdded: rewired ? corrAdded / rewired : 0,
@@ -369,6 +416,13 @@ export class Rewirer {
     if (search) report.searchStats = search.stats;
     return report;
   }
+}
+
+/** Readers of every neuron: how many in-edges name it as their source. */
+function outDegrees(net: Network): Int32Array {
+  const out = new Int32Array(net.neurons);
+  for (let p = 0; p < net.sources.length; p++) out[net.sources[p]!]!++;
+  return out;
 }
 
 /**

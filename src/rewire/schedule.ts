@@ -61,6 +61,15 @@ export interface RewireConfig {
    * layer's in-edges ("layer", as SET's code removes ζ of every layer; needs the rewirer's `layers`).
    */
   budgetBy?: "network" | "layer";
+  /**
+   * With the fraction rule: the budget counts swaps that can happen. Slots of a target with no
+   * candidate left are skipped for the next-lowest ones (without it, a target whose errors were all 0
+   * on the search's samples, or that frees more slots than it has candidates, keeps those edges and
+   * the round rewires less than its fraction: 62 % of RigL's planned swaps at d = 29).
+   */
+  refill?: boolean;
+  /** With the fraction rule: never free a hidden neuron's last out-edge (it would stop learning, its errors all 0). */
+  keepReaders?: boolean;
   /** Weights of new edges: eq. 4.8 ("optimal"), zero or random. */
   newWeights: NewWeightRule;
   /** Standard deviation of random new weights (default: He's √(2/d), as the initialisation; SET's code uses 0.1). */
@@ -127,6 +136,8 @@ export function checkRewireConfig(c: RewireConfig): void {
   if (c.newWeightStd !== undefined && !(c.newWeightStd >= 0 && Number.isFinite(c.newWeightStd))) throw settingError("rewire.newWeightStd", `must be a number ≥ 0, got ${c.newWeightStd}`);
   if (!Number.isInteger(c.grace) || c.grace < 0) throw settingError("rewire.grace", `must be a non-negative integer, got ${c.grace}`);
   if (c.count.kind === "threshold" && !(c.count.threshold >= 0 && c.count.threshold <= 1)) throw settingError("rewire.count.threshold", `must be in [0, 1], got ${c.count.threshold}`);
+  if ((c.refill || c.keepReaders) && c.count.kind !== "fraction") throw settingError(c.refill ? "rewire.refill" : "rewire.keepReaders", `applies to the fraction rule (count: fraction), not ${c.count.kind}`);
+  if (c.refill && c.growBy === "random") throw settingError("rewire.refill", "needs a growth criterion with candidates (gradient, correlation or l3); random growth has none to run out of");
   if (!Number.isInteger(c.batches) || c.batches < 1) throw settingError("rewire.batches", `must be a positive integer, got ${c.batches}`);
 }
 
