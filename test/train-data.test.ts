@@ -77,6 +77,35 @@ test("train --data CSV: classes, a layered network that stays layered without re
   for (let i = net.inputs; i < net.neurons; i++) for (let e = 0; e < net.inDegree; e++) assert.equal(layer[net.sources[net.rowOf(i) + e]!], layer[i]! - 1, `neuron ${i} edge ${e} reads the previous layer`);
 });
 
+test("eval of a --data model: the model's metadata rebuilds its split and scaling, so eval prints what train printed", () => {
+  writeFileSync(join(work, "eval.csv"), table(600));
+  const t = run(["train", "--data", "eval.csv", "--seed", "5", "--scale", "minmax", "--steps", "200", "--batch", "32", "--neurons", "40", "--in-degree", "3", "--eval-every", "0", "--json", "--save", "eval.safetensors"]);
+  assert.equal(t.code, 0, t.stderr);
+  const trained = lastJson(t.stdout) as { testLoss: number; testAccuracy: number; validLoss: number; validAccuracy: number };
+  // No --data: the model names its data; the split (seed 5) and scaling (minmax) come from its metadata.
+  const e = run(["eval", "--model", "eval.safetensors", "--json"]);
+  assert.equal(e.code, 0, e.stderr);
+  const ev = lastJson(e.stdout) as { loss: number; accuracy: number; samples: number; split: string; scaling: string };
+  assert.equal(ev.split, "test");
+  assert.equal(ev.scaling, "minmax");
+  assert.equal(ev.samples, 60);
+  assert.ok(Math.abs(ev.loss - trained.testLoss) < 1e-5, `eval ${ev.loss} vs train ${trained.testLoss}`);
+  assert.equal(ev.accuracy, trained.testAccuracy);
+  const v = lastJson(run(["eval", "--model", "eval.safetensors", "--data", "eval.csv", "--split", "valid", "--json"]).stdout) as { loss: number; accuracy: number };
+  assert.ok(Math.abs(v.loss - trained.validLoss) < 1e-5 && v.accuracy === trained.validAccuracy, `valid: eval ${v.loss} vs train ${trained.validLoss}`);
+  // Another split seed is other rows: the command line wins over the metadata (and the number moves).
+  const other = lastJson(run(["eval", "--model", "eval.safetensors", "--seed", "6", "--json"]).stdout) as { loss: number };
+  assert.notEqual(other.loss, ev.loss);
+  const text = run(["eval", "--model", "eval.safetensors", "--data", "eval.csv", "--text", "x.txt"]);
+  assert.equal(text.code, 2);
+  assert.match(text.stderr, /--text and --data both name what to evaluate/);
+  idxFolder(join(work, "eval-digits"), 200, 50);
+  const wrong = run(["eval", "--model", "eval.safetensors", "--data", "eval-digits"]);
+  assert.notEqual(wrong.code, 0);
+  assert.match(wrong.stderr, /eval\.safetensors has 3 inputs, eval-digits has 16 features/);
+  assert.equal(wrong.stderr.trim().split("\n").length <= 2, true, wrong.stderr);
+});
+
 test("train --data CSV --target values: squared error; rewiring runs on samples too", () => {
   writeFileSync(join(work, "reg.csv"), table(600, true));
   const r = run(["train", "--data", "reg.csv", "--target", "values", "--steps", "300", "--batch", "32", "--neurons", "60", "--in-degree", "3", "--rewire", "rigl", "--rewire-every", "50", "--eval-every", "0", "--json"]);

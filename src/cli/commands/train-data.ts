@@ -5,77 +5,26 @@
  * 10 % of its training images validate), tables from CSV files (a seeded 80/10/10 split); features
  * are scaled by the training part's statistics. Prints loss and accuracy.
  */
-import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
-import { findImageFolder, readCsvSamples, readImageSamples } from "../../data/files.js";
-import { scaleFeatures, selectSamples, splitSamples, type SampleSet, type Scaling } from "../../data/samples.js";
+import type { Scaling } from "../../data/samples.js";
 import type { ClassLoss, OptimizerConfig } from "../../engine/types.js";
-import type { Task } from "../../graph/network.js";
 import { saveNetwork } from "../../io/model-file.js";
 import { runTraining, type LoadedCheckpoint, type RunCheckpoint, type RunResult, type NetworkSpec, type RunSettings } from "../../run/index.js";
-import { announceResume, checkpointPathOf, checkpointSaver, fnv1a, Interrupted, InterruptGuard, reportInterrupted } from "../checkpointing.js";
+import { announceResume, checkpointPathOf, checkpointSaver, Interrupted, InterruptGuard, reportInterrupted } from "../checkpointing.js";
 import type { LrSchedule } from "../../train/lr-schedule.js";
 import { UsageError } from "../../util/errors.js";
-import { Rng } from "../../util/rng.js";
 import type { Flags } from "../args.js";
 import { printJson, round } from "../common.js";
 import { formatDuration, ProgressBar } from "../progress.js";
 import { rewireConfigFromFlags } from "../rewire-flags.js";
 import { commonRunSettings } from "../run-flags.js";
 import { gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
+import { loadLabelledData, samplesHash } from "../labelled-data.js";
 
 /** Flags that only mean something for text. */
 const TEXT_ONLY = ["text", "context", "split", "init"];
 /** Flags that only mean something with --data. */
 export const DATA_ONLY = ["label", "target", "scale", "layers", "loss", "sampling", "keep-layers"];
-
-interface Loaded {
-  name: string;
-  train: SampleSet;
-  valid: SampleSet;
-  test: SampleSet;
-  task: Task;
-  scaling: Scaling;
-  split: string;
-}
-
-async function loadSamples(flags: Flags, seed: number): Promise<Loaded> {
-  const data = flags.requireString("data");
-  const isCsv = /\.csv(\.gz)?$/i.test(data);
-  const folder = data === "mnist" || data === "fashion-mnist" ? findImageFolder(data, "--data") : !isCsv && existsSync(data) && statSync(data).isDirectory() ? data : undefined;
-  const scaling = (flags.string("scale") ?? (folder ? "none" : "standard")) as Scaling;
-  if (folder) {
-    for (const f of ["label", "target"]) if (flags.given(f)) throw new UsageError(`--${f} is for CSV files; ${data} is an image set`);
-    const all = await readImageSamples(folder, "train");
-    const test = await readImageSamples(folder, "test");
-    // The data set's own test set; the last 10 % of its training images validate (a stated, fixed split).
-    const cut = Math.round(all.count * 0.9);
-    const train = selectSamples(all, Int32Array.from({ length: cut }, (_, i) => i));
-    const valid = selectSamples(all, Int32Array.from({ length: all.count - cut }, (_, i) => cut + i));
-    scaleFeatures(scaling, train, valid, test);
-    const side = Math.round(Math.sqrt(train.featureCount));
-    return { name: data, train, valid, test, task: { kind: "classification", classes: 10, inputShape: [side, side] }, scaling, split: `${train.count} training, ${valid.count} validation (the last 10 % of the training images), ${test.count} test (the set's own)` };
-  }
-  if (!isCsv) throw new UsageError(`--data ${data}: not mnist, fashion-mnist, a folder of idx files or a .csv file`);
-  if (!existsSync(data)) throw new UsageError(`--data ${data}: no such file`);
-  const label = flags.string("label");
-  const target = flags.requireString("target") as "classes" | "values";
-  const set = await readCsvSamples(data, { ...(label !== undefined ? { label: /^\d+$/.test(label) ? Number(label) : label } : {}), task: target });
-  if (set.count < 10) throw new UsageError(`${data} has ${set.count} samples: too few for a training, validation and test split`);
-  const [train, valid, test] = splitSamples(set, [0.8, 0.1, 0.1], new Rng(seed).fork());
-  scaleFeatures(scaling, train!, valid!, test!);
-  return { name: data, train: train!, valid: valid!, test: test!, task: { kind: "classification", classes: set.outputs, inputShape: [set.featureCount] }, scaling, split: `${train!.count} training, ${valid!.count} validation, ${test!.count} test rows (seeded random 80/10/10)` };
-}
-
-/** FNV-1a over every split's features and labels or targets (after scaling): a resumed run must read the same samples. */
-function samplesHash(d: Loaded): string {
-  let h = 0x811c9dc5;
-  for (const set of [d.train, d.valid, d.test]) {
-    const parts = [set.features, set.labels ?? set.targets!];
-    for (const a of parts) h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h);
-  }
-  return h.toString(16).padStart(8, "0");
-}
 
 /** A checkpoint `train --data --resume` continues from (train.ts read it and took its flags). */
 export interface DataResume {
@@ -89,7 +38,9 @@ export interface DataResume {
 export async function trainOnData(flags: Flags, common: { optimizer: OptimizerConfig; lrSchedule: LrSchedule; steps: number; minutes?: number; batch: number; seed: number; json: boolean; quiet: boolean }, resumed?: DataResume): Promise<number> {
   for (const f of TEXT_ONLY) if (flags.given(f)) throw new UsageError(`--${f} is for text; with --data the samples are the data`);
   const { optimizer, lrSchedule, steps, batch, seed, json, quiet } = common;
-  const d = await loadSamples(flags, seed);
+  const label = flags.string("label");
+  const target = flags.requireString("target") as "classes" | "values";
+  const d = await loadLabelledData({ data: flags.requireString("data"), scale: flags.string("scale") as Scaling | undefined, label, target: flags.given("target") ? target : undefined, seed });
   const n = d.train.featureCount;
   const m = d.train.outputs;
   const layersText = flags.string("layers");
@@ -129,7 +80,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
     if (!quiet && !json) progress.log(line);
   };
   const classes = d.train.labels !== undefined;
-  const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}), ...(loss !== "cross-entropy" ? { loss } : {}), ...(sampling !== "random" ? { sampling } : {}), ...(settings.dropout ? { dropout: settings.dropout } : {}), ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}) } });
+  const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, ...(d.csv ? { target, ...(label !== undefined ? { label } : {}) } : {}), seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}), ...(loss !== "cross-entropy" ? { loss } : {}), ...(sampling !== "random" ? { sampling } : {}), ...(settings.dropout ? { dropout: settings.dropout } : {}), ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}) } });
   if (resumed) announceResume(resumed.loaded, resumed.path, resumed.threadsGiven, flags.optionalNumber("threads"), say);
   // Ctrl-C or SIGTERM: save a checkpoint after the current step and stop (130 / 143).
   const guard = new InterruptGuard(progress);
