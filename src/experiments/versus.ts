@@ -99,6 +99,13 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-10-pc-refill", description: "rigl-10-pc with refill", rewire: riglWith({ fraction: 0.1, refill: true }), biasCorrection: "per-parameter" },
   { name: "rigl-10-pc-keep", description: "rigl-10-pc, never freeing a hidden neuron's last out-edge", rewire: riglWith({ fraction: 0.1, keepReaders: true }), biasCorrection: "per-parameter" },
   { name: "rigl-10-pc-refill-keep", description: "rigl-10-pc with refill, never freeing a hidden neuron's last out-edge", rewire: riglWith({ fraction: 0.1, refill: true, keepReaders: true }), biasCorrection: "per-parameter" },
+  // The growth search reads a sub-batch of 256 samples by default (rewirer option searchSamples), so
+  // rigl-b4 averaged its pruning over 4 batches but grew from 256 samples. These grow from 1,024 (2 batches):
+  // the gradient's estimate for RigL, and for the thesis's correlation, whose normalisation amplifies the
+  // noise of rarely active neurons. Added in stop 21, like the refill configurations above.
+  { name: "rigl-10-s1024", description: "rigl-10 with growth scored on 1,024 samples (2 batches; default 256)", rewire: riglWith({ fraction: 0.1, batches: 2 }), rewirerOptions: { searchSamples: 1024 } },
+  { name: "rigl-10-pc-s1024", description: "rigl-10-pc with growth scored on 1,024 samples (2 batches)", rewire: riglWith({ fraction: 0.1, batches: 2 }), rewirerOptions: { searchSamples: 1024 }, biasCorrection: "per-parameter" },
+  { name: "rigl-10-pc-corr-s1024", description: "rigl-10-pc growing by |correlation| (Def. 4.6) scored on 1,024 samples (2 batches)", rewire: riglWith({ fraction: 0.1, batches: 2, growBy: "correlation" }), rewirerOptions: { searchSamples: 1024 }, biasCorrection: "per-parameter" },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "gradual-2x", description: "dense-to-sparse baseline: start at twice the in-degree, prune by magnitude on the cubic schedule (10 % → 60 % of training) to the base in-degree", degreeFactor: 2, prune: { to: 0, by: "magnitude", start: 0.1, end: 0.6, every: 128, batches: 4 } },
   { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },
