@@ -1,3 +1,4 @@
+/* global structuredClone, AbortController */
 // Why a fraction-rule round rewires less than it plans, and how many hidden neurons stop mattering
 // (issue 12): trains d = 29 on the text8 prefix with the recipe (Adam 0.005 decayed linearly over
 // 61,440 steps; seed 1) for --steps steps with RigL's rule, printing every 5th round's refusal reasons
