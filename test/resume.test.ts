@@ -57,7 +57,8 @@ function assertSameRun(a: RunResult, b: RunResult, label: string): void {
   assert.deepEqual(new Uint8Array(a.network.biases.buffer.slice(0)), new Uint8Array(b.network.biases.buffer.slice(0)), `${label}: biases bit for bit`);
   assert.equal(a.valid.bitsPerSymbol, b.valid.bitsPerSymbol, `${label}: validation`);
   assert.equal(a.trainBitsPerSymbol, b.trainBitsPerSymbol, `${label}: train bits`);
-  assert.deepEqual(a.rounds.map((r) => [r.step, r.rewired]), b.rounds.map((r) => [r.step, r.rewired]), `${label}: rewiring rounds`);
+  assert.deepEqual(a.rounds.map((r) => [r.step, r.rewired, r.refused, r.refusedBy]), b.rounds.map((r) => [r.step, r.rewired, r.refused, r.refusedBy]), `${label}: rewiring rounds and their refusals (kept across the checkpoint)`);
+  for (const r of a.rounds) assert.ok(r.refusedBy && r.refused === r.refusedBy.noCandidates + r.refusedBy.candidatesUsed + r.refusedBy.noGain, `${label}: round at ${r.step} records why its ${r.refused} refusals happened`);
   assert.deepEqual(a.prunings.map((e) => [e.step, e.from, e.to]), b.prunings.map((e) => [e.step, e.from, e.to]), `${label}: pruning steps`);
   assert.equal(a.edgesRewired, b.edgesRewired, `${label}: edges rewired`);
 }

@@ -23,6 +23,9 @@ export interface RoundSummary {
   fraction: number;
   seconds: number;
   recall?: number;
+  /** Planned swaps refused, and why (RoundReport.refusedBy); absent in older checkpoints. */
+  refused?: number;
+  refusedBy?: { noCandidates: number; candidatesUsed: number; noGain: number };
 }
 
 /**
@@ -223,7 +226,14 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): LoadedCheck
   const rounds: RoundSummary[] = roundsValue.map((r: unknown, i) => {
     if (!isRecord(r)) throw fileError(source, `state.rounds[${i}] must be an object`);
     const at = `rounds[${i}].`;
-    return { step: int(r, "step", at), rewired: int(r, "rewired", at), fraction: num(r, "fraction", at), seconds: num(r, "seconds", at), ...(r["recall"] !== undefined ? { recall: num(r, "recall", at) } : {}) };
+    const by = r["refusedBy"];
+    if (by !== undefined && !isRecord(by)) throw fileError(source, `state.${at}refusedBy must be an object`);
+    return {
+      step: int(r, "step", at), rewired: int(r, "rewired", at), fraction: num(r, "fraction", at), seconds: num(r, "seconds", at),
+      ...(r["recall"] !== undefined ? { recall: num(r, "recall", at) } : {}),
+      ...(r["refused"] !== undefined ? { refused: int(r, "refused", at) } : {}),
+      ...(by !== undefined ? { refusedBy: { noCandidates: int(by, "noCandidates", `${at}refusedBy.`), candidatesUsed: int(by, "candidatesUsed", `${at}refusedBy.`), noGain: int(by, "noGain", `${at}refusedBy.`) } } : {}),
+    };
   });
   const checkpoint: RunCheckpoint = {
     step: int(state, "step", ""),

@@ -210,7 +210,7 @@ export async function runTraining(settings: RunSettings, data: RunData, hooks: R
         ? (step: number, total: number, draw: (count: number) => Batch[]) => {
             if (!isRewireStep(rewire, step, total)) return undefined;
             const report = rewirer.round(step, total, draw(rewire.batches));
-            rounds.push({ step, rewired: report.rewired, fraction: report.rewired / network.edges, seconds: report.seconds, ...(report.recall !== undefined ? { recall: report.recall } : {}) });
+            rounds.push({ step, rewired: report.rewired, fraction: report.rewired / network.edges, seconds: report.seconds, ...(report.recall !== undefined ? { recall: report.recall } : {}), refused: report.refused, refusedBy: { ...report.refusedBy } });
             return emit({ type: "rewire", step, report });
           }
         : undefined;
