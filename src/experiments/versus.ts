@@ -99,6 +99,9 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-10-pc-refill", description: "rigl-10-pc with refill", rewire: riglWith({ fraction: 0.1, refill: true }), biasCorrection: "per-parameter" },
   { name: "rigl-10-pc-keep", description: "rigl-10-pc, never freeing a hidden neuron's last out-edge", rewire: riglWith({ fraction: 0.1, keepReaders: true }), biasCorrection: "per-parameter" },
   { name: "rigl-10-pc-refill-keep", description: "rigl-10-pc with refill, never freeing a hidden neuron's last out-edge", rewire: riglWith({ fraction: 0.1, refill: true, keepReaders: true }), biasCorrection: "per-parameter" },
+  // RigL's 30 % with every planned swap made strands hidden neurons (no reader left: 141 without a path to an
+  // output after 3,000 steps with 32 candidates, against 97 with 4 and 60 at initialisation; rigl-diagnostic.txt).
+  { name: "rigl-pc-refill-keep", description: "RigL (30 %) with refill, never freeing a hidden neuron's last out-edge, per-parameter Adam correction", rewire: riglWith({ refill: true, keepReaders: true }), biasCorrection: "per-parameter" },
   // The growth search reads a sub-batch of 256 samples by default (rewirer option searchSamples), so
   // rigl-b4 averaged its pruning over 4 batches but grew from 256 samples. These grow from 1,024 (2 batches):
   // the gradient's estimate for RigL, and for the thesis's correlation, whose normalisation amplifies the
