@@ -18,8 +18,8 @@ import { runTraining, adam } from "../src/run/index.js";
 import { Rng } from "../src/util/rng.js";
 
 const { work, run } = cliRunner("sparsewire-data-");
-const runWithEnv = (args: string[], env: Record<string, string>) => {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd: work, env: { ...process.env, ...env }, timeout: 120_000 });
+const runWithEnv = (args: string[], env: Record<string, string>, cwd = work) => {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", cwd, env: { ...process.env, ...env }, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
@@ -130,7 +130,11 @@ test("train --data: MNIST-format folders, by path and as fashion-mnist in $SPARS
   const named = runWithEnv(["train", "--data", "fashion-mnist", "--steps", "50", "--batch", "32", "--neurons", "100", "--in-degree", "8", "--eval-every", "0", "--json"], { SPARSEWIRE_DATA: join(work, "store") });
   assert.equal(named.code, 0, named.stderr);
   assert.match((lastJson(named.stdout) as { split: string }).split, /900 training, 100 validation/);
-  const missing = runWithEnv(["train", "--data", "fashion-mnist"], { SPARSEWIRE_DATA: join(work, "nowhere") });
+  // From a folder whose data/ and ../shared/data/ are empty (the work folder sits in the temp folder,
+  // where a checkout's ../shared may be: a clone in /tmp has /tmp/shared beside it).
+  const isolated = join(work, "isolated", "cwd");
+  mkdirSync(isolated, { recursive: true });
+  const missing = runWithEnv(["train", "--data", "fashion-mnist"], { SPARSEWIRE_DATA: join(work, "nowhere") }, isolated);
   assert.equal(missing.code, 2);
   assert.match(missing.stderr, /--data fashion-mnist: no fashion-mnist idx files in/);
 });
