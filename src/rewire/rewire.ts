@@ -37,7 +37,8 @@ export interface RoundReport {
    * Why: the target had no candidate at all (the search found none with a positive score, e.g. a
    * neuron whose errors were all 0); every candidate was taken already or would now close a cycle
    * (candidates are found before the round's swaps; a neuron that frees more slots than it has
-   * candidates runs out); the expected gain was below the removed utility (`requireGain`).
+   * candidates runs out; random growth: 64 draws found no admissible source); the expected gain was
+   * below the removed utility (`requireGain`).
    */
   refusedBy: { noCandidates: number; candidatesUsed: number; noGain: number };
   /** The schedule's fraction for this round. */
