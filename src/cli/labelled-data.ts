@@ -7,6 +7,7 @@
 import { existsSync, statSync } from "node:fs";
 import { findImageFolder, readCsvSamples, readImageSamples } from "../data/files.js";
 import { scaleFeatures, selectSamples, splitSamples, type SampleSet, type Scaling } from "../data/samples.js";
+import type { ClassLoss } from "../engine/types.js";
 import type { Task } from "../graph/network.js";
 import { UsageError } from "../util/errors.js";
 import { Rng } from "../util/rng.js";
@@ -76,4 +77,14 @@ export function samplesHash(d: LabelledData): string {
     for (const a of parts) h = fnv1a(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), h);
   }
   return h.toString(16).padStart(8, "0");
+}
+
+/** Refuses a class loss for real-valued targets (UsageError). */
+export function checkLoss(d: LabelledData, loss: ClassLoss): void {
+  if (loss !== "cross-entropy" && d.train.labels === undefined) throw new UsageError(`--loss ${loss} is for class labels; real-valued targets (--target values) use squared error`);
+}
+
+/** What the loss of these samples is measured in: bits per sample (classes under cross-entropy) or squared error. */
+export function lossUnit(d: LabelledData, loss: ClassLoss): string {
+  return d.train.labels !== undefined && loss === "cross-entropy" ? "bits/sample" : "squared error";
 }

@@ -10,7 +10,7 @@ import type { Network } from "../../graph/network.js";
 import type { ClassLoss } from "../../engine/types.js";
 import type { Scaling } from "../../data/samples.js";
 import { evaluateSamples } from "../../train/samples.js";
-import { loadLabelledData } from "../labelled-data.js";
+import { checkLoss, loadLabelledData, lossUnit } from "../labelled-data.js";
 import type { Flags } from "../args.js";
 import { checkTextNetwork, contextOf, evaluateText, TextBatch } from "../../train/text.js";
 import { sequentialPositions } from "../../data/windows.js";
@@ -147,7 +147,7 @@ async function evalOnData(flags: Flags, modelPath: string, network: Network, tra
   if (network.inputs !== d.train.featureCount) throw new DataError(`${modelPath} has ${network.inputs} inputs, ${data} has ${d.train.featureCount} features`, "evaluate a model on the data it was trained for");
   if (network.outputs !== d.train.outputs) throw new DataError(`${modelPath} has ${network.outputs} outputs, ${data} has ${d.train.outputs} ${d.train.labels ? "classes" : "targets"}`, "evaluate a model on the data it was trained for");
   const loss = (pick<ClassLoss>("loss") ?? "cross-entropy");
-  if (loss !== "cross-entropy" && d.train.labels === undefined) throw new UsageError(`--loss ${loss} is for class labels; real-valued targets use squared error`);
+  checkLoss(d, loss);
   const split = flags.given("split") ? flags.requireString("split") : "test";
   const sets = split === "all" ? [d.train, d.valid, d.test] : [split === "train" ? d.train : split === "valid" ? d.valid : d.test];
   const batch = flags.number("batch");
@@ -163,7 +163,7 @@ async function evalOnData(flags: Flags, modelPath: string, network: Network, tra
       samples += r.windows;
     }
     const classes = d.train.labels !== undefined;
-    const unit = classes && loss === "cross-entropy" ? "bits/sample" : "squared error";
+    const unit = lossUnit(d, loss);
     const summary = {
       model: modelPath,
       data,

@@ -19,7 +19,7 @@ import { formatDuration, ProgressBar } from "../progress.js";
 import { rewireConfigFromFlags } from "../rewire-flags.js";
 import { commonRunSettings } from "../run-flags.js";
 import { gradualConfigFromFlags, rewireFlags } from "../gradual-flags.js";
-import { loadLabelledData, samplesHash } from "../labelled-data.js";
+import { checkLoss, loadLabelledData, lossUnit, samplesHash } from "../labelled-data.js";
 
 /** Flags that only mean something for text. */
 const TEXT_ONLY = ["text", "context", "split", "init"];
@@ -57,7 +57,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
   }
   if (flags.boolean("keep-layers") && layersText === undefined) throw new UsageError("--keep-layers needs --layers: only a layered network has layers to keep");
   const loss = (flags.string("loss") ?? "cross-entropy") as ClassLoss;
-  if (loss !== "cross-entropy" && d.train.labels === undefined) throw new UsageError(`--loss ${loss} is for class labels; real-valued targets (--target values) use squared error`);
+  checkLoss(d, loss);
   const sampling = (flags.string("sampling") ?? "random") as "random" | "epochs";
   const rewire = rewireConfigFromFlags(rewireFlags(flags));
   const gradual = gradualConfigFromFlags(flags, inDegree, steps);
@@ -109,7 +109,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
     progress.done();
   }
   const test = result.heldOut["test"]!;
-  const unit = classes && loss === "cross-entropy" ? "bits/sample" : "squared error";
+  const unit = lossUnit(d, loss);
   const summary = {
     data: d.name,
     split: d.split,
