@@ -158,6 +158,17 @@ test("train --lr-schedule, --warmup, --lr-final, --clip-norm: recorded in --json
   assert.ok((lastJson(timed.stdout).steps as number) > 10);
 });
 
+test("train --reach-outputs: a different network from the same seed, recorded in the model file; refused with --init", () => {
+  const base = ["train", "--neurons", "700", "--in-degree", "7", "--batch", "64", "--steps", "30", "--eval-every", "0", "--seed", "2", "--json"];
+  const model = join(work, "reach.json");
+  const r = run([...base, "--reach-outputs", "--save", model]);
+  assert.equal(r.code, 0, r.stderr);
+  const saved = JSON.parse(readFileSync(model, "utf8")) as { training: Record<string, unknown> };
+  assert.equal(saved.training.reachOutputs, true);
+  assert.notEqual(lastJson(r.stdout).finalLoss, lastJson(run(base).stdout).finalLoss, "the flag changes the initial graph");
+  assertOneLineError(run(["train", "--init", model, "--reach-outputs", "--steps", "5"]), /--reach-outputs shapes a new random network; --init .*reach\.json starts from a saved one/);
+});
+
 test("a diverging run stops with a clear error naming the step and keeps the last checkpoint", () => {
   const model = join(work, "diverge.json");
   const r = run(["train", "--neurons", "600", "--in-degree", "5", "--batch", "32", "--steps", "400", "--eval-every", "1", "--eval-windows", "32", "--lr", "1e12", "--save", model]);

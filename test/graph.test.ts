@@ -100,3 +100,48 @@ test("initialisation: He-scaled weights, zero biases, deterministic per seed", (
   assert.ok(a.biases.every((x) => x === 0));
   assert.throws(() => Network.random({ neurons: 50, inputs: 3, outputs: 2, inDegree: 5 }, new Rng(1)), /in-degree 5 exceeds the 3 inputs/);
 });
+
+/** Hidden neurons (not inputs, not outputs) with no path to any output, by a backward sweep over index order. */
+function strandedHidden(net: Network): number {
+  const { neurons: k, inputs: n, outputs: m, inDegree: d, sources } = net;
+  const reaches = new Uint8Array(k);
+  for (let i = k - m; i < k; i++) reaches[i] = 1;
+  // Sources precede their targets in Network.random's index order, so one sweep from the last neuron down suffices.
+  for (let i = k - 1; i >= n; i--) {
+    if (!reaches[i]) continue;
+    for (let e = 0; e < d; e++) reaches[sources[(i - n) * d + e]!] = 1;
+  }
+  let stranded = 0;
+  for (let i = n; i < k - m; i++) if (!reaches[i]) stranded++;
+  return stranded;
+}
+
+test("reachOutputs: every hidden neuron gets a path to an output; in-degree, order and validity kept; default draw unchanged", () => {
+  const shapes = [
+    { neurons: 1700, inputs: 540, outputs: 27, inDegree: 29 },
+    { neurons: 60, inputs: 8, outputs: 5, inDegree: 3 },
+    { neurons: 12, inputs: 4, outputs: 2, inDegree: 4 },
+    { neurons: 5, inputs: 2, outputs: 1, inDegree: 2 },
+  ];
+  let strandedBefore = 0;
+  for (const shape of shapes) {
+    for (let seed = 1; seed <= 20; seed++) {
+      const plain = Network.random(shape, new Rng(seed));
+      const same = Network.random({ ...shape, reachOutputs: false }, new Rng(seed));
+      assert.deepEqual(same.sources, plain.sources, "reachOutputs: false is §4.6's draw, bit for bit");
+      strandedBefore += strandedHidden(plain);
+      const net = Network.random({ ...shape, reachOutputs: true }, new Rng(seed));
+      assert.equal(strandedHidden(net), 0, `${JSON.stringify(shape)} seed ${seed}: a hidden neuron has no path to an output`);
+      assert.equal(net.edges, plain.edges);
+      // validate() checks duplicates, ranges and acyclicity; rows stay sorted; weights are the draw's, moved with their edges.
+      Network.fromArrays(net).validate();
+      const d = shape.inDegree;
+      for (let r = 0; r < net.sources.length; r += d) for (let e = r + 1; e < r + d; e++) assert.ok(net.sources[e - 1]! < net.sources[e]!, "rows sorted by source");
+      assert.deepEqual([...net.weights].sort(), [...plain.weights].sort(), "the same weights, only sources changed");
+      assert.deepEqual(Network.random({ ...shape, reachOutputs: true }, new Rng(seed)).sources, net.sources, "deterministic per seed");
+    }
+  }
+  assert.ok(strandedBefore > 0, "the plain draw strands some hidden neurons, so the test can fail");
+  const thesis = Network.random({ neurons: 1700, inputs: 540, outputs: 27, inDegree: 29 }, new Rng(1));
+  assert.ok(strandedHidden(thesis) >= 20, `thesis network, seed 1: ${strandedHidden(thesis)} stranded hidden neurons`);
+});

@@ -126,6 +126,17 @@ test("train --data: MNIST-format folders, by path and as fashion-mnist in $SPARS
   assert.equal(s.outputs, 10);
   assert.match(s.split, /2700 training, 300 validation \(the last 10 % of the training images\), 500 test \(the set's own\)/);
   assert.ok(s.testAccuracy > 0.5, `test accuracy ${s.testAccuracy} (chance 0.1)`);
+  // --reach-outputs: the random DAG starts with every hidden neuron on a path to an output (no rewiring here, so it ends so too).
+  const reach = run(["train", "--data", "digits", "--steps", "20", "--batch", "64", "--neurons", "200", "--in-degree", "8", "--eval-every", "0", "--reach-outputs", "--save", "reach.json", "--json"]);
+  assert.equal(reach.code, 0, reach.stderr);
+  const net = loadNetwork(join(work, "reach.json"));
+  const reaches = new Uint8Array(net.neurons);
+  for (let i = net.neurons - net.outputs; i < net.neurons; i++) reaches[i] = 1;
+  for (let r = net.order.length - 1; r >= 0; r--) {
+    const i = net.order[r]!;
+    if (reaches[i]) for (let e = 0; e < net.inDegree; e++) reaches[net.sources[net.rowOf(i) + e]!] = 1;
+  }
+  for (let i = net.inputs; i < net.neurons - net.outputs; i++) assert.equal(reaches[i], 1, `hidden neuron ${i} reaches an output`);
   idxFolder(join(work, "store", "fashion-mnist"), 1000, 200);
   const named = runWithEnv(["train", "--data", "fashion-mnist", "--steps", "50", "--batch", "32", "--neurons", "100", "--in-degree", "8", "--eval-every", "0", "--json"], { SPARSEWIRE_DATA: join(work, "store") });
   assert.equal(named.code, 0, named.stderr);
@@ -208,6 +219,7 @@ test("train --data with SET's set-up: sigmoid squared error, shuffled epochs, dr
   assert.equal((lastJson(again.stdout) as { testLoss: number }).testLoss, s.testLoss);
   const refused: [string[], RegExp][] = [
     [["train", "--data", "set-digits", "--keep-layers", "--steps", "5"], /--keep-layers needs --layers/],
+    [["train", "--data", "set-digits", "--layers", "32,32", "--reach-outputs", "--steps", "5"], /--reach-outputs shapes the random DAG, not a layered network/],
     [["train", "--dropout", "0.5", "--loss", "sigmoid-squared", "--steps", "5"], /--loss is for --data/],
     [["train", "--data", "set-digits", "--dropout", "1", "--steps", "5"], /--dropout/],
   ];

@@ -101,6 +101,8 @@ export interface TextRunSettings extends TextRunRecipe {
   prune?: GradualPruneConfig;
   /** Adam's bias correction per parameter (new edges restart it); absent: global, as before issue 12. */
   biasCorrection?: "per-parameter";
+  /** Every hidden neuron starts with a path to an output (Network.random's `reachOutputs`); absent: §4.6's draw. */
+  reachOutputs?: boolean;
 }
 
 export interface TextRunOptions {
@@ -157,7 +159,7 @@ export async function runText(s: TextRunSettings, corpora: TextCorpora, o: TextR
   };
   const run = await runTraining(
     {
-      network: { kind: "random", neurons: s.neurons, inDegree: s.inDegree, context: s.context },
+      network: { kind: "random", neurons: s.neurons, inDegree: s.inDegree, context: s.context, ...(s.reachOutputs ? { reachOutputs: true } : {}) },
       batch: s.batch,
       steps: s.steps,
       optimizer: adam(s.lr, { clipNorm: s.clipNorm, biasCorrection: s.biasCorrection }),

@@ -36,6 +36,8 @@ export interface VersusConfig {
   prune?: GradualPruneConfig;
   /** Adam with per-parameter bias correction (a new edge's steps count from its birth). */
   biasCorrection?: "per-parameter";
+  /** Start from a random DAG in which every hidden neuron has a path to an output. */
+  reachOutputs?: boolean;
 }
 
 const rigl = PRESETS.rigl;
@@ -109,6 +111,12 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
   { name: "rigl-10-s1024", description: "rigl-10 with growth scored on 1,024 samples (2 batches; default 256)", rewire: riglWith({ fraction: 0.1, batches: 2 }), rewirerOptions: { searchSamples: 1024 } },
   { name: "rigl-10-pc-s1024", description: "rigl-10-pc with growth scored on 1,024 samples (2 batches)", rewire: riglWith({ fraction: 0.1, batches: 2 }), rewirerOptions: { searchSamples: 1024 }, biasCorrection: "per-parameter" },
   { name: "rigl-10-pc-corr-s1024", description: "rigl-10-pc growing by |correlation| (Def. 4.6) scored on 1,024 samples (2 batches)", rewire: riglWith({ fraction: 0.1, batches: 2, growBy: "correlation" }), rewirerOptions: { searchSamples: 1024 }, biasCorrection: "per-parameter" },
+  // Stop 22: the random DAG leaves 60 of 1,133 hidden neurons without a path to an output (their in-edges never
+  // learn); these start from a DAG in which every hidden neuron has one (Network.random's reachOutputs).
+  // reachOutputs is an initialisation, so RigL gets it too (rigl-10-reach).
+  { name: "static-reach", description: "static sparse network, every hidden neuron starting with a path to an output", reachOutputs: true },
+  { name: "rigl-10-reach", description: "rigl-10 from a DAG in which every hidden neuron has a path to an output", rewire: riglWith({ fraction: 0.1 }), reachOutputs: true },
+  { name: "rigl-10-pc-keep-reach", description: "rigl-10-pc-keep from a DAG in which every hidden neuron has a path to an output", rewire: riglWith({ fraction: 0.1, keepReaders: true }), biasCorrection: "per-parameter", reachOutputs: true },
   { name: "static-2x", description: "static sparse network with twice the in-degree (twice the edges)", degreeFactor: 2 },
   { name: "gradual-2x", description: "dense-to-sparse baseline: start at twice the in-degree, prune by magnitude on the cubic schedule (10 % → 60 % of training) to the base in-degree", degreeFactor: 2, prune: { to: 0, by: "magnitude", start: 0.1, end: 0.6, every: 128, batches: 4 } },
   { name: "dense", description: "dense layered network (one hidden layer) with about as many parameters", dense: true },
@@ -138,7 +146,7 @@ export const versus: Experiment = {
       const d = baseDegree * (c.degreeFactor ?? 1);
       for (let s = 0; s < p.seeds; s++) {
         const seed = ctx.seedBase + s;
-        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}), ...(c.rewirerOptions ? { rewirerOptions: c.rewirerOptions } : {}), ...(c.biasCorrection ? { biasCorrection: c.biasCorrection } : {}), ...(c.prune ? { prune: { ...c.prune, to: baseDegree, every: ctx.quick ? 8 : c.prune.every } } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
+        runs.push({ key: `${c.name}-d${d}-seed${seed}`, group: c.name, seed, settings: { ...textSettings(p, d, seed, ctx), config: c.name, ...(c.rewire ? { rewire: scale(c.rewire) } : {}), ...(c.dense ? { dense: true } : {}), ...(c.rewirerOptions ? { rewirerOptions: c.rewirerOptions } : {}), ...(c.biasCorrection ? { biasCorrection: c.biasCorrection } : {}), ...(c.reachOutputs ? { reachOutputs: true } : {}), ...(c.prune ? { prune: { ...c.prune, to: baseDegree, every: ctx.quick ? 8 : c.prune.every } } : {}) }, cost: d * p.steps * (c.rewire ? 1.3 : 1) });
       }
     }
     const tuning = ctx.tuning === true;

@@ -40,6 +40,12 @@ export interface RandomNetworkOptions {
   outputs: number;
   inDegree: number;
   task?: Task;
+  /**
+   * Give every hidden neuron a path to an output (`giveEveryHiddenNeuronAReader`). §4.6's draw alone
+   * leaves some late hidden neurons unread (60 of 1,133 in the thesis network): their d in-edges can
+   * never learn, since their error is always 0. Default false: §4.6's draw unchanged.
+   */
+  reachOutputs?: boolean;
 }
 
 /**
@@ -121,7 +127,9 @@ export class Network {
         weights[base + e2] = std * rng.nextNormal();
       }
     }
-    const net = new Network({ ...o, sources, weights, biases: new Float32Array(k) });
+    if (o.reachOutputs) giveEveryHiddenNeuronAReader({ neurons: k, inputs: n, outputs: o.outputs, inDegree: d, sources, weights }, rng);
+    const { reachOutputs: _, ...shape } = o;
+    const net = new Network({ ...shape, sources, weights, biases: new Float32Array(k) });
     net.computeOrder();
     return net;
   }
@@ -242,6 +250,56 @@ export class Network {
     for (let i = n; i < k; i++) order[count[levels[i]!]!++] = i;
     this.order = order;
     this.levels = levels;
+  }
+}
+
+/**
+ * Make every hidden neuron of an index-ordered network (every source below its target, outputs last)
+ * read by at least one later neuron, in place. Then every hidden neuron has a path to an output:
+ * following out-edges raises the index, and the only neurons without out-edges are outputs.
+ *
+ * Hidden neurons are visited from the last down; an unread neuron u takes over one edge of a later
+ * non-input neuron v, chosen uniformly, whose source has another reader, so no neuron visited before
+ * loses its last reader. The edge keeps its weight; rows stay sorted by source. Acyclic because
+ * u < v. In-degrees are unchanged. Throws GraphError when no such edge exists (tiny networks).
+ */
+export function giveEveryHiddenNeuronAReader(a: { neurons: number; inputs: number; outputs: number; inDegree: number; sources: Int32Array; weights: Float32Array }, rng: Rng): void {
+  const { neurons: k, inputs: n, outputs: m, inDegree: d, sources, weights } = a;
+  const readers = new Int32Array(k);
+  for (let p = 0; p < sources.length; p++) readers[sources[p]!]!++;
+  const eligible: number[] = [];
+  for (let u = k - m - 1; u >= n; u--) {
+    if (readers[u]! > 0) continue;
+    const lo = u + 1;
+    // A few uniform draws of v, then every later neuron in turn, so a reader is found whenever one exists.
+    let taken = -1;
+    for (let attempt = 0; attempt < k - lo + 8 && taken < 0; attempt++) {
+      const v = attempt < 8 ? lo + rng.nextInt(k - lo) : lo + ((attempt - 8) % (k - lo));
+      eligible.length = 0;
+      for (let e = 0; e < d; e++) if (readers[sources[(v - n) * d + e]!]! >= 2) eligible.push((v - n) * d + e);
+      if (eligible.length > 0) taken = eligible[rng.nextInt(eligible.length)]!;
+    }
+    if (taken < 0) throw new GraphError(`neuron ${u}: no later neuron has an edge to give it, so it cannot reach an output (the network is too small for reachOutputs)`);
+    readers[sources[taken]!]!--;
+    sources[taken] = u;
+    readers[u] = 1;
+    sortRow(sources, weights, taken - (taken % d), d);
+  }
+}
+
+/** Sort one row's edges by source, carrying their weights (insertion sort: d is small). */
+function sortRow(sources: Int32Array, weights: Float32Array, base: number, d: number): void {
+  for (let e = base + 1; e < base + d; e++) {
+    const s = sources[e]!;
+    const w = weights[e]!;
+    let f = e - 1;
+    while (f >= base && sources[f]! > s) {
+      sources[f + 1] = sources[f]!;
+      weights[f + 1] = weights[f]!;
+      f--;
+    }
+    sources[f + 1] = s;
+    weights[f + 1] = w;
   }
 }
 

@@ -307,7 +307,7 @@ function buildNetwork(spec: Exclude<NetworkSpec, { kind: "given" }>, rng: Rng): 
     case "random-dag": {
       if (spec.neurons < spec.inputs + spec.outputs) throw new UsageError(`neurons ${spec.neurons} is too small for ${spec.inputs} inputs + ${spec.outputs} outputs`);
       if (spec.inDegree > spec.inputs) throw new UsageError(`in-degree ${spec.inDegree} exceeds the ${spec.inputs} inputs: the first non-input neuron cannot get ${spec.inDegree} distinct sources`);
-      return Network.random({ neurons: spec.neurons, inputs: spec.inputs, outputs: spec.outputs, inDegree: spec.inDegree, ...(spec.task ? { task: spec.task } : {}) }, rng);
+      return Network.random({ neurons: spec.neurons, inputs: spec.inputs, outputs: spec.outputs, inDegree: spec.inDegree, ...(spec.task ? { task: spec.task } : {}), ...(spec.reachOutputs ? { reachOutputs: true } : {}) }, rng);
     }
     case "layered":
       return layeredNetwork(spec, rng);
@@ -323,10 +323,10 @@ function checkSampleNetwork(net: Network, data: SampleRunData): void {
 }
 
 /** The thesis's character-prediction network (§4.6): 27·context one-hot inputs, 27 outputs. */
-function randomTextNetwork(spec: { neurons: number; inDegree: number; context: number }, rng: Rng): Network {
+function randomTextNetwork(spec: { neurons: number; inDegree: number; context: number; reachOutputs?: boolean }, rng: Rng): Network {
   const { inputs, outputs } = textShape(spec.context);
   if (spec.neurons < inputs + outputs) {
     throw new UsageError(`neurons ${spec.neurons} is too small: context ${spec.context} needs ${inputs} inputs + ${outputs} outputs = ${inputs + outputs} neurons at least`);
   }
-  return Network.random({ neurons: spec.neurons, inputs, outputs, inDegree: spec.inDegree, task: textTask(spec.context) }, rng);
+  return Network.random({ neurons: spec.neurons, inputs, outputs, inDegree: spec.inDegree, task: textTask(spec.context), ...(spec.reachOutputs ? { reachOutputs: true } : {}) }, rng);
 }

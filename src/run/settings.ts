@@ -16,9 +16,9 @@ import type { RunCheckpoint } from "./checkpoint.js";
 /** The network a run trains: a random thesis network of this shape (seeded), or a given one. */
 export type NetworkSpec =
   /** The thesis's character network: 27·context one-hot inputs, 27 outputs. */
-  | { kind: "random"; neurons: number; inDegree: number; context: number }
-  /** A random DAG (§4.6's construction) for any data. */
-  | { kind: "random-dag"; neurons: number; inDegree: number; inputs: number; outputs: number; task?: Task }
+  | { kind: "random"; neurons: number; inDegree: number; context: number; reachOutputs?: boolean }
+  /** A random DAG (§4.6's construction) for any data; `reachOutputs`: every hidden neuron gets a path to an output (graph/network.ts). */
+  | { kind: "random-dag"; neurons: number; inDegree: number; inputs: number; outputs: number; task?: Task; reachOutputs?: boolean }
   /** A layered sparse MLP (graph/layered.ts): every neuron reads d neurons of the previous layer. */
   | {
       kind: "layered"; layers: number[]; inDegree: number; inputs: number; outputs: number; task?: Task;

@@ -53,8 +53,9 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
     network = { kind: "layered", layers, inDegree, inputs: n, outputs: m, task: d.task, ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}) };
   } else {
     const neurons = flags.given("neurons") ? flags.number("neurons") : n + m + 1000;
-    network = { kind: "random-dag", neurons, inDegree, inputs: n, outputs: m, task: d.task };
+    network = { kind: "random-dag", neurons, inDegree, inputs: n, outputs: m, task: d.task, ...(flags.boolean("reach-outputs") ? { reachOutputs: true } : {}) };
   }
+  if (flags.boolean("reach-outputs") && layersText !== undefined) throw new UsageError("--reach-outputs shapes the random DAG, not a layered network (--layers): give one of them");
   if (flags.boolean("keep-layers") && layersText === undefined) throw new UsageError("--keep-layers needs --layers: only a layered network has layers to keep");
   const loss = (flags.string("loss") ?? "cross-entropy") as ClassLoss;
   checkLoss(d, loss);
@@ -80,7 +81,7 @@ export async function trainOnData(flags: Flags, common: { optimizer: OptimizerCo
     if (!quiet && !json) progress.log(line);
   };
   const classes = d.train.labels !== undefined;
-  const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, ...(d.csv ? { target, ...(label !== undefined ? { label } : {}) } : {}), seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}), ...(loss !== "cross-entropy" ? { loss } : {}), ...(sampling !== "random" ? { sampling } : {}), ...(settings.dropout ? { dropout: settings.dropout } : {}), ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}) } });
+  const meta = (step: number) => ({ training: { data: d.name, split: d.split, scaling: d.scaling, ...(d.csv ? { target, ...(label !== undefined ? { label } : {}) } : {}), seed, steps: step, lr: optimizer.learningRate, lrSchedule: lrSchedule.kind, batch, ...(layersText ? { layers: layersText } : {}), ...(loss !== "cross-entropy" ? { loss } : {}), ...(sampling !== "random" ? { sampling } : {}), ...(settings.dropout ? { dropout: settings.dropout } : {}), ...(flags.boolean("keep-layers") ? { keepLayers: true } : {}), ...(flags.boolean("reach-outputs") ? { reachOutputs: true } : {}) } });
   if (resumed) announceResume(resumed.loaded, resumed.path, resumed.threadsGiven, flags.optionalNumber("threads"), say);
   // Ctrl-C or SIGTERM: save a checkpoint after the current step and stop (130 / 143).
   const guard = new InterruptGuard(progress);

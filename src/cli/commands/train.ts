@@ -33,6 +33,7 @@ export const trainSpec: CommandSpec = {
     { name: "layers", type: "string", value: "A,B,…", help: "--data: a layered sparse MLP with these hidden layer sizes, every neuron reading --in-degree neurons of the layer before (instead of a random DAG of --neurons)" },
     { name: "neurons", type: "int", default: RUN_DEFAULTS.neurons, min: 2, value: "K", help: "total neurons, inputs and outputs included" },
     { name: "in-degree", type: "int", default: RUN_DEFAULTS.inDegree, min: 1, value: "D", help: "incoming edges per non-input neuron" },
+    { name: "reach-outputs", type: "boolean", help: "build the random DAG so that every hidden neuron has a path to an output (§4.6's draw leaves some unread: their in-edges never learn)" },
     { name: "context", type: "int", default: RUN_DEFAULTS.context, min: 1, max: 4096, value: "C", help: "symbols of context (27·C input neurons)" },
     { name: "batch", type: "int", default: RUN_DEFAULTS.batch, min: 1, max: 1 << 20, value: "B", help: "windows per training step" },
     { name: "steps", type: "int", min: 1, value: "N", help: `training steps (default: ${RUN_DEFAULTS.steps}, the recipe's budget; with --minutes alone, as many as fit)` },
@@ -148,6 +149,7 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
     initial = loadedCheckpointNetwork(resumed.checkpoint);
     context = c.inputs / 27;
   } else if (init !== undefined) {
+    if (flags.boolean("reach-outputs")) throw new UsageError(`--reach-outputs shapes a new random network; --init ${init} starts from a saved one`, "leave one of them out");
     initial = loadNetwork(init);
     context = contextOf(initial);
     // Every setting that contradicts the loaded model is refused, not silently ignored.
@@ -201,12 +203,12 @@ export async function trainCommand(argv: readonly string[]): Promise<number> {
   };
   const threads = flags.optionalNumber("threads");
   const settings: RunSettings = {
-    network: initial ? { kind: "given", network: initial } : { kind: "random", neurons: flags.number("neurons"), inDegree, context },
+    network: initial ? { kind: "given", network: initial } : { kind: "random", neurons: flags.number("neurons"), inDegree, context, ...(flags.boolean("reach-outputs") ? { reachOutputs: true } : {}) },
     ...commonRunSettings(flags, { batch, steps, ...(minutes !== undefined ? { minutes } : {}), optimizer, lrSchedule, seed }, rewireConfig, gradual),
     ...(resumed ? { resume: resumed.checkpoint } : {}),
   };
   if (resumed) announceResume(resumed, resumePath!, parsed.given("threads"), threads, say);
-  const meta = (step: number) => ({ training: { seed, steps: step, engine: settings.engine, lr: optimizer.learningRate, ...scheduleRecord, batch, text: text.bundled ? "bundled" : text.path, ...(gradual ? { gradualPruning: { from: inDegree, ...gradual } } : {}) } });
+  const meta = (step: number) => ({ training: { seed, steps: step, engine: settings.engine, lr: optimizer.learningRate, ...scheduleRecord, batch, text: text.bundled ? "bundled" : text.path, ...(gradual ? { gradualPruning: { from: inDegree, ...gradual } } : {}), ...(flags.boolean("reach-outputs") ? { reachOutputs: true } : {}) } });
   const started = performance.now();
   let trainSecondsAtLastRound = 0;
   // Ctrl-C or SIGTERM: save a checkpoint after the current step and stop (130 / 143); a second one stops at once.
