@@ -102,6 +102,16 @@ test("experiment versus --quick: test split, out-of-domain text, paired interval
   assert.equal(readFileSync(join(out, "summary.md"), "utf8"), md);
 });
 
+test("experiment versus: a configuration's recorded options reach its run (static-reach starts from another graph than static)", () => {
+  const out = join(work, "versus-reach");
+  const r = run(["experiment", "versus", "--quick", "--tuning", "--seeds", "1", "--configs", "static,static-reach", "--out", out, "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const records = readFileSync(join(out, "runs.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { group: string; settings: Record<string, unknown>; result: { validBits: number } });
+  const by = Object.fromEntries(records.map((x) => [x.group, x]));
+  assert.equal(by["static-reach"]!.settings["reachOutputs"], true);
+  assert.notEqual(by["static-reach"]!.result.validBits, by["static"]!.result.validBits, "reachOutputs changed the network that trained");
+});
+
 test("experiment: unknown names and flags are one-line errors", () => {
   const a = run(["experiment", "nonsense"]);
   assert.equal(a.code, 2);

@@ -16,7 +16,7 @@ import { corpusLabel, recordRuns, type Experiment, type ExperimentOutput } from 
 import { readCurves, type RunRecord, type RunSpec } from "./protocol.js";
 import { barChart, bandChart, markdownTable, meanSd, pooledBands, writeFigure, writeText, type BandPoint } from "./report.js";
 import { textProtocol, textSettings } from "./sparsity.js";
-import { loadCorpora, lrScheduleOf, recipeText, runText, type TextRunResult } from "./text-run.js";
+import { loadCorpora, lrScheduleOf, recipeText, runText, type TextRunResult, type TextRunSettings } from "./text-run.js";
 import { thesisRuleAtRate } from "./rewiring.js";
 import { denseHiddenForParameters, evaluateDenseText, trainDenseText } from "./dense-mlp.js";
 import { quantile } from "../util/stats.js";
@@ -154,14 +154,13 @@ export const versus: Experiment = {
     const protocol = { ...p, baseDegree, seedBase: ctx.seedBase, ood: corpora.ood.map((t) => t.name), ...(tuning ? { tuning: true } : {}) };
     const oodWindows = ctx.quick ? 5_000 : 500_000;
     const records = await recordRuns<TextRunResult>(ctx, "versus", protocol, runs, async (run, rc) => {
-      const st = run.settings as unknown as ReturnType<typeof textSettings> & { rewire?: RewireConfig; dense?: boolean; prune?: GradualPruneConfig; rewirerOptions?: RewirerOptions; biasCorrection?: "per-parameter" };
+      const st = run.settings as unknown as TextRunSettings & { config: string; dense?: boolean };
       const onStep = (step: number, total: number, loss: number) => rc.progress(step / total, `${run.key}: step ${step}/${total}, loss ${loss.toFixed(3)}`);
       if (st.dense) return runDense(st, corpora, oodWindows, rc.saveCurve, onStep, !tuning);
-      const s = textSettings(p, st.inDegree, run.seed, ctx);
-      if (st.rewire) s.rewire = st.rewire;
-      if (st.prune) s.prune = st.prune;
-      if (st.rewirerOptions) s.rewirerOptions = st.rewirerOptions;
-      if (st.biasCorrection) s.biasCorrection = st.biasCorrection;
+      // Everything the plan recorded for the configuration (rewire, prune, rewirerOptions, biasCorrection,
+      // reachOutputs, …) is what runs: no field-by-field copy that a new option could slip past.
+      const { config: _config, dense: _dense, ...recorded } = st;
+      const s: TextRunSettings = { ...recorded, ...textSettings(p, st.inDegree, run.seed, ctx) };
       const r = await runText(s, corpora, { test: !tuning, ood: !tuning, oodWindows, onStep, checkpoint: rc.checkpoint });
       rc.saveCurve(r.losses);
       return r.result;
