@@ -46,19 +46,9 @@ for (const b of estimationBatches(corpora.valid, 20, 4, 512, new Rng(7), "valida
   for (let i = net.inputs; i < net.neurons; i++) for (let s = 0; s < b.size; s++) if (g.outputs[i * b.size + s] > 0) { active[i] = 1; break; }
 }
 await engine.dispose();
-// Walk the evaluation order backwards from the outputs: a neuron matters if a neuron that matters reads it.
-const matters = new Uint8Array(net.neurons);
 const firstOutput = net.neurons - net.outputs;
-for (let i = firstOutput; i < net.neurons; i++) matters[i] = 1;
-for (let r2 = net.order.length - 1; r2 >= 0; r2--) {
-  const j = net.order[r2];
-  if (matters[j]) for (let e = 0; e < net.inDegree; e++) matters[net.sources[(j - net.inputs) * net.inDegree + e]] = 1;
-}
 let dead = 0;
-let pathless = 0;
-for (let i = net.inputs; i < firstOutput; i++) {
-  if (!active[i]) dead++;
-  if (!matters[i]) pathless++;
-}
+for (let i = net.inputs; i < firstOutput; i++) if (!active[i]) dead++;
+const pathless = net.hiddenWithoutPathToOutput();
 const hidden = firstOutput - net.inputs;
 console.log(`after ${r.steps} steps: validation ${r.valid.bitsPerSymbol.toFixed(4)} bits/char (a sample); of ${hidden} hidden neurons ${dead} dead on 2,048 validation windows, ${pathless} without a path to an output`);

@@ -165,7 +165,12 @@ test("train --reach-outputs: a different network from the same seed, recorded in
   assert.equal(r.code, 0, r.stderr);
   const saved = JSON.parse(readFileSync(model, "utf8")) as { training: Record<string, unknown> };
   assert.equal(saved.training.reachOutputs, true);
-  assert.notEqual(lastJson(r.stdout).finalLoss, lastJson(run(base).stdout).finalLoss, "the flag changes the initial graph");
+  const plainModel = join(work, "plain.json");
+  assert.notEqual(lastJson(r.stdout).finalLoss, lastJson(run([...base, "--save", plainModel]).stdout).finalLoss, "the flag changes the initial graph");
+  // info counts hidden neurons without a path to an output: none with the flag, some in §4.6's draw (no rewiring here).
+  assert.equal(lastJson(run(["info", "--model", model, "--json"]).stdout).hiddenWithoutPathToOutput, 0);
+  const plainInfo = run(["info", "--model", plainModel]);
+  assert.match(plainInfo.stdout, /stranded {4}\d+ hidden neurons? without a path to an output/);
   assertOneLineError(run(["train", "--init", model, "--reach-outputs", "--steps", "5"]), /--reach-outputs shapes a new random network; --init .*reach\.json starts from a saved one/);
 });
 

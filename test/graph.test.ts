@@ -132,6 +132,8 @@ test("reachOutputs: every hidden neuron gets a path to an output; in-degree, ord
       strandedBefore += strandedHidden(plain);
       const net = Network.random({ ...shape, reachOutputs: true }, new Rng(seed));
       assert.equal(strandedHidden(net), 0, `${JSON.stringify(shape)} seed ${seed}: a hidden neuron has no path to an output`);
+      assert.equal(net.hiddenWithoutPathToOutput(), 0);
+      assert.equal(plain.hiddenWithoutPathToOutput(), strandedHidden(plain), "the library's count agrees with the test's own sweep");
       assert.equal(net.edges, plain.edges);
       // validate() checks duplicates, ranges and acyclicity; rows stay sorted; weights are the draw's, moved with their edges.
       Network.fromArrays(net).validate();

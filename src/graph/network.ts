@@ -158,6 +158,24 @@ export class Network {
     return sizes;
   }
 
+  /**
+   * Hidden neurons (neither input nor output) with no path to an output. Their error is always 0, so
+   * their d in-edges never learn and their output is never read: edges spent for nothing. Walks the
+   * evaluation order backwards from the outputs, O(k·d).
+   */
+  hiddenWithoutPathToOutput(): number {
+    const { neurons: k, inputs: n, outputs: m, inDegree: d, sources } = this;
+    const matters = new Uint8Array(k);
+    for (let i = k - m; i < k; i++) matters[i] = 1;
+    for (let r = this.order.length - 1; r >= 0; r--) {
+      const j = this.order[r]!;
+      if (matters[j]) for (let e = 0; e < d; e++) matters[sources[(j - n) * d + e]!] = 1;
+    }
+    let stranded = 0;
+    for (let i = n; i < k - m; i++) if (!matters[i]) stranded++;
+    return stranded;
+  }
+
   /** Offset of neuron i's first in-edge in `sources`/`weights` (i must be a non-input). */
   rowOf(i: number): number {
     return (i - this.inputs) * this.inDegree;
