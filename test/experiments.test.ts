@@ -102,13 +102,14 @@ test("experiment versus --quick: test split, out-of-domain text, paired interval
   assert.equal(readFileSync(join(out, "summary.md"), "utf8"), md);
 });
 
-test("experiment versus: a configuration's recorded options reach its run (static-reach starts from another graph than static)", () => {
+test("experiment versus: a configuration's recorded options reach its run (static-reach starts from another graph than static); --neurons shapes the network", () => {
   const out = join(work, "versus-reach");
-  const r = run(["experiment", "versus", "--quick", "--tuning", "--seeds", "1", "--configs", "static,static-reach", "--out", out, "--json"]);
+  const r = run(["experiment", "versus", "--quick", "--tuning", "--seeds", "1", "--neurons", "300", "--configs", "static,static-reach", "--out", out, "--json"]);
   assert.equal(r.code, 0, r.stderr);
   const records = readFileSync(join(out, "runs.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { group: string; settings: Record<string, unknown>; result: { validBits: number } });
   const by = Object.fromEntries(records.map((x) => [x.group, x]));
   assert.equal(by["static-reach"]!.settings["reachOutputs"], true);
+  assert.equal(by["static"]!.settings["neurons"], 300);
   assert.notEqual(by["static-reach"]!.result.validBits, by["static"]!.result.validBits, "reachOutputs changed the network that trained");
 });
 
@@ -119,6 +120,9 @@ test("experiment: unknown names and flags are one-line errors", () => {
   const b = run(["experiment", "versus", "--quick", "--configs", "static,bogus", "--out", join(work, "bad")]);
   assert.notEqual(b.code, 0);
   assert.match(b.stderr, /unknown versus configuration "bogus"/);
+  const n = run(["experiment", "versus", "--quick", "--neurons", "100", "--out", join(work, "bad-neurons")]);
+  assert.equal(n.code, 2, n.stderr);
+  assert.match(n.stderr, /--neurons 100 is too small: context 4 needs 108 inputs \+ 27 outputs \+ a hidden neuron = 136 at least/);
   const c = run(["experiment", "sparsity", "--shard", "2/2"]);
   assert.equal(c.code, 2);
   assert.match(c.stderr, /--shard must be i\/n/);

@@ -19,6 +19,8 @@ export interface ExperimentContext {
   steps?: number;
   /** versus: the base in-degree (default 29, or 6 with --quick). */
   inDegree?: number;
+  /** Neurons of the text network, inputs and outputs included (default: the protocol's, 1700). */
+  neurons?: number;
   /** Only these configurations (by name), when the experiment has several. */
   configs?: string[];
   /** First seed (tuning uses seeds apart from the evaluation seeds). */

@@ -9,6 +9,7 @@ import { readCurves, type RunRecord, type RunSpec } from "./protocol.js";
 import { bandChart, markdownTable, meanSd, pooledBands, writeFigure, writeText, type BandPoint } from "./report.js";
 import { loadCorpora, lrScheduleOf, recipeFields, recipeText, runText, type TextRunRecipe, type TextRunResult, type TextRunSettings } from "./text-run.js";
 import { checkLrSchedule } from "../train/lr-schedule.js";
+import { UsageError } from "../util/errors.js";
 
 /** The schedule and clipping fields appear only when they differ from the defaults (older folders match). */
 export interface TextProtocol extends TextRunRecipe {
@@ -31,6 +32,11 @@ export function textProtocol(ctx: ExperimentContext, full: { steps: number; seed
   const base = ctx.quick ? { neurons: 260, context: 4, batch: 64, lr: 0.01, steps: 384, seeds: 2 } : { neurons: 1700, context: 20, batch: 512, lr: full.lr ?? 0.01, steps: full.steps, seeds: full.seeds };
   const lr = ctx.lr ?? base.lr;
   const steps = ctx.steps ?? base.steps;
+  if (ctx.neurons !== undefined) {
+    const least = 27 * base.context + 27 + 1;
+    if (ctx.neurons < least) throw new UsageError(`--neurons ${ctx.neurons} is too small: context ${base.context} needs ${27 * base.context} inputs + 27 outputs + a hidden neuron = ${least} at least`);
+    base.neurons = ctx.neurons;
+  }
   const recipe = recipeFields({ ...(ctx.quick ? {} : full.recipe ?? {}), ...(ctx.recipe ?? {}) });
   // Refused before the folder records a protocol that cannot run.
   const schedule = lrScheduleOf(recipe);
