@@ -100,6 +100,13 @@ test("experiment versus --quick: test split, out-of-domain text, paired interval
   const rep = run(["experiment", "versus", "--quick", "--out", out, "--ood", alice, "--report"]);
   assert.equal(rep.code, 0, rep.stderr);
   assert.equal(readFileSync(join(out, "summary.md"), "utf8"), md);
+  // --report only reads: another --seeds (an extendable setting) must not rewrite what the folder ran.
+  const protocolText = readFileSync(join(out, "protocol.json"), "utf8");
+  assert.equal(run(["experiment", "versus", "--quick", "--seeds", "5", "--out", out, "--ood", alice, "--report"]).code, 0);
+  assert.equal(readFileSync(join(out, "protocol.json"), "utf8"), protocolText, "--report left protocol.json as it was");
+  const none = run(["experiment", "versus", "--quick", "--report", "--out", join(work, "never-ran")]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /never-ran holds no results to report \(no protocol\.json\)/);
 });
 
 test("experiment versus: a configuration's recorded options reach its run (static-reach starts from another graph than static); --neurons shapes the network", () => {

@@ -79,7 +79,7 @@ export async function recordRuns<R>(
   execute: (run: RunSpec, rc: RunContext) => Promise<R>,
 ): Promise<RunRecord<R>[]> {
   if (ctx.reportOnly) {
-    openProtocol(ctx.out, experiment, protocol);
+    openProtocol(ctx.out, experiment, protocol, { readOnly: true });
     return readRecords<R>(ctx.out);
   }
   return runProtocol<R>(runs, execute, { out: ctx.out, experiment, protocol, ...(ctx.shard ? { shard: ctx.shard } : {}), ...(ctx.checkpointEvery !== undefined ? { checkpointEvery: ctx.checkpointEvery } : {}), onProgress: ctx.onProgress, log: ctx.log });

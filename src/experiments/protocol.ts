@@ -119,10 +119,15 @@ export const PROTOCOL_FILE = "protocol.json";
  */
 export const EXTENDABLE = ["seeds"];
 
-/** Prepare the folder: create it, or check that it holds this protocol. */
-export function openProtocol(out: string, experiment: string, protocol: Record<string, unknown>): void {
-  mkdirSync(out, { recursive: true });
+/**
+ * Prepare the folder: create it, or check that it holds this protocol. `readOnly` (--report) only
+ * checks: the folder must hold this protocol's results, and nothing is written, so a report made
+ * with another extendable setting (--seeds) cannot rewrite what the folder says it ran.
+ */
+export function openProtocol(out: string, experiment: string, protocol: Record<string, unknown>, o: { readOnly?: boolean } = {}): void {
   const path = join(out, PROTOCOL_FILE);
+  if (o.readOnly && !existsSync(path)) throw new UsageError(`${out} holds no results to report (no ${PROTOCOL_FILE})`, "run the experiment first, or give its --out folder");
+  mkdirSync(out, { recursive: true });
   const wanted = JSON.stringify({ experiment, protocol }, null, 2) + "\n";
   if (!existsSync(path)) {
     writeFileAtomic(path, wanted);
@@ -144,7 +149,7 @@ export function openProtocol(out: string, experiment: string, protocol: Record<s
   if (fixed.length > 0) {
     throw new UsageError(`${out} holds results of a protocol that differs in ${fixed.join(", ")}; results of different protocols are never mixed`, "use another --out folder, or delete the old one");
   }
-  writeFileAtomic(path, wanted);
+  if (!o.readOnly) writeFileAtomic(path, wanted);
 }
 
 /** The planned runs (every shard writes the same list; the last writer wins whole). */

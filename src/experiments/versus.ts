@@ -123,6 +123,9 @@ export const VERSUS_CONFIGS: VersusConfig[] = [
 ];
 
 /** The configurations run by default (the tuned best is added once tuning has picked it). */
+/** RigL with its fraction tuned on validation (results/versus-recipe-tuning): the baseline a new rule must beat. */
+export const TUNED_RIGL = "rigl-10";
+
 export const VERSUS_DEFAULT = ["static", "thesis", "set", "rigl", "thesis-rigl", "static-2x", "dense"];
 
 export const versus: Experiment = {
@@ -292,6 +295,7 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
   const ci = (d: ReturnType<typeof pairedDifference>) => (d.n >= 2 ? `${d.mean >= 0 ? "+" : ""}${d.mean.toFixed(4)} [${d.low.toFixed(4)}, ${d.high.toFixed(4)}]` : d.n === 1 ? `${d.mean >= 0 ? "+" : ""}${d.mean.toFixed(4)} (1 seed)` : "–");
   const rows: (string | number | undefined)[][] = [];
   const summary: Record<string, unknown> = {};
+  const tunedRigl = ok(TUNED_RIGL).length > 0;
   const bars: { label: string; mean: number; low: number; high: number; panel: string }[] = [];
   let failed = 0;
   for (const c of configs) {
@@ -304,16 +308,18 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     const dStatic = c.name === "static" || !byConfig.has("static") ? undefined : paired(c.name, "static", heldOut);
     const dRigl = c.name === "rigl" || !byConfig.has("rigl") ? undefined : paired(c.name, "rigl", heldOut);
     const dTwice = c.name === "static-2x" || !byConfig.has("static-2x") ? undefined : paired(c.name, "static-2x", heldOut);
+    // RigL with its fraction tuned on validation (issue 12's fair fight), when the table has it.
+    const dTuned = !tunedRigl || c.name === TUNED_RIGL ? undefined : paired(c.name, TUNED_RIGL, heldOut);
     const oodMeans = oodNames.map((t) => mean(good.map((r) => r.result!.ood?.[t] ?? NaN)));
     const edges = good[0]?.result?.edges;
     rows.push([
       c.name, edges === undefined ? "–" : String(edges), `${good.length}${all.length > good.length ? ` (+${all.length - good.length} failed)` : ""}`,
       meanSd(mean(valid), sd(valid), 4), ...(o.tuning ? [] : [meanSd(mean(test), sd(test), 4)]),
-      dStatic ? ci(dStatic) : "–", dRigl ? ci(dRigl) : "–", dTwice ? ci(dTwice) : "–",
+      dStatic ? ci(dStatic) : "–", dRigl ? ci(dRigl) : "–", ...(tunedRigl ? [dTuned ? ci(dTuned) : "–"] : []), dTwice ? ci(dTwice) : "–",
       ...oodMeans.map((m) => (Number.isFinite(m) ? m.toFixed(3) : "–")),
       good.length ? mean(good.map((r) => r.seconds)).toFixed(0) : "–", good.length ? `${(100 * mean(good.map((r) => r.result!.rewireTimeShare))).toFixed(1)} %` : "–",
     ]);
-    summary[c.name] = { description: described.get(c.name), seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), ...(o.tuning ? {} : { testBits: mean(test), testSd: sd(test) }), vsStatic: dStatic, vsRigl: dRigl, vsStatic2x: dTwice, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
+    summary[c.name] = { description: described.get(c.name), seeds: good.length, failed: all.length - good.length, edges, validBits: mean(valid), validSd: sd(valid), ...(o.tuning ? {} : { testBits: mean(test), testSd: sd(test) }), vsStatic: dStatic, vsRigl: dRigl, ...(dTuned ? { vsTunedRigl: dTuned } : {}), vsStatic2x: dTwice, ood: Object.fromEntries(oodNames.map((t, i) => [t, oodMeans[i]])), seconds: mean(good.map((r) => r.seconds)), rewireTimeShare: mean(good.map((r) => r.result!.rewireTimeShare)) };
     if (good.length) {
       const shown = o.tuning ? valid : test;
       bars.push({ label: c.name, mean: mean(shown), low: mean(shown) - (sd(shown) || 0), high: mean(shown) + (sd(shown) || 0), panel: `${split} split` });
@@ -343,7 +349,7 @@ export async function reportVersus(out: string, records: RunRecord<TextRunResult
     files.push(fig.svg, ...(fig.png ? [fig.png] : []));
   }
   const p = o.protocol;
-  const header = ["configuration", "params (edges)", "seeds", "validation bits/char", ...(o.tuning ? [] : ["test bits/char"]), `${split} Δ vs static [95 % CI]`, `${split} Δ vs RigL [95 % CI]`, `${split} Δ vs static ×2 edges [95 % CI]`, ...oodNames.map((t) => `${t} bits/char`), "seconds/run", "rewiring time"];
+  const header = ["configuration", "params (edges)", "seeds", "validation bits/char", ...(o.tuning ? [] : ["test bits/char"]), `${split} Δ vs static [95 % CI]`, `${split} Δ vs RigL [95 % CI]`, ...(tunedRigl ? [`${split} Δ vs ${TUNED_RIGL} (tuned RigL) [95 % CI]`] : []), `${split} Δ vs static ×2 edges [95 % CI]`, ...oodNames.map((t) => `${t} bits/char`), "seconds/run", "rewiring time"];
   const md = [
     o.tuning ? "## Versus, tuning: static vs rewiring at equal edges on the validation split" : "## Versus: static vs rewiring at equal edges",
     "",
