@@ -118,6 +118,10 @@ test("experiment versus: a configuration's recorded options reach its run (stati
   assert.equal(by["static-reach"]!.settings["reachOutputs"], true);
   assert.equal(by["static"]!.settings["neurons"], 300);
   assert.notEqual(by["static-reach"]!.result.validBits, by["static"]!.result.validBits, "reachOutputs changed the network that trained");
+  // A later invocation with fewer --configs keeps every recorded configuration in the table.
+  const again = run(["experiment", "versus", "--quick", "--tuning", "--seeds", "1", "--neurons", "300", "--configs", "static", "--out", out, "--report"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(readFileSync(join(out, "summary.md"), "utf8"), /\| static-reach \|/);
 });
 
 test("experiment: unknown names and flags are one-line errors", () => {

@@ -168,7 +168,12 @@ export const versus: Experiment = {
       rc.saveCurve(r.losses);
       return r.result;
     });
-    return reportVersus(ctx.out, records, runs.length, configs, {
+    // The table shows every configuration the folder holds: the ones asked for, then any recorded by an
+    // earlier invocation with other --configs (a protocol extended by a few configurations keeps its table).
+    const recordedConfigs = new Set(records.map((r) => (r.settings as { config?: string }).config));
+    const earlier = VERSUS_CONFIGS.filter((c) => !configs.includes(c) && recordedConfigs.has(c.name));
+    const earlierRuns = records.filter((r) => earlier.some((c) => c.name === (r.settings as { config?: string }).config)).length;
+    return reportVersus(ctx.out, records, runs.length + earlierRuns, [...configs, ...earlier], {
       corpus: corpusLabel(corpora.name, corpora.symbols, ctx.bundled),
       protocol: p,
       baseDegree,
