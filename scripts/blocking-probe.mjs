@@ -346,8 +346,11 @@ for (const K of sizes) {
     const plainB = (gp) => bwdP(out, delta, gp, rowBytes, N, H, cStart, cOff, wT, direct, scratch);
 
     for (const [R, P] of configs) {
+      const tb0 = performance.now();
       const FB = forwardBlocks(L, R, P);
+      const tb1 = performance.now();
       const BB = backwardBlocks(L, R, P);
+      const tb2 = performance.now();
       const acc = heap.take(R * rowBytes);
       const fSeg = heap.putI32(FB.chunkSeg), fSegAcc = heap.putI32(FB.segLocal.map((l) => l * rowBytes)), fSegEnd = heap.putI32(FB.segEnd);
       const fRowInt = heap.putI32(FB.rowInt), fSrc = heap.putI32(FB.bRow.map((s) => (N + s) * rowBytes)), fW = heap.putF32(FB.bW);
@@ -392,7 +395,7 @@ for (const K of sizes) {
       const ps = (ms) => (ms * 1e9) / (E * T);
       const gs = (ms) => (E * T) / ms / 1e6;
       const segF = FB.segEnd.length, segB = BB.segEnd.length;
-      console.log(`K ${K} T ${T} R ${R} (acc ${(R * rowBytes / 1024).toFixed(0)} KiB) P ${P} (block ${(P * rowBytes / 1024).toFixed(0)} KiB): chunks ${FB.chunks}; forward: external edges ${(100 * FB.external / E).toFixed(1)} %, ${(FB.external / Math.max(1, segF)).toFixed(2)} edges/segment; backward ${(BB.external / Math.max(1, segB)).toFixed(2)} edges/segment`);
+      console.log(`K ${K} T ${T} R ${R} (acc ${(R * rowBytes / 1024).toFixed(0)} KiB) P ${P} (block ${(P * rowBytes / 1024).toFixed(0)} KiB): chunks ${FB.chunks}; forward: external edges ${(100 * FB.external / E).toFixed(1)} %, ${(FB.external / Math.max(1, segF)).toFixed(2)} edges/segment; backward ${(BB.external / Math.max(1, segB)).toFixed(2)} edges/segment; layouts built in JS: forward ${(tb1 - tb0).toFixed(0)} ms, backward ${(tb2 - tb1).toFixed(0)} ms`);
       console.log(`  forward  plain ${fp.toFixed(3)} ms = ${ps(fp).toFixed(1)} ps/edge-sample (${gs(fp).toFixed(2)} G/s) | blocked ${fb.toFixed(3)} ms = ${ps(fb).toFixed(1)} ps (${gs(fb).toFixed(2)} G/s) | blocked/plain ${(fb / fp).toFixed(2)} | check pre-activations max rel diff ${fwdDiff.rel.toExponential(2)} (max |diff|/rms ${fwdDiff.absOverRms.toExponential(2)})`);
       console.log(`  forward  scatter-form blocked ${fs.toFixed(3)} ms = ${ps(fs).toFixed(1)} ps (${gs(fs).toFixed(2)} G/s) | scatter/plain ${(fs / fp).toFixed(2)} | check max rel diff ${scDiff.rel.toExponential(2)} (|diff|/rms ${scDiff.absOverRms.toExponential(2)})`);
       pieceVariants.forEach((v, i) => console.log(`  forward  pieces of ${v.L} blocked ${fpc[i].toFixed(3)} ms = ${ps(fpc[i]).toFixed(1)} ps (${gs(fpc[i]).toFixed(2)} G/s) | pieces/plain ${(fpc[i] / fp).toFixed(2)} | padding ${(100 * v.padding).toFixed(0)} % extra gathers | check max rel diff ${v.diff.rel.toExponential(2)} (|diff|/rms ${v.diff.absOverRms.toExponential(2)})`));
