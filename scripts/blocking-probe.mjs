@@ -18,6 +18,7 @@
 // usage: npm run build && node scripts/blocking-probe.mjs [--sizes 1700,17000,170000] [--tiles 16,8,4]
 //          [--blocks R:P,...] (R rows per chunk, P neurons per source block; default per tile from
 //          byte budgets --acc-kib 1024 --block-kib 1024) [--pieces 2,4] [--sub-kib KiB] [--round-ms 120] [--rounds 3]
+/* global WebAssembly */
 import asc from "assemblyscript/asc";
 import { fileURLToPath } from "node:url";
 import { readFile, mkdir } from "node:fs/promises";
