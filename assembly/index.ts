@@ -22,6 +22,8 @@
  *                           q in cStart[s]..cStart[s+1), cPos[q] = consumer pos·T·4, ascending):
  *                           wT[q] weight, Adam moments mW/vW[q], per-thread gradients g[q], and
  *                           fwdIndex[q] = its f. Edges from inputs are the first cStart[N] slots.
+ *                           With a blocked backward pull (CTX_BLOCK_ROWS > 0) the slots of edges from
+ *                           non-inputs are instead in backwardBlocked's visiting order.
  * Backward PULLS over the canonical order: each neuron sums w·δ over its consumers and accumulates
  * the gradients of its out-edges sequentially — no scatter, no atomics. With one-hot inputs, edges
  * from inputs are applied per sample (an input is 1 for few samples) instead of as rows of zeros,
@@ -91,10 +93,12 @@ export const CTX_DROP_KEYS: i32 = 188;
 export const CTX_DROP_THRESHOLD: i32 = 192; // u32
 export const CTX_DROP_SCALE: i32 = 196; // f32
 // Cache blocking of the backward pull (issue 16; 0 = off, today's row-by-row pull): rows per chunk R
-// and consumer positions per block P (backwardBlocked). Needs TH_CURSOR of ≥ 16·min(R, H) bytes per thread and CTX_C_RUN.
+// and consumer positions per block P (backwardBlocked). With blocking, the canonical slots of edges
+// from non-inputs are in blocked order (see backwardBlocked; cStart of non-inputs is then unused).
 export const CTX_BLOCK_ROWS: i32 = 200;
 export const CTX_BLOCK_SPAN: i32 = 204;
-export const CTX_C_RUN: i32 = 208; // u16 [E] canonical order: consumers from q on in q's piece (backwardBlocked)
+export const CTX_C_ROW: i32 = 208; // u16 [E]: the source's row within its chunk, per canonical slot
+export const CTX_C_CHUNK: i32 = 212; // i32 [2·chunks + 1]: chunk k (k = 0 the last) starts at [2k], its inside edges at [2k + 1]
 export const CTX_SIZE: i32 = 256;
 
 // per-thread block
@@ -107,7 +111,6 @@ export const TH_GB: i32 = 20; // f32 [H] by row
 export const TH_CORRECT: i32 = 24; // i32
 export const TH_LOSS: i32 = 32; // f64
 export const TH_SQUARES: i32 = 40; // f64: Σ g² over this thread's parameter share (MODE_TRAIN_CLIPPED, phase 2)
-export const TH_CURSOR: i32 = 48; // [min(R, H)] × (i32 q, i32 q1, u32 cPos[q], pad): per-source cursors of backwardBlocked (0 when blocking is off)
 export const TH_SCRATCH: i32 = 64; // 64 bytes of kernel scratch
 export const THREAD_STRIDE: i32 = 128;
 
@@ -731,21 +734,24 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
 /**
  * The non-input part of backwardTile, cache-blocked (issue 16: at 170,000 neurons the consumers' δ
  * rows of a tile, K·T·4 bytes, are far larger than L2, so the plain pull misses on nearly every
- * consumer). Rows are cut into chunks of R consecutive rows, processed from the last chunk to the
- * first; for a chunk [c0, c1):
+ * consumer). Rows are cut into chunks of R consecutive rows from the last row down (the first chunk
+ * may be shorter), processed from the last chunk to the first; for a chunk [c0, c1):
  *   1. its δ rows are zeroed and serve as accumulators;
- *   2. for every block of P consumer positions at or after N + c1 (their δ final), in ascending
- *      order, every source of the chunk pulls over its consumers inside the block (pullPiece: partial
- *      Σ w·δ into its row, g of those edges); a per-source cursor (TH_CURSOR: next consumer q and its
- *      cPos, consumers ascending) remembers where the next block's consumers begin, so no per-layout
- *      table is needed;
+ *   2. for every block of P consumer positions from N + c1 on, in ascending order, every source of the
+ *      chunk with consumers in the block pulls over them (pullPiece: partial Σ w·δ into its row, g of
+ *      those edges);
  *   3. sources from last to first pull over their consumers inside the chunk (final by then) and
  *      finish the row exactly as pullNeuron (σ', dropout, direct term, bias gradient).
  * So the δ rows of one chunk and one block (R + P rows) are the working set instead of all K rows.
- * Per source, δ sums the same terms in another order: consumers after the chunk first (ascending),
- * then those inside it (the plain pull: ascending overall, the inside ones first); f32 rounding
- * differs accordingly, and so does the grouping of a source's edges into fours for the per-strip lane
- * sums of g (hsum4 vs hsum: the same terms, another association). Everything else is as pullNeuron.
+ * The engine lays the canonical slots out in this visiting order (engine.ts, blockLayout): per chunk
+ * its edges to later blocks by (block, source row, consumer), then its inside edges by (source row
+ * descending, consumer); cRow[q] is q's source row within the chunk, cChunk the chunks' slot ranges.
+ * The edge data streams; a piece is the run of slots with the same cRow inside one block.
+ * Per source, δ sums the same terms in another order than the plain pull: consumers after the chunk
+ * first (ascending), then those inside it (plain: ascending overall, so the inside ones first); f32
+ * rounding differs accordingly, and so does the grouping of a source's edges into fours for the
+ * per-strip lane sums of g (hsum4 vs hsum: the same terms, another association). Everything else is
+ * as pullNeuron.
  */
 function backwardBlocked(ctx: usize, th: usize, strips: i32, R: i32, P: i32): void {
   const K = i32At(ctx, CTX_K);
@@ -759,60 +765,38 @@ function backwardBlocked(ctx: usize, th: usize, strips: i32, R: i32, P: i32): vo
   const dlog = ptrAt(th, TH_DLOG);
   const g = ptrAt(th, TH_G);
   const gbias = ptrAt(th, TH_GB);
-  const cursor = ptrAt(th, TH_CURSOR);
-  const cRun = ptrAt(ctx, CTX_C_RUN);
   const scratch = th + <usize>TH_SCRATCH;
-  const cStart = ptrAt(ctx, CTX_C_START);
   const cPos = ptrAt(ctx, CTX_C_POS);
+  const cRow = ptrAt(ctx, CTX_C_ROW);
+  const cChunk = ptrAt(ctx, CTX_C_CHUNK);
   const wT = ptrAt(ctx, CTX_W_T);
   const outIndex = ptrAt(ctx, CTX_OUT_INDEX);
   const dropScale: f32 = ptrAt(ctx, CTX_DROP_KEYS) != 0 ? f32At(ctx, CTX_DROP_SCALE) : 1;
-  for (let c1 = H; c1 > 0; c1 -= R) {
+  let k: usize = 0;
+  for (let c1 = H; c1 > 0; c1 -= R, k++) {
     const c0 = max(0, c1 - R);
-    // cPos is the consumer's pos·T·4: consumers inside the chunk have cPos < inside.
-    const inside = <u32>((<usize>(N + c1)) * rowBytes);
     memory.fill(delta + <usize>(N + c0) * rowBytes, 0, <usize>(c1 - c0) * rowBytes);
-    // Cursor of chunk row r (16 bytes): its next consumer q, the end q1 of its consumers, and that
-    // consumer's cPos (u32 max: none left), so that a source without consumers in a block costs one
-    // sequential read. Pieces (the consumers inside the chunk, or inside one block) are jumped over
-    // with cRun instead of scanned.
-    for (let r = c0; r < c1; r++) {
-      const cs = cStart + (<usize>(N + r) << 2);
-      const q1 = load<i32>(cs, 4);
-      let q = load<i32>(cs);
-      while (q < q1 && load<u32>(cPos + (<usize>q << 2)) < inside) q += <i32>load<u16>(cRun + (<usize>q << 1));
-      const cur = cursor + (<usize>(r - c0) << 4);
-      store<i32>(cur, q);
-      store<i32>(cur, q1, 4);
-      store<u32>(cur, q < q1 ? load<u32>(cPos + (<usize>q << 2)) : <u32>0xffffffff, 8);
-    }
-    for (let b0 = N + c1; b0 < K; b0 += P) {
+    let e = load<i32>(cChunk + (k << 3));
+    const eIn = load<i32>(cChunk + (k << 3), 4);
+    const eEnd = load<i32>(cChunk + (k << 3), 8);
+    for (let b0 = N + c1; e < eIn; b0 += P) {
       const end = <u32>(<usize>min(K, b0 + P) * rowBytes);
-      for (let r = c0; r < c1; r++) {
-        const cur = cursor + (<usize>(r - c0) << 4);
-        let next = load<u32>(cur, 8);
-        if (next >= end) continue;
-        let q = load<i32>(cur);
-        const q1 = load<i32>(cur, 4);
-        do {
-          const q0 = q;
-          q += <i32>load<u16>(cRun + (<usize>q << 1));
-          pullPiece(out, delta, g, wT, cPos, rowBytes, laneBytes, N + r, q0, q, false, 0, scratch, 1);
-          next = q < q1 ? load<u32>(cPos + (<usize>q << 2)) : <u32>0xffffffff;
-        } while (next < end);
-        store<i32>(cur, q);
-        store<u32>(cur, next, 8);
+      while (e < eIn && load<u32>(cPos + (<usize>e << 2)) < end) {
+        const lr = load<u16>(cRow + (<usize>e << 1));
+        let e1 = e + 1;
+        while (e1 < eIn && load<u16>(cRow + (<usize>e1 << 1)) == lr && load<u32>(cPos + (<usize>e1 << 2)) < end) e1++;
+        pullPiece(out, delta, g, wT, cPos, rowBytes, laneBytes, N + c0 + <i32>lr, e, e1, false, 0, scratch, 1);
+        e = e1;
       }
     }
     for (let r = c1 - 1; r >= c0; r--) {
       const pos = N + r;
       const o = load<i32>(outIndex + (<usize>r << 2));
       const direct: usize = o >= 0 ? dlog + <usize>o * rowBytes : 0;
-      const q1 = load<i32>(cStart + (<usize>pos << 2), 4);
-      const q0 = load<i32>(cStart + (<usize>pos << 2));
-      let q = q0;
-      while (q < q1 && load<u32>(cPos + (<usize>q << 2)) < inside) q += <i32>load<u16>(cRun + (<usize>q << 1));
-      const gb = pullPiece(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, q0, q, true, direct, scratch, o < 0 ? dropScale : 1);
+      let e1 = e;
+      while (e1 < eEnd && <i32>load<u16>(cRow + (<usize>e1 << 1)) == r - c0) e1++;
+      const gb = pullPiece(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, e, e1, true, direct, scratch, o < 0 ? dropScale : 1);
+      e = e1;
       const at = gbias + (<usize>r << 2);
       store<f32>(at, load<f32>(at) + gb);
     }

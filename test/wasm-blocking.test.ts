@@ -186,6 +186,45 @@ test("blocked backward after a push of rewired edges and under dropout tracks th
   }
 });
 
+test("blocked layout keeps per-edge state in network order: weights, Adam moments, utility statistics and a restored state match block: false", async () => {
+  const net = randomNetwork(31, { neurons: 220, inputs: 6 * 8, outputs: 8, inDegree: 6 });
+  const batches = [0, 1].map((i) => oneHotBatch(40 + i, 80, 6, 8, 8));
+  const make = (block: { rows: number; span: number } | false) => createWasmEngine(net.clone(), { optimizer: ADAM, threads: 2, utilityStatistics: true }, { block });
+  const blocked = await make(SMALL);
+  const plain = await make(false);
+  try {
+    for (let s = 0; s < 6; s++) {
+      const lb = blocked.step(batches[s % 2]!);
+      const lp = plain.step(batches[s % 2]!);
+      assert.ok(Math.abs(lb - lp) <= 1e-4 * lp, `step ${s + 1}: loss blocked ${lb} vs plain ${lp}`);
+    }
+    blocked.pull();
+    plain.pull();
+    assertClose(blocked.network.weights, plain.network.weights, 1e-4, 1e-3, "weights");
+    const sb = blocked.optimizerState();
+    const sp = plain.optimizerState();
+    assertClose(sb.weightFirst, sp.weightFirst, 1e-4, 1e-2, "Adam m per edge");
+    assertClose(sb.weightSecond, sp.weightSecond, 1e-4, 1e-2, "Adam v per edge");
+    const ub = blocked.accumulatedUtility()!;
+    const up = plain.accumulatedUtility()!;
+    assertClose(ub.firstOrder, up.firstOrder, 1e-4, 1e-2, "utility Σ −w·g per edge");
+    // The plain engine's state restored into the blocked one: the next step matches.
+    blocked.network.weights.set(plain.network.weights);
+    blocked.network.biases.set(plain.network.biases);
+    blocked.push();
+    blocked.setOptimizerState(sp);
+    const lb = blocked.step(batches[0]!);
+    const lp = plain.step(batches[0]!);
+    assert.ok(Math.abs(lb - lp) <= 1e-5 * lp, `after restoring: loss blocked ${lb} vs plain ${lp}`);
+    blocked.pull();
+    plain.pull();
+    assertClose(blocked.network.weights, plain.network.weights, 1e-5, 1e-3, "weights one step after restoring");
+  } finally {
+    await blocked.dispose();
+    await plain.dispose();
+  }
+});
+
 test("automatic blocking: on only where no tile fits in L2, sizes from the tile only; block: false selectable at 170,000 neurons", async () => {
   assert.equal(defaultBlock(1700, defaultTile(1700)), false);
   assert.equal(defaultBlock(17000, defaultTile(17000)), false);
@@ -215,7 +254,7 @@ test("automatic blocking: on only where no tile fits in L2, sizes from the tile 
 
 test("invalid block sizes are refused with a UsageError", async () => {
   const net = Network.random({ neurons: 30, inputs: 5, outputs: 2, inDegree: 2 }, new Rng(1));
-  for (const block of [{ rows: 0, span: 4 }, { rows: 4, span: -1 }, { rows: 2.5, span: 4 }, { rows: 4 }, true, null, { rows: Number.NaN, span: 3 }]) {
+  for (const block of [{ rows: 0, span: 4 }, { rows: 4, span: -1 }, { rows: 2.5, span: 4 }, { rows: 4 }, true, null, { rows: Number.NaN, span: 3 }, { rows: 65537, span: 8 }]) {
     await assert.rejects(createWasmEngine(net.clone(), { threads: 1 }, { block: block as never }), (e: unknown) => e instanceof UsageError && /invalid block/.test((e as Error).message), JSON.stringify(block));
   }
 });
