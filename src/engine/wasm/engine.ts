@@ -572,31 +572,31 @@ class WasmEngine implements Engine, WasmEngineExtras {
    * start, where it ends. cStart of non-inputs is then unused (edges from inputs keep the first slots).
    */
   private blockLayout(cStart: Int32Array, cPos: Int32Array, fwdIndex: Int32Array, wT: Float32Array): void {
-    const { N, H, K, E } = this;
+    const { N, H, E } = this;
     const { rows: R, span: P } = this.block as BlockSize;
     const rowStride = 4 * this.tile;
     const first = cStart[N]!;
     const order = new Int32Array(E - first); // new slot − first → old slot
     const chunkTable = this.i32(this.cChunk, 2 * Math.ceil(H / R) + 1);
     const cRow = new Uint16Array(this.memory.buffer, this.cRow, E);
-    const rowOfQ = new Int32Array(E - first);
-    for (let s = N; s < K; s++) for (let q = cStart[s]!; q < cStart[s + 1]!; q++) rowOfQ[q - first] = s - N;
     // Per chunk its edges to later consumers in (source row, consumer) order with their block, then
     // a stable counting sort by block (a comparison sort where there are far more blocks than edges).
-    const tmpQ = new Int32Array(E - first);
-    const tmpB = new Int32Array(E - first);
     let at = 0;
     let k = 0;
     for (let c1 = H; c1 > 0; c1 -= R, k++) {
       const c0 = Math.max(0, c1 - R);
+      const inside = (N + c1) * rowStride; // cPos below this: a consumer inside the chunk
       chunkTable[2 * k] = first + at;
       let n = 0;
+      for (let q = cStart[N + c0]!; q < cStart[N + c1]!; q++) if (cPos[q]! >= inside) n++;
+      const tmpQ = new Int32Array(n);
+      const tmpB = new Int32Array(n);
+      n = 0;
       for (let r = c0; r < c1; r++) {
         for (let q = cStart[N + r]!; q < cStart[N + r + 1]!; q++) {
-          const c = cPos[q]! / rowStride - N;
-          if (c < c1) continue;
+          if (cPos[q]! < inside) continue;
           tmpQ[n] = q;
-          tmpB[n++] = Math.floor((c - c1) / P);
+          tmpB[n++] = Math.floor((cPos[q]! / rowStride - N - c1) / P);
         }
       }
       const blocks = Math.ceil((H - c1) / P);
@@ -612,22 +612,26 @@ class WasmEngine implements Engine, WasmEngineExtras {
       at += n;
       chunkTable[2 * k + 1] = first + at;
       for (let r = c1 - 1; r >= c0; r--) {
-        for (let q = cStart[N + r]!; q < cStart[N + r + 1]!; q++) if (cPos[q]! / rowStride - N < c1) order[at++] = q;
+        for (let q = cStart[N + r]!; q < cStart[N + r + 1]!; q++) if (cPos[q]! < inside) order[at++] = q;
       }
+      // cRow while the old slots are still source-major: row − the chunk's first row
+      for (let r = c0; r < c1; r++) for (let q = cStart[N + r]!; q < cStart[N + r + 1]!; q++) cRow[q] = r - c0;
     }
     chunkTable[2 * k] = first + at;
     if (at !== E - first) throw new SparsewireError("engine", `blocked layout lost edges: ${at} of ${E - first}`, "report this bug");
-    const newOf = new Int32Array(E - first);
-    const oldPos = cPos.slice(first), oldFwd = fwdIndex.slice(first), oldW = wT.slice(first, E);
-    for (let i = 0; i < order.length; i++) {
-      const o = order[i]! - first;
-      newOf[o] = first + i;
-      cPos[first + i] = oldPos[o]!;
-      fwdIndex[first + i] = oldFwd[o]!;
-      wT[first + i] = oldW[o]!;
-      const r = rowOfQ[o]!;
-      cRow[first + i] = r - Math.max(0, H - Math.floor((H - 1 - r) / R) * R - R); // row − its chunk's first row
-    }
+    // Apply the permutation to every slot array, one at a time through one scratch copy.
+    const scratch = new Int32Array(E - first);
+    const permute = (a: Int32Array | Uint16Array | Float32Array) => {
+      const view = a instanceof Float32Array ? new Float32Array(scratch.buffer) : a instanceof Uint16Array ? new Uint16Array(scratch.buffer, 0, E - first) : scratch;
+      view.set(a.subarray(first, E));
+      for (let i = 0; i < order.length; i++) a[first + i] = view[order[i]! - first]!;
+    };
+    permute(cPos);
+    permute(fwdIndex);
+    permute(wT);
+    permute(cRow);
+    const newOf = scratch; // reused: old slot − first → new slot
+    for (let i = 0; i < order.length; i++) newOf[order[i]! - first] = first + i;
     const qOfEdge = this.qOfEdge;
     for (let e = 0; e < E; e++) if (qOfEdge[e]! >= first) qOfEdge[e] = newOf[qOfEdge[e]! - first]!;
   }
