@@ -22,6 +22,8 @@
  *                           q in cStart[s]..cStart[s+1), cPos[q] = consumer pos·T·4, ascending):
  *                           wT[q] weight, Adam moments mW/vW[q], per-thread gradients g[q], and
  *                           fwdIndex[q] = its f. Edges from inputs are the first cStart[N] slots.
+ *                           With a blocked backward pull (CTX_BLOCK_ROWS > 0) the slots of edges from
+ *                           non-inputs are instead in backwardBlocked's visiting order.
  * Backward PULLS over the canonical order: each neuron sums w·δ over its consumers and accumulates
  * the gradients of its out-edges sequentially — no scatter, no atomics. With one-hot inputs, edges
  * from inputs are applied per sample (an input is 1 for few samples) instead of as rows of zeros,
@@ -33,7 +35,7 @@
  */
 
 // ---- context block: byte offsets (read by src/engine/wasm/engine.ts from these exports) ----
-export const LAYOUT_VERSION: i32 = 12;
+export const LAYOUT_VERSION: i32 = 13;
 export const CTX_K: i32 = 0;
 export const CTX_N: i32 = 4;
 export const CTX_M: i32 = 8;
@@ -90,6 +92,13 @@ export const CTX_WD: i32 = 184; // f32: L2 weight decay λ of the edge weights: 
 export const CTX_DROP_KEYS: i32 = 188;
 export const CTX_DROP_THRESHOLD: i32 = 192; // u32
 export const CTX_DROP_SCALE: i32 = 196; // f32
+// Cache blocking of the backward pull (issue 16; 0 = off, today's row-by-row pull): rows per chunk R
+// and consumer positions per block P (backwardBlocked). With blocking, the canonical slots of edges
+// from non-inputs are in blocked order (see backwardBlocked; cStart of non-inputs is then unused).
+export const CTX_BLOCK_ROWS: i32 = 200;
+export const CTX_BLOCK_SPAN: i32 = 204;
+export const CTX_C_ROW: i32 = 208; // u16 [E]: the source's row within its chunk, per canonical slot
+export const CTX_C_CHUNK: i32 = 212; // i32 [2·chunks + 1]: chunk k (k = 0 the last) starts at [2k], its inside edges at [2k + 1]
 export const CTX_SIZE: i32 = 256;
 
 // per-thread block
@@ -621,6 +630,179 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
   return hsum(gbAcc);
 }
 
+/**
+ * One piece of a blocked pull (backwardBlocked): like pullNeuron (non-input) over the consumers
+ * q0..q1 of pos, except that δ starts from pos's δ row, which holds the partial sum Σ w·δ_c of the
+ * pieces pulled before; the out-edge gradients g[q] += Σ_lanes out_pos·δ_c per strip exactly as in
+ * pullNeuron. Without `finish` the raw partial sum goes back to the row (returns 0); with `finish` the
+ * row is completed as pullNeuron does (σ' mask, dropout scale, direct loss term) and Σ_lanes δ (the
+ * bias gradient) is returned.
+ */
+@inline function pullPiece(
+  out: usize, delta: usize, g: usize, wT: usize, cPos: usize, rowBytes: usize, laneBytes: usize,
+  pos: i32, q0: i32, q1: i32, finish: bool, directRow: usize, scratch: usize, dropScale: f32,
+): f32 {
+  const ovRow = out + <usize>pos * rowBytes;
+  const dRow = delta + <usize>pos * rowBytes;
+  let gbAcc = f32x4.splat(0);
+  for (let s: usize = 0; s < laneBytes; s += 64) {
+    const ov0 = v128.load(ovRow + s);
+    const ov1 = v128.load(ovRow + s, 16);
+    const ov2 = v128.load(ovRow + s, 32);
+    const ov3 = v128.load(ovRow + s, 48);
+    let d0 = v128.load(dRow + s), d1 = v128.load(dRow + s, 16), d2 = v128.load(dRow + s, 32), d3 = v128.load(dRow + s, 48);
+    let q = q0;
+    for (; q + 3 < q1; q += 4) {
+      const qa = <usize>q << 2;
+      const za = delta + <usize>load<u32>(cPos + qa) + s;
+      const zb = delta + <usize>load<u32>(cPos + qa, 4) + s;
+      const zc = delta + <usize>load<u32>(cPos + qa, 8) + s;
+      const zd = delta + <usize>load<u32>(cPos + qa, 12) + s;
+      const wa = v128.load_splat<f32>(wT + qa);
+      const wb = v128.load_splat<f32>(wT + qa, 4);
+      const wc = v128.load_splat<f32>(wT + qa, 8);
+      const wd = v128.load_splat<f32>(wT + qa, 12);
+      let x0 = v128.load(za), x1 = v128.load(za, 16), x2 = v128.load(za, 32), x3 = v128.load(za, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wa, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wa, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wa, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wa, x3));
+      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 0);
+      x0 = v128.load(zb); x1 = v128.load(zb, 16); x2 = v128.load(zb, 32); x3 = v128.load(zb, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wb, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wb, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wb, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wb, x3));
+      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 16);
+      x0 = v128.load(zc); x1 = v128.load(zc, 16); x2 = v128.load(zc, 32); x3 = v128.load(zc, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wc, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wc, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wc, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wc, x3));
+      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 32);
+      x0 = v128.load(zd); x1 = v128.load(zd, 16); x2 = v128.load(zd, 32); x3 = v128.load(zd, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wd, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wd, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wd, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wd, x3));
+      const gd = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      const gp = g + qa;
+      v128.store(gp, f32x4.add(v128.load(gp), hsum4(v128.load(scratch), v128.load(scratch, 16), v128.load(scratch, 32), gd)));
+    }
+    for (; q < q1; q++) {
+      const qa = <usize>q << 2;
+      const za = delta + <usize>load<u32>(cPos + qa) + s;
+      const wa = v128.load_splat<f32>(wT + qa);
+      const x0 = v128.load(za), x1 = v128.load(za, 16), x2 = v128.load(za, 32), x3 = v128.load(za, 48);
+      d0 = f32x4.add(d0, f32x4.mul(wa, x0));
+      d1 = f32x4.add(d1, f32x4.mul(wa, x1));
+      d2 = f32x4.add(d2, f32x4.mul(wa, x2));
+      d3 = f32x4.add(d3, f32x4.mul(wa, x3));
+      const ga = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      store<f32>(g + qa, load<f32>(g + qa) + hsum(ga));
+    }
+    if (finish) {
+      // As pullNeuron: σ'(a) = [σ(a) > 0], dropout scale of kept hidden samples, outputs' direct term.
+      const zero = f32x4.splat(0);
+      d0 = v128.and(d0, f32x4.gt(ov0, zero));
+      d1 = v128.and(d1, f32x4.gt(ov1, zero));
+      d2 = v128.and(d2, f32x4.gt(ov2, zero));
+      d3 = v128.and(d3, f32x4.gt(ov3, zero));
+      if (dropScale != 1) {
+        const sc = f32x4.splat(dropScale);
+        d0 = f32x4.mul(d0, sc);
+        d1 = f32x4.mul(d1, sc);
+        d2 = f32x4.mul(d2, sc);
+        d3 = f32x4.mul(d3, sc);
+      }
+      if (directRow != 0) {
+        d0 = f32x4.add(d0, v128.load(directRow + s));
+        d1 = f32x4.add(d1, v128.load(directRow + s, 16));
+        d2 = f32x4.add(d2, v128.load(directRow + s, 32));
+        d3 = f32x4.add(d3, v128.load(directRow + s, 48));
+      }
+      gbAcc = f32x4.add(gbAcc, f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3)));
+    }
+    v128.store(dRow + s, d0);
+    v128.store(dRow + s, d1, 16);
+    v128.store(dRow + s, d2, 32);
+    v128.store(dRow + s, d3, 48);
+  }
+  return hsum(gbAcc);
+}
+
+/**
+ * The non-input part of backwardTile, cache-blocked (issue 16: at 170,000 neurons the consumers' δ
+ * rows of a tile, K·T·4 bytes, are far larger than L2, so the plain pull misses on nearly every
+ * consumer). Rows are cut into chunks of R consecutive rows from the last row down (the first chunk
+ * may be shorter), processed from the last chunk to the first; for a chunk [c0, c1):
+ *   1. its δ rows are zeroed and serve as accumulators;
+ *   2. for every block of P consumer positions from N + c1 on, in ascending order, every source of the
+ *      chunk with consumers in the block pulls over them (pullPiece: partial Σ w·δ into its row, g of
+ *      those edges);
+ *   3. sources from last to first pull over their consumers inside the chunk (final by then) and
+ *      finish the row exactly as pullNeuron (σ', dropout, direct term, bias gradient).
+ * So the δ rows of one chunk and one block (R + P rows) are the working set instead of all K rows.
+ * The engine lays the canonical slots out in this visiting order (engine.ts, blockLayout): per chunk
+ * its edges to later blocks by (block, source row, consumer), then its inside edges by (source row
+ * descending, consumer); cRow[q] is q's source row within the chunk, cChunk the chunks' slot ranges.
+ * The edge data streams; a piece is the run of slots with the same cRow inside one block.
+ * Per source, δ sums the same terms in another order than the plain pull: consumers after the chunk
+ * first (ascending), then those inside it (plain: ascending overall, so the inside ones first); f32
+ * rounding differs accordingly, and so does the grouping of a source's edges into fours for the
+ * per-strip lane sums of g (hsum4 vs hsum: the same terms, another association). Everything else is
+ * as pullNeuron.
+ */
+function backwardBlocked(ctx: usize, th: usize, strips: i32, R: i32, P: i32): void {
+  const K = i32At(ctx, CTX_K);
+  const N = i32At(ctx, CTX_N);
+  const H = i32At(ctx, CTX_H);
+  const T = i32At(ctx, CTX_T);
+  const rowBytes = <usize>T << 2;
+  const laneBytes = <usize>strips << 6;
+  const out = ptrAt(th, TH_OUT);
+  const delta = ptrAt(th, TH_DELTA);
+  const dlog = ptrAt(th, TH_DLOG);
+  const g = ptrAt(th, TH_G);
+  const gbias = ptrAt(th, TH_GB);
+  const scratch = th + <usize>TH_SCRATCH;
+  const cPos = ptrAt(ctx, CTX_C_POS);
+  const cRow = ptrAt(ctx, CTX_C_ROW);
+  const cChunk = ptrAt(ctx, CTX_C_CHUNK);
+  const wT = ptrAt(ctx, CTX_W_T);
+  const outIndex = ptrAt(ctx, CTX_OUT_INDEX);
+  const dropScale: f32 = ptrAt(ctx, CTX_DROP_KEYS) != 0 ? f32At(ctx, CTX_DROP_SCALE) : 1;
+  let k: usize = 0;
+  for (let c1 = H; c1 > 0; c1 -= R, k++) {
+    const c0 = max(0, c1 - R);
+    memory.fill(delta + <usize>(N + c0) * rowBytes, 0, <usize>(c1 - c0) * rowBytes);
+    let e = load<i32>(cChunk + (k << 3));
+    const eIn = load<i32>(cChunk + (k << 3), 4);
+    const eEnd = load<i32>(cChunk + (k << 3), 8);
+    for (let b0 = N + c1; e < eIn; b0 += P) {
+      const end = <u32>(<usize>min(K, b0 + P) * rowBytes);
+      while (e < eIn && load<u32>(cPos + (<usize>e << 2)) < end) {
+        const lr = load<u16>(cRow + (<usize>e << 1));
+        let e1 = e + 1;
+        while (e1 < eIn && load<u16>(cRow + (<usize>e1 << 1)) == lr && load<u32>(cPos + (<usize>e1 << 2)) < end) e1++;
+        pullPiece(out, delta, g, wT, cPos, rowBytes, laneBytes, N + c0 + <i32>lr, e, e1, false, 0, scratch, 1);
+        e = e1;
+      }
+    }
+    for (let r = c1 - 1; r >= c0; r--) {
+      const pos = N + r;
+      const o = load<i32>(outIndex + (<usize>r << 2));
+      const direct: usize = o >= 0 ? dlog + <usize>o * rowBytes : 0;
+      let e1 = e;
+      while (e1 < eEnd && <i32>load<u16>(cRow + (<usize>e1 << 1)) == r - c0) e1++;
+      const gb = pullPiece(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, e, e1, true, direct, scratch, o < 0 ? dropScale : 1);
+      e = e1;
+      const at = gbias + (<usize>r << 2);
+      store<f32>(at, load<f32>(at) + gb);
+    }
+  }
+}
+
 /** Backward pass of one tile in reverse evaluation order (Example 4.9), pulling over consumers. */
 function backwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): void {
   const K = i32At(ctx, CTX_K);
@@ -643,15 +825,20 @@ function backwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): voi
   const wT = ptrAt(ctx, CTX_W_T);
   const outIndex = ptrAt(ctx, CTX_OUT_INDEX);
   const dropScale: f32 = ptrAt(ctx, CTX_DROP_KEYS) != 0 ? f32At(ctx, CTX_DROP_SCALE) : 1;
-  for (let r = H - 1; r >= 0; r--) {
-    const pos = N + r;
-    const o = load<i32>(outIndex + (<usize>r << 2));
-    const direct: usize = o >= 0 ? dlog + <usize>o * rowBytes : 0;
-    const q0 = load<i32>(cStart + (<usize>pos << 2));
-    const q1 = load<i32>(cStart + (<usize>pos << 2), 4);
-    const gb = pullNeuron(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, q0, q1, false, direct, scratch, o < 0 ? dropScale : 1);
-    const at = gbias + (<usize>r << 2);
-    store<f32>(at, load<f32>(at) + gb);
+  const blockRows = i32At(ctx, CTX_BLOCK_ROWS);
+  if (blockRows > 0) {
+    backwardBlocked(ctx, th, strips, blockRows, i32At(ctx, CTX_BLOCK_SPAN));
+  } else {
+    for (let r = H - 1; r >= 0; r--) {
+      const pos = N + r;
+      const o = load<i32>(outIndex + (<usize>r << 2));
+      const direct: usize = o >= 0 ? dlog + <usize>o * rowBytes : 0;
+      const q0 = load<i32>(cStart + (<usize>pos << 2));
+      const q1 = load<i32>(cStart + (<usize>pos << 2), 4);
+      const gb = pullNeuron(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, q0, q1, false, direct, scratch, o < 0 ? dropScale : 1);
+      const at = gbias + (<usize>r << 2);
+      store<f32>(at, load<f32>(at) + gb);
+    }
   }
   if (oneHot && !activity) {
     // Edges from one-hot inputs: σ = 1 exactly where active, so g[q] sums the consumer's δ over the

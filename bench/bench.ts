@@ -30,6 +30,7 @@ import { SparsewireError, UsageError } from "../src/util/errors.js";
 import { makeWorkload, measureInProcess, type Contender, type TimingPlan } from "./engines.js";
 import { cLimitAvailable, cLimitBytes, runCLimit, runTorch, torchAvailable, TorchGraphs, type TorchPlan } from "./external.js";
 import { Watchdog } from "./watchdog.js";
+import { defaultBlock, defaultTile } from "../src/engine/wasm/engine.js";
 import { benchRewire, rewireHeader, rewireRowLine, type KernelRow, type RewireRow, type StepRow } from "./rewire.js";
 import { machine, ratioLines, ratioRows, scalingRows, tableHeader, targetLines, tableRow, type EngineLabel, type Row } from "./report.js";
 import { BASELINE_NEURONS, parseNeurons, scaleSummaries, scaleSummaryLines } from "./scale.js";
@@ -303,9 +304,19 @@ async function main(argv: string[]): Promise<void> {
 
         const here = contenders.filter((c) => !(isLarge && c.threads !== allThreads) && !tooSlow(`${c.engine}:${c.threads}`, `${c.engine} (${c.threads} thread${c.threads > 1 ? "s" : ""})`));
         if (isLarge && contenders.some((c) => c.threads !== allThreads)) sizeNote(`only the ${allThreads}-thread rows run at the --neurons sizes`);
+        // Where the wasm engine blocks its backward pull by default (issue 16), the same wasm rows with
+        // the plain pull too, interleaved in the same run: a note gives the ratio, the table the default.
+        const block = defaultBlock(size.neurons, defaultTile(size.neurons));
+        const plainHere: Contender[] = block ? here.filter((c) => c.engine === "wasm").map((c) => ({ ...c, plainBackward: true })) : [];
         if (here.length > 0) {
           progress(`${label}: ${here.map((c) => `${c.engine} ${c.threads}T`).join(", ")}…`);
-          rows.push(...(await measureInProcess(work, here, plan, watchdog, sizeNote)));
+          const measuredRows = await measureInProcess(work, [...here, ...plainHere], plan, watchdog, sizeNote);
+          rows.push(...measuredRows.filter((r) => r.plainBackward !== true));
+          for (const plainRow of measuredRows.filter((r) => r.plainBackward === true)) {
+            const blocked = measuredRows.find((r) => r.engine === "wasm" && r.plainBackward !== true && r.threads === plainRow.threads);
+            if (!blocked || !block) continue;
+            sizeNote(`wasm ${plainRow.threads}T backward blocked (rows ${block.rows}, span ${block.span}) / plain (block: false): ${(blocked.msPerStep / plainRow.msPerStep).toFixed(2)}× the time per step (${blocked.msPerStep.toFixed(1)} vs ${plainRow.msPerStep.toFixed(1)} ms)`);
+          }
         }
         if (cHere && cRuns.length === 1 && cMs < 15_000 && !quick) runC();
         for (const threads of new Set(cRuns.flat().map((r) => r.threads))) {

@@ -46,6 +46,17 @@ export function makeBatches(symbols: Uint8Array, count: number, batchSize: numbe
 export interface Contender {
   engine: EngineName;
   threads: number;
+  /** wasm only: the plain backward pull (tuning block: false), to compare with the default blocking. */
+  plainBackward?: boolean;
+}
+
+/** The contender's engine: createEngine, or for plainBackward the wasm engine with block: false. */
+async function startEngine(contender: Contender, network: Network): Promise<Engine> {
+  if (contender.plainBackward === true && contender.engine === "wasm") {
+    const { createWasmEngine } = await import("../src/engine/wasm/engine.js");
+    return createWasmEngine(network, { threads: contender.threads }, { block: false });
+  }
+  return createEngine(contender.engine, network, { threads: contender.threads });
 }
 
 export interface TimingPlan {
@@ -106,7 +117,7 @@ export async function measureInProcess(work: Workload, contenders: Contender[], 
   const { network, batches } = work;
   const running: Running[] = [];
   const at = `${network.neurons.toLocaleString("en-US")} neurons, d = ${network.inDegree}`;
-  const name = (c: Contender) => `${c.engine} (${c.threads} thread${c.threads > 1 ? "s" : ""})`;
+  const name = (c: Contender) => `${c.engine}${c.plainBackward === true ? " plain backward" : ""} (${c.threads} thread${c.threads > 1 ? "s" : ""})`;
   try {
     // Warm-up, one engine after another (also the memory reading: nothing else allocates meanwhile).
     for (const contender of contenders) {
@@ -114,7 +125,7 @@ export async function measureInProcess(work: Workload, contenders: Contender[], 
       let engine: Engine;
       watchdog.arm(plan.stuckSeconds, `starting ${name(contender)} at ${at}`);
       try {
-        engine = await createEngine(contender.engine, network.clone(), { threads: contender.threads });
+        engine = await startEngine(contender, network.clone());
       } catch (e) {
         note(`${name(contender)} skipped: ${e instanceof Error ? e.message : String(e)}`);
         continue;
@@ -177,6 +188,7 @@ export async function measureInProcess(work: Workload, contenders: Contender[], 
       bytesPerEdge: run.memoryBytes / edges,
       lossFirst: run.lossFirst,
       lossLast: run.lossLast,
+      ...(run.contender.plainBackward === true ? { plainBackward: true } : {}),
     };
   });
 }

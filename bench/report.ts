@@ -32,6 +32,8 @@ export interface Row {
   lossLast?: number;
   /** c-limit: runs of run.sh this row is the better of. */
   runs?: number;
+  /** wasm with the plain backward pull (block: false) where the default blocks it; not a table row. */
+  plainBackward?: boolean;
   /** PyTorch: the faster of its thread counts, the one ratios use. */
   best?: boolean;
   /** Throughput ratios to other rows of this size (see ratioRows). */
