@@ -65,8 +65,10 @@ export function defaultTile(neurons: number): number {
  * which defaultTile gives up, K·T·8 > 2.5 MiB for T = 64, 32 and 16, i.e. K > 20,480), with chunks
  * and blocks of about 1 MiB of δ each (2^20 / (4·T) rows). Depends on (K, T) only, never on the thread
  * count, so results do not either. Measured (issue 16 probe, T = 16): 1.75× faster backward at
- * 170,000 neurons, slower at 1,700 and 17,000; in the engine (one thread, a loaded 2-core machine):
- * a training step at 170,000 neurons, d = 29, batch 512, tile 32 took 0.87× the plain pull's time.
+ * 170,000 neurons, slower at 1,700 and 17,000. In the engine, a full training step (d = 29, batch 512,
+ * quiet machine, bench/results/2026-12-04-blocked.txt) takes 0.75× (1 thread) and 0.65× (2 threads) the
+ * plain pull's time at 50,000 neurons, but 0.95–1.03× at 170,000, where a source's consumers fall into
+ * so many blocks that the pieces get short.
  */
 export function defaultBlock(neurons: number, tile: number): BlockSize | false {
   if (neurons * 16 * 8 <= 2.5 * 2 ** 20) return false;
