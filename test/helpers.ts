@@ -1,4 +1,5 @@
 /** Shared test helpers: random graphs and batches, seeded, plus comparison with a readable report. */
+import assert from "node:assert/strict";
 import { Network, type Task } from "../src/graph/network.js";
 import type { Batch } from "../src/engine/types.js";
 import { Rng } from "../src/util/rng.js";
@@ -66,4 +67,23 @@ export function shuffledSlots(net: Network, seed: number): Network {
   }
   c.validate();
   return c;
+}
+
+export function maxAbs(a: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
+  return m;
+}
+
+/** Wasm against the reference engine: asserts a ≈ b elementwise with an absolute tolerance scaled by max|b|; names the worst entry. */
+export function assertClose(a: ArrayLike<number> | undefined, b: ArrayLike<number> | undefined, atol: number, rtol: number, what: string): void {
+  assert.ok(a && b, `${what}: missing`);
+  const scale = Math.max(maxAbs(b), 1e-30);
+  const w = worstMismatch(a, b, atol * scale, rtol);
+  assert.ok(w.ratio <= 1, `${what}: worst mismatch at ${w.index}: wasm ${w.a} vs reference ${w.b} (${w.ratio.toFixed(2)}× the tolerance; max|ref| ${scale})`);
+}
+
+/** Wasm against the reference engine: a loss within rtol (relative) + 1e-7. */
+export function assertLossClose(a: number, b: number, what: string, rtol = 1e-5): void {
+  assert.ok(Math.abs(a - b) <= rtol * Math.abs(b) + 1e-7, `${what}: loss wasm ${a} vs reference ${b}`);
 }

@@ -16,32 +16,14 @@ import type { Batch, Engine, OptimizerConfig } from "../src/engine/types.js";
 import { Network } from "../src/graph/network.js";
 import { UsageError } from "../src/util/errors.js";
 import { Rng } from "../src/util/rng.js";
-import { denseBatch, oneHotBatch, randomNetwork, worstMismatch } from "./helpers.js";
+import { assertClose, assertLossClose, denseBatch, oneHotBatch, randomNetwork } from "./helpers.js";
 
 const GRAD_RTOL = 1e-3;
 const GRAD_ATOL = 1e-5;
 const VALUE_RTOL = 1e-4;
 const VALUE_ATOL = 1e-6;
-const LOSS_RTOL = 1e-5;
 const SMALL = { rows: 7, span: 13 };
 const ADAM: OptimizerConfig = { kind: "adam", learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
-
-function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
-}
-
-function assertClose(a: ArrayLike<number> | undefined, b: ArrayLike<number> | undefined, atol: number, rtol: number, what: string): void {
-  assert.ok(a && b, `${what}: missing`);
-  const scale = Math.max(maxAbs(b), 1e-30);
-  const w = worstMismatch(a, b, atol * scale, rtol);
-  assert.ok(w.ratio <= 1, `${what}: worst mismatch at ${w.index}: wasm ${w.a} vs reference ${w.b} (${w.ratio.toFixed(2)}× the tolerance; max|ref| ${scale})`);
-}
-
-function assertLossClose(a: number, b: number, what: string): void {
-  assert.ok(Math.abs(a - b) <= LOSS_RTOL * Math.abs(b) + 1e-7, `${what}: loss wasm ${a} vs reference ${b}`);
-}
 
 /** One gradients() call with activity (σ and δ of every neuron) and one without (the one-hot input route). */
 function compareGradients(wasm: Engine, ref: Engine, batch: Batch, label: string): void {
