@@ -526,20 +526,26 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
 // ---- backward ----
 
 /**
- * Pull for one neuron (pos) over one tile: δ_pos = σ'(a)·Σ_consumers w·δ_c (+ the direct loss term
- * `directRow` of an output), and g[q] += Σ_lanes out_pos·δ_c for every out-edge q; returns Σ_lanes δ
- * (the bias gradient). Consumers are taken four at a time; their partial gradient vectors pass through
- * `scratch` (64 bytes, L1), which keeps V8 from hoisting all sixteen loads and spilling registers
- * (measured 3–6% faster). `isInput` (dense input rows): no σ', no bias gradient, and cPos holds the
- * consumers' one-hot scratch columns, which are shifted into row offsets.
+ * Pull for one neuron (pos) over its consumers q0..q1 in one tile: δ_pos = σ'(a)·Σ_consumers w·δ_c
+ * (+ the direct loss term `directRow` of an output), and g[q] += Σ_lanes out_pos·δ_c for every
+ * out-edge q; returns Σ_lanes δ (the bias gradient). Consumers are taken four at a time; their partial
+ * gradient vectors pass through `scratch` (64 bytes, L1), which keeps V8 from hoisting all sixteen
+ * loads and spilling registers (measured 3–6% faster). The flags are constants at every call, so the
+ * compiler folds them away and each caller gets its own straight loop:
+ * - `fromRow`: δ starts from pos's δ row (a partial sum left by earlier pieces of a blocked pull)
+ *   instead of zero;
+ * - `finish`: apply σ' (= [σ(a) > 0]), the dropout scale and the direct term, and return the bias
+ *   gradient; without it the raw sum goes back to the row and 0 is returned (dense input rows, and
+ *   the blocked pull's pieces before a source's last);
+ * - `inputRows`: cPos holds the consumers' one-hot scratch columns pos·4, shifted into row offsets.
  */
-@inline function pullNeuron(
+@inline function pull(
   out: usize, delta: usize, g: usize, wT: usize, cPos: usize, rowBytes: usize, laneBytes: usize,
-  pos: i32, q0: i32, q1: i32, isInput: bool, directRow: usize, scratch: usize, dropScale: f32,
+  pos: i32, q0: i32, q1: i32, fromRow: bool, finish: bool, inputRows: bool, directRow: usize, scratch: usize, dropScale: f32,
 ): f32 {
   // cPos of an edge from an input holds the consumer's pos·4 (its one-hot scratch column); pos·T·4 is
   // that times T = rowBytes/4.
-  const shift: usize = isInput ? <usize>ctz<usize>(rowBytes) - 2 : 0;
+  const shift: usize = inputRows ? <usize>ctz<usize>(rowBytes) - 2 : 0;
   const ovRow = out + <usize>pos * rowBytes;
   const dRow = delta + <usize>pos * rowBytes;
   let gbAcc = f32x4.splat(0);
@@ -549,6 +555,9 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
     const ov2 = v128.load(ovRow + s, 32);
     const ov3 = v128.load(ovRow + s, 48);
     let d0 = f32x4.splat(0), d1 = f32x4.splat(0), d2 = f32x4.splat(0), d3 = f32x4.splat(0);
+    if (fromRow) {
+      d0 = v128.load(dRow + s); d1 = v128.load(dRow + s, 16); d2 = v128.load(dRow + s, 32); d3 = v128.load(dRow + s, 48);
+    }
     let q = q0;
     for (; q + 3 < q1; q += 4) {
       const qa = <usize>q << 2;
@@ -599,7 +608,7 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
       const ga = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
       store<f32>(g + qa, load<f32>(g + qa) + hsum(ga));
     }
-    if (!isInput) {
+    if (finish) {
       // σ'(a) = [a > 0] = [σ(a) > 0]; outputs add their direct loss gradient.
       const zero = f32x4.splat(0);
       d0 = v128.and(d0, f32x4.gt(ov0, zero));
@@ -630,105 +639,24 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
   return hsum(gbAcc);
 }
 
+
+/** The plain pull of a hidden or output neuron, or of a dense input row (no σ', no bias gradient). */
+@inline function pullNeuron(
+  out: usize, delta: usize, g: usize, wT: usize, cPos: usize, rowBytes: usize, laneBytes: usize,
+  pos: i32, q0: i32, q1: i32, isInput: bool, directRow: usize, scratch: usize, dropScale: f32,
+): f32 {
+  return pull(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, q0, q1, false, !isInput, isInput, directRow, scratch, dropScale);
+}
+
 /**
- * One piece of a blocked pull (backwardBlocked): like pullNeuron (non-input) over the consumers
- * q0..q1 of pos, except that δ starts from pos's δ row, which holds the partial sum Σ w·δ_c of the
- * pieces pulled before; the out-edge gradients g[q] += Σ_lanes out_pos·δ_c per strip exactly as in
- * pullNeuron. Without `finish` the raw partial sum goes back to the row (returns 0); with `finish` the
- * row is completed as pullNeuron does (σ' mask, dropout scale, direct loss term) and Σ_lanes δ (the
- * bias gradient) is returned.
+ * One piece of a blocked pull (backwardBlocked): δ continues from pos's δ row, which holds the
+ * partial sum Σ w·δ_c of the pieces pulled before; `finish` on the source's last piece.
  */
 @inline function pullPiece(
   out: usize, delta: usize, g: usize, wT: usize, cPos: usize, rowBytes: usize, laneBytes: usize,
   pos: i32, q0: i32, q1: i32, finish: bool, directRow: usize, scratch: usize, dropScale: f32,
 ): f32 {
-  const ovRow = out + <usize>pos * rowBytes;
-  const dRow = delta + <usize>pos * rowBytes;
-  let gbAcc = f32x4.splat(0);
-  for (let s: usize = 0; s < laneBytes; s += 64) {
-    const ov0 = v128.load(ovRow + s);
-    const ov1 = v128.load(ovRow + s, 16);
-    const ov2 = v128.load(ovRow + s, 32);
-    const ov3 = v128.load(ovRow + s, 48);
-    let d0 = v128.load(dRow + s), d1 = v128.load(dRow + s, 16), d2 = v128.load(dRow + s, 32), d3 = v128.load(dRow + s, 48);
-    let q = q0;
-    for (; q + 3 < q1; q += 4) {
-      const qa = <usize>q << 2;
-      const za = delta + <usize>load<u32>(cPos + qa) + s;
-      const zb = delta + <usize>load<u32>(cPos + qa, 4) + s;
-      const zc = delta + <usize>load<u32>(cPos + qa, 8) + s;
-      const zd = delta + <usize>load<u32>(cPos + qa, 12) + s;
-      const wa = v128.load_splat<f32>(wT + qa);
-      const wb = v128.load_splat<f32>(wT + qa, 4);
-      const wc = v128.load_splat<f32>(wT + qa, 8);
-      const wd = v128.load_splat<f32>(wT + qa, 12);
-      let x0 = v128.load(za), x1 = v128.load(za, 16), x2 = v128.load(za, 32), x3 = v128.load(za, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wa, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wa, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wa, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wa, x3));
-      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 0);
-      x0 = v128.load(zb); x1 = v128.load(zb, 16); x2 = v128.load(zb, 32); x3 = v128.load(zb, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wb, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wb, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wb, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wb, x3));
-      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 16);
-      x0 = v128.load(zc); x1 = v128.load(zc, 16); x2 = v128.load(zc, 32); x3 = v128.load(zc, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wc, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wc, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wc, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wc, x3));
-      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 32);
-      x0 = v128.load(zd); x1 = v128.load(zd, 16); x2 = v128.load(zd, 32); x3 = v128.load(zd, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wd, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wd, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wd, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wd, x3));
-      const gd = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
-      const gp = g + qa;
-      v128.store(gp, f32x4.add(v128.load(gp), hsum4(v128.load(scratch), v128.load(scratch, 16), v128.load(scratch, 32), gd)));
-    }
-    for (; q < q1; q++) {
-      const qa = <usize>q << 2;
-      const za = delta + <usize>load<u32>(cPos + qa) + s;
-      const wa = v128.load_splat<f32>(wT + qa);
-      const x0 = v128.load(za), x1 = v128.load(za, 16), x2 = v128.load(za, 32), x3 = v128.load(za, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wa, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wa, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wa, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wa, x3));
-      const ga = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
-      store<f32>(g + qa, load<f32>(g + qa) + hsum(ga));
-    }
-    if (finish) {
-      // As pullNeuron: σ'(a) = [σ(a) > 0], dropout scale of kept hidden samples, outputs' direct term.
-      const zero = f32x4.splat(0);
-      d0 = v128.and(d0, f32x4.gt(ov0, zero));
-      d1 = v128.and(d1, f32x4.gt(ov1, zero));
-      d2 = v128.and(d2, f32x4.gt(ov2, zero));
-      d3 = v128.and(d3, f32x4.gt(ov3, zero));
-      if (dropScale != 1) {
-        const sc = f32x4.splat(dropScale);
-        d0 = f32x4.mul(d0, sc);
-        d1 = f32x4.mul(d1, sc);
-        d2 = f32x4.mul(d2, sc);
-        d3 = f32x4.mul(d3, sc);
-      }
-      if (directRow != 0) {
-        d0 = f32x4.add(d0, v128.load(directRow + s));
-        d1 = f32x4.add(d1, v128.load(directRow + s, 16));
-        d2 = f32x4.add(d2, v128.load(directRow + s, 32));
-        d3 = f32x4.add(d3, v128.load(directRow + s, 48));
-      }
-      gbAcc = f32x4.add(gbAcc, f32x4.add(f32x4.add(d0, d1), f32x4.add(d2, d3)));
-    }
-    v128.store(dRow + s, d0);
-    v128.store(dRow + s, d1, 16);
-    v128.store(dRow + s, d2, 32);
-    v128.store(dRow + s, d3, 48);
-  }
-  return hsum(gbAcc);
+  return pull(out, delta, g, wT, cPos, rowBytes, laneBytes, pos, q0, q1, true, finish, false, directRow, scratch, dropScale);
 }
 
 /**
