@@ -3,6 +3,8 @@
 // project's own statistics (src/util/stats.ts: mean ± sd, paired Student-t 95 % interval): the
 // numbers RESULTS.md quotes for protocols still running, before `--report` writes their table.
 // usage: npm run build && node scripts/paired.mjs results/versus-recipe/runs.jsonl A B [B2 …] [--metric testBits]
+// A group written OTHER/runs.jsonl:GROUP comes from another protocol's record (paired by seed only: the
+// two protocols' networks differ), e.g. the same configuration at two network shapes.
 import { readFileSync } from "node:fs";
 import { mean, pairedDifference, sd } from "../dist/src/util/stats.js";
 
@@ -14,18 +16,27 @@ if (!file || !a || others.length === 0) {
   console.error("usage: node scripts/paired.mjs RUNS.jsonl A B [B2 …] [--metric testBits|validBits]");
   process.exit(2);
 }
-const runs = new Map(); // group → seed → value
-for (const line of readFileSync(file, "utf8").split("\n")) {
-  if (line.trim() === "") continue;
-  let r;
-  try {
-    r = JSON.parse(line);
-  } catch {
-    continue; // a torn last line of a running protocol
+const runs = new Map(); // group (as named on the command line) → seed → value
+/** Reads `path`'s ok runs of the wanted groups into `runs`, under `prefix` + group. */
+function read(path, prefix) {
+  for (const line of readFileSync(path, "utf8").split("\n")) {
+    if (line.trim() === "") continue;
+    let r;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      continue; // a torn last line of a running protocol
+    }
+    if (r.status !== "ok" || typeof r.result?.[metric] !== "number") continue;
+    const g = prefix + r.group;
+    if (!runs.has(g)) runs.set(g, new Map());
+    runs.get(g).set(r.seed, r.result[metric]);
   }
-  if (r.status !== "ok" || typeof r.result?.[metric] !== "number") continue;
-  if (!runs.has(r.group)) runs.set(r.group, new Map());
-  runs.get(r.group).set(r.seed, r.result[metric]);
+}
+read(file, "");
+for (const g of [a, ...others]) {
+  const at = g.lastIndexOf(".jsonl:");
+  if (at >= 0) read(g.slice(0, at + 6), g.slice(0, at + 7));
 }
 const f = (x) => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
 for (const g of [a, ...others]) {
