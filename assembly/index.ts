@@ -155,6 +155,17 @@ export function heapBase(): usize {
   return f32x4.add(f32x4.shuffle(ab, cd, 0, 1, 4, 5), f32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
+/**
+ * a·b + c. In the relaxed-SIMD build (dist/wasm/sparsewire-fma*.wasm, WasmTuning `fma`) one fused
+ * multiply-add (f32x4.relaxed_madd: on x64 with FMA3 a single rounding, elsewhere possibly two, so the
+ * last bits may differ between machines); in the plain build a multiply, then an add, exactly as
+ * these kernels were written before, so the plain build's results do not change.
+ */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 /** MurmurHash3's 32-bit finaliser lane-wise (dropout.ts's fmix32). */
 @inline function fmix4(h: v128): v128 {
   h = v128.xor(h, i32x4.shr_u(h, 16));
@@ -370,18 +381,18 @@ function forwardTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32): void
         const src1 = out + <usize>load<u32>(edgeSrc + (<usize>e << 2), 4) + s;
         const w0 = v128.load_splat<f32>(edgeW + (<usize>e << 2));
         const w1 = v128.load_splat<f32>(edgeW + (<usize>e << 2), 4);
-        a0 = f32x4.add(a0, f32x4.add(f32x4.mul(w0, v128.load(src0)), f32x4.mul(w1, v128.load(src1))));
-        a1 = f32x4.add(a1, f32x4.add(f32x4.mul(w0, v128.load(src0, 16)), f32x4.mul(w1, v128.load(src1, 16))));
-        a2 = f32x4.add(a2, f32x4.add(f32x4.mul(w0, v128.load(src0, 32)), f32x4.mul(w1, v128.load(src1, 32))));
-        a3 = f32x4.add(a3, f32x4.add(f32x4.mul(w0, v128.load(src0, 48)), f32x4.mul(w1, v128.load(src1, 48))));
+        a0 = f32x4.add(a0, madd(w1, v128.load(src1), f32x4.mul(w0, v128.load(src0))));
+        a1 = f32x4.add(a1, madd(w1, v128.load(src1, 16), f32x4.mul(w0, v128.load(src0, 16))));
+        a2 = f32x4.add(a2, madd(w1, v128.load(src1, 32), f32x4.mul(w0, v128.load(src0, 32))));
+        a3 = f32x4.add(a3, madd(w1, v128.load(src1, 48), f32x4.mul(w0, v128.load(src0, 48))));
       }
       if (e < count) {
         const src0 = out + <usize>load<u32>(edgeSrc + (<usize>e << 2)) + s;
         const w0 = v128.load_splat<f32>(edgeW + (<usize>e << 2));
-        a0 = f32x4.add(a0, f32x4.mul(w0, v128.load(src0)));
-        a1 = f32x4.add(a1, f32x4.mul(w0, v128.load(src0, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(w0, v128.load(src0, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(w0, v128.load(src0, 48)));
+        a0 = madd(w0, v128.load(src0), a0);
+        a1 = madd(w0, v128.load(src0, 16), a1);
+        a2 = madd(w0, v128.load(src0, 32), a2);
+        a3 = madd(w0, v128.load(src0, 48), a3);
       }
       if (o >= 0) {
         // Outputs: the loss reads the pre-activation; later neurons read σ(a) like any other.
@@ -570,29 +581,29 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
       const wc = v128.load_splat<f32>(wT + qa, 8);
       const wd = v128.load_splat<f32>(wT + qa, 12);
       let x0 = v128.load(za), x1 = v128.load(za, 16), x2 = v128.load(za, 32), x3 = v128.load(za, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wa, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wa, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wa, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wa, x3));
-      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 0);
+      d0 = madd(wa, x0, d0);
+      d1 = madd(wa, x1, d1);
+      d2 = madd(wa, x2, d2);
+      d3 = madd(wa, x3, d3);
+      v128.store(scratch, f32x4.add(madd(ov1, x1, f32x4.mul(ov0, x0)), madd(ov3, x3, f32x4.mul(ov2, x2))), 0);
       x0 = v128.load(zb); x1 = v128.load(zb, 16); x2 = v128.load(zb, 32); x3 = v128.load(zb, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wb, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wb, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wb, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wb, x3));
-      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 16);
+      d0 = madd(wb, x0, d0);
+      d1 = madd(wb, x1, d1);
+      d2 = madd(wb, x2, d2);
+      d3 = madd(wb, x3, d3);
+      v128.store(scratch, f32x4.add(madd(ov1, x1, f32x4.mul(ov0, x0)), madd(ov3, x3, f32x4.mul(ov2, x2))), 16);
       x0 = v128.load(zc); x1 = v128.load(zc, 16); x2 = v128.load(zc, 32); x3 = v128.load(zc, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wc, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wc, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wc, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wc, x3));
-      v128.store(scratch, f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3))), 32);
+      d0 = madd(wc, x0, d0);
+      d1 = madd(wc, x1, d1);
+      d2 = madd(wc, x2, d2);
+      d3 = madd(wc, x3, d3);
+      v128.store(scratch, f32x4.add(madd(ov1, x1, f32x4.mul(ov0, x0)), madd(ov3, x3, f32x4.mul(ov2, x2))), 32);
       x0 = v128.load(zd); x1 = v128.load(zd, 16); x2 = v128.load(zd, 32); x3 = v128.load(zd, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wd, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wd, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wd, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wd, x3));
-      const gd = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      d0 = madd(wd, x0, d0);
+      d1 = madd(wd, x1, d1);
+      d2 = madd(wd, x2, d2);
+      d3 = madd(wd, x3, d3);
+      const gd = f32x4.add(madd(ov1, x1, f32x4.mul(ov0, x0)), madd(ov3, x3, f32x4.mul(ov2, x2)));
       const gp = g + qa;
       v128.store(gp, f32x4.add(v128.load(gp), hsum4(v128.load(scratch), v128.load(scratch, 16), v128.load(scratch, 32), gd)));
     }
@@ -601,11 +612,11 @@ function lossTile(ctx: usize, th: usize, b0: i32, tw: i32, strips: i32, gradient
       const za = delta + (<usize>load<u32>(cPos + qa) << shift) + s;
       const wa = v128.load_splat<f32>(wT + qa);
       const x0 = v128.load(za), x1 = v128.load(za, 16), x2 = v128.load(za, 32), x3 = v128.load(za, 48);
-      d0 = f32x4.add(d0, f32x4.mul(wa, x0));
-      d1 = f32x4.add(d1, f32x4.mul(wa, x1));
-      d2 = f32x4.add(d2, f32x4.mul(wa, x2));
-      d3 = f32x4.add(d3, f32x4.mul(wa, x3));
-      const ga = f32x4.add(f32x4.add(f32x4.mul(ov0, x0), f32x4.mul(ov1, x1)), f32x4.add(f32x4.mul(ov2, x2), f32x4.mul(ov3, x3)));
+      d0 = madd(wa, x0, d0);
+      d1 = madd(wa, x1, d1);
+      d2 = madd(wa, x2, d2);
+      d3 = madd(wa, x3, d3);
+      const ga = f32x4.add(madd(ov1, x1, f32x4.mul(ov0, x0)), madd(ov3, x3, f32x4.mul(ov2, x2)));
       store<f32>(g + qa, load<f32>(g + qa) + hsum(ga));
     }
     if (finish) {

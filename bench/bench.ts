@@ -22,6 +22,7 @@
 import { statfsSync } from "node:fs";
 import { availableParallelism, freemem, tmpdir } from "node:os";
 import { performance } from "node:perf_hooks";
+import { setFlagsFromString } from "node:v8";
 import { formatHelp, parseFlags, type CommandSpec } from "../src/cli/args.js";
 import { bundledCorpusPath, readTextCorpus } from "../src/data/files.js";
 import { DEFAULT_CONTEXT, splitCorpus } from "../src/data/windows.js";
@@ -30,7 +31,7 @@ import { SparsewireError, UsageError } from "../src/util/errors.js";
 import { makeWorkload, measureInProcess, type Contender, type TimingPlan } from "./engines.js";
 import { cLimitAvailable, cLimitBytes, runCLimit, runTorch, torchAvailable, TorchGraphs, type TorchPlan } from "./external.js";
 import { Watchdog } from "./watchdog.js";
-import { defaultBlock, defaultTile } from "../src/engine/wasm/engine.js";
+import { blockSize, defaultBlock, defaultTile, noTileFitsInL2, relaxedSimdSupported } from "../src/engine/wasm/engine.js";
 import { benchRewire, rewireHeader, rewireRowLine, type KernelRow, type RewireRow, type StepRow } from "./rewire.js";
 import { machine, ratioLines, ratioRows, scalingRows, tableHeader, targetLines, tableRow, type EngineLabel, type Row } from "./report.js";
 import { BASELINE_NEURONS, parseNeurons, scaleSummaries, scaleSummaryLines } from "./scale.js";
@@ -61,8 +62,9 @@ const SPEC: CommandSpec = {
     { name: "rewire-rounds", type: "int", min: 1, help: "timed rounds per configuration at 1,700 neurons (default 5; --quick 3; at most 2 at 17,000 and 1 at 170,000)" },
     { name: "neurons", type: "string", value: "N,…", help: `large networks: both parts at ${BASELINE_NEURONS.toLocaleString("en-US")} neurons (the baseline) and at each N (one round per preset, approximate search; the C probe on all threads only), then a summary per N; replaces --sizes and --rewire-sizes; engines default to wasm,c-limit` },
     { name: "in-degree", type: "int", min: 1, help: "d of the --neurons sizes (default 29)" },
+    { name: "fma", type: "boolean", help: "also time the wasm rows with fused multiply-add kernels (relaxed SIMD; on Node 20 the bench turns on V8's --experimental-wasm-relaxed-simd), interleaved; a note per size gives fma / plain" },
   ],
-  examples: ["npm run bench", "npm run bench -- --quick", "npm run bench -- --only rewire", "npm run bench -- --json --sizes 1700:29,17000:29 --engines reference,wasm", "npm run bench -- --neurons 1000000"],
+  examples: ["npm run bench", "npm run bench -- --quick", "npm run bench -- --only rewire", "npm run bench -- --json --sizes 1700:29,17000:29 --engines reference,wasm", "npm run bench -- --neurons 1000000", "npm run bench -- --fma --sizes 1700:29,170000:29 --engines wasm"],
 };
 
 interface Size {
@@ -101,6 +103,9 @@ async function main(argv: string[]): Promise<void> {
   const flags = parseFlags(SPEC, argv);
   const json = flags.boolean("json");
   const quick = flags.boolean("quick");
+  const fma = flags.boolean("fma");
+  // Node 20 has relaxed SIMD behind a V8 flag; it must be on before any module is compiled.
+  if (fma && !relaxedSimdSupported()) setFlagsFromString("--experimental-wasm-relaxed-simd");
   const context = DEFAULT_CONTEXT;
   const { inputs, outputs } = textShape(context);
   // --neurons: the baseline and the large sizes, in both parts.
@@ -304,18 +309,32 @@ async function main(argv: string[]): Promise<void> {
 
         const here = contenders.filter((c) => !(isLarge && c.threads !== allThreads) && !tooSlow(`${c.engine}:${c.threads}`, `${c.engine} (${c.threads} thread${c.threads > 1 ? "s" : ""})`));
         if (isLarge && contenders.some((c) => c.threads !== allThreads)) sizeNote(`only the ${allThreads}-thread rows run at the --neurons sizes`);
-        // Where the wasm engine blocks its backward pull by default (issue 16), the same wasm rows with
-        // the plain pull too, interleaved in the same run: a note gives the ratio, the table the default.
-        const block = defaultBlock(size.neurons, defaultTile(size.neurons));
-        const plainHere: Contender[] = block ? here.filter((c) => c.engine === "wasm").map((c) => ({ ...c, plainBackward: true })) : [];
+        // Where no tile fits in L2 (issue 16), the wasm rows also run with the other backward pull,
+        // interleaved in the same run: blocked where the default is plain (its pieces too short), plain
+        // where it is blocked. A note gives blocked/plain; the table shows the default.
+        const tile = defaultTile(size.neurons);
+        const block = defaultBlock(size.neurons, tile, size.inDegree);
+        const otherPull: Contender[] = noTileFitsInL2(size.neurons)
+          ? here.filter((c) => c.engine === "wasm").map((c) => (block ? { ...c, plainBackward: true } : { ...c, blockedBackward: blockSize(tile) }))
+          : [];
+        // --fma: the wasm rows with fused multiply-adds too, interleaved; a note gives the ratio.
+        const fmaHere: Contender[] = fma ? here.filter((c) => c.engine === "wasm").map((c) => ({ ...c, fma: true })) : [];
         if (here.length > 0) {
           progress(`${label}: ${here.map((c) => `${c.engine} ${c.threads}T`).join(", ")}…`);
-          const measuredRows = await measureInProcess(work, [...here, ...plainHere], plan, watchdog, sizeNote);
-          rows.push(...measuredRows.filter((r) => r.plainBackward !== true));
-          for (const plainRow of measuredRows.filter((r) => r.plainBackward === true)) {
-            const blocked = measuredRows.find((r) => r.engine === "wasm" && r.plainBackward !== true && r.threads === plainRow.threads);
-            if (!blocked || !block) continue;
-            sizeNote(`wasm ${plainRow.threads}T backward blocked (rows ${block.rows}, span ${block.span}) / plain (block: false): ${(blocked.msPerStep / plainRow.msPerStep).toFixed(2)}× the time per step (${blocked.msPerStep.toFixed(1)} vs ${plainRow.msPerStep.toFixed(1)} ms)`);
+          const measuredRows = await measureInProcess(work, [...here, ...otherPull, ...fmaHere], plan, watchdog, sizeNote);
+          const isDefault = (r: Row) => r.plainBackward !== true && r.blockedBackward !== true && r.fma !== true;
+          rows.push(...measuredRows.filter(isDefault));
+          for (const other of measuredRows.filter((r) => r.plainBackward === true || r.blockedBackward === true)) {
+            const base = measuredRows.find((r) => r.engine === "wasm" && isDefault(r) && r.threads === other.threads);
+            if (!base) continue;
+            const [blocked, plain] = other.blockedBackward === true ? [other, base] : [base, other];
+            const sizes = block || blockSize(tile);
+            sizeNote(`wasm ${other.threads}T backward blocked (rows ${sizes.rows}, span ${sizes.span}) / plain (block: false): ${(blocked.msPerStep / plain.msPerStep).toFixed(2)}× the time per step (${blocked.msPerStep.toFixed(1)} vs ${plain.msPerStep.toFixed(1)} ms); the default here is ${block ? "blocked" : "plain (pieces of about d·P/K = " + ((size.inDegree * sizes.rows) / size.neurons).toFixed(2) + " edges, under 1)"}`);
+          }
+          for (const fmaRow of measuredRows.filter((r) => r.fma === true)) {
+            const base = measuredRows.find((r) => r.engine === "wasm" && isDefault(r) && r.threads === fmaRow.threads);
+            if (!base) continue;
+            sizeNote(`wasm ${fmaRow.threads}T fma / plain build: ${(fmaRow.msPerStep / base.msPerStep).toFixed(2)}× the time per step (${fmaRow.msPerStep.toFixed(fmaRow.msPerStep >= 100 ? 0 : 2)} vs ${base.msPerStep.toFixed(base.msPerStep >= 100 ? 0 : 2)} ms; ${(fmaRow.edgeSamplesPerSec / 1e9).toFixed(2)} G edge-samples/s)`);
           }
         }
         if (cHere && cRuns.length === 1 && cMs < 15_000 && !quick) runC();

@@ -2,6 +2,7 @@
 // Builds the WebAssembly kernels with the AssemblyScript compiler from npm:
 //   dist/wasm/sparsewire.wasm          assembly/index.ts, plain imported memory: one thread, works everywhere (no SharedArrayBuffer)
 //   dist/wasm/sparsewire-threads.wasm  assembly/index.ts, shared imported memory (threads feature): workers share one memory
+//   dist/wasm/sparsewire-fma.wasm, sparsewire-fma-threads.wasm: the same two with relaxed SIMD (fused multiply-add; engine tuning `fma`)
 //   dist/wasm/sparsewire-search.wasm   assembly/search.ts, plain imported memory: the candidate searches' filters (src/engine/wasm/exact-search.ts, candidate-scoring.ts)
 // All need WebAssembly SIMD (v128). Nothing here downloads anything; `npm ci` installs assemblyscript.
 // usage: node scripts/build-wasm.mjs [--wat]   (--wat also writes the text format next to each binary)
@@ -31,6 +32,9 @@ const search = path.join(root, "assembly", "search.ts");
 const builds = [
   { name: "sparsewire", entry: engine, flags: [] },
   { name: "sparsewire-threads", entry: engine, flags: ["--sharedMemory", "--enable", "threads"] },
+  // The same kernels with fused multiply-adds (assembly/index.ts madd; engine tuning `fma`).
+  { name: "sparsewire-fma", entry: engine, flags: ["--enable", "relaxed-simd"] },
+  { name: "sparsewire-fma-threads", entry: engine, flags: ["--sharedMemory", "--enable", "threads", "--enable", "relaxed-simd"] },
   { name: "sparsewire-search", entry: search, flags: [] },
 ];
 for (const b of builds) {

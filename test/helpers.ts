@@ -1,7 +1,7 @@
 /** Shared test helpers: random graphs and batches, seeded, plus comparison with a readable report. */
 import assert from "node:assert/strict";
 import { Network, type Task } from "../src/graph/network.js";
-import type { Batch } from "../src/engine/types.js";
+import type { Batch, Engine } from "../src/engine/types.js";
 import { Rng } from "../src/util/rng.js";
 
 export function randomNetwork(seed: number, o: { neurons: number; inputs: number; outputs: number; inDegree: number; task?: Task }): Network {
@@ -86,4 +86,25 @@ export function assertClose(a: ArrayLike<number> | undefined, b: ArrayLike<numbe
 /** Wasm against the reference engine: a loss within rtol (relative) + 1e-7. */
 export function assertLossClose(a: number, b: number, what: string, rtol = 1e-5): void {
   assert.ok(Math.abs(a - b) <= rtol * Math.abs(b) + 1e-7, `${what}: loss wasm ${a} vs reference ${b}`);
+}
+
+/** The wasm-vs-reference tolerances of wasm-engine.test.ts: gradients and δ, and σ(a). */
+export const GRAD_RTOL = 1e-3;
+export const GRAD_ATOL = 1e-5;
+export const VALUE_RTOL = 1e-4;
+export const VALUE_ATOL = 1e-6;
+
+/** One gradients() call with activity (σ and δ of every neuron) and one without (the one-hot input route), against the reference. */
+export function compareGradients(wasm: Engine, ref: Engine, batch: Batch, label: string): void {
+  const r = ref.gradients(batch, { activity: true });
+  const g = wasm.gradients(batch, { activity: true });
+  assertLossClose(g.loss, r.loss, label);
+  assertClose(g.weightGradients, r.weightGradients, GRAD_ATOL, GRAD_RTOL, `${label}: weight gradients`);
+  assertClose(g.biasGradients, r.biasGradients, GRAD_ATOL, GRAD_RTOL, `${label}: bias gradients`);
+  assertClose(g.outputs, r.outputs, VALUE_ATOL, VALUE_RTOL, `${label}: σ(a)`);
+  assertClose(g.errors, r.errors, GRAD_ATOL, GRAD_RTOL, `${label}: δ`);
+  const plain = wasm.gradients(batch);
+  assertLossClose(plain.loss, r.loss, `${label} (no activity)`);
+  assertClose(plain.weightGradients, r.weightGradients, GRAD_ATOL, GRAD_RTOL, `${label}: weight gradients (no activity)`);
+  assertClose(plain.biasGradients, r.biasGradients, GRAD_ATOL, GRAD_RTOL, `${label}: bias gradients (no activity)`);
 }

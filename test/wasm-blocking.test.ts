@@ -5,40 +5,21 @@
  * value targets, 1 and 2 threads, after a push of rewired edges, and under dropout. Tolerances as in
  * wasm-engine.test.ts (gradients and δ: |wasm − ref| ≤ 1e-5·max|ref| + 1e-3·|ref|; σ 1e-6 / 1e-4; the
  * mean loss 1e-5 relative). Also: blocking really takes another code path (its float32 sums differ
- * from the plain pull's), the automatic choice (on only where no tile fits in L2) can be overridden
+ * from the plain pull's), the automatic choice (on only where no tile fits in L2 and pieces stay long) can be overridden
  * with `block: false`, and invalid sizes are refused.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { ReferenceEngine } from "../src/engine/reference/engine.js";
-import { createWasmEngine, defaultBlock, defaultTile } from "../src/engine/wasm/engine.js";
-import type { Batch, Engine, OptimizerConfig } from "../src/engine/types.js";
+import { blockSize, createWasmEngine, defaultBlock, defaultTile, noTileFitsInL2 } from "../src/engine/wasm/engine.js";
+import type { OptimizerConfig } from "../src/engine/types.js";
 import { Network } from "../src/graph/network.js";
 import { UsageError } from "../src/util/errors.js";
 import { Rng } from "../src/util/rng.js";
-import { assertClose, assertLossClose, denseBatch, oneHotBatch, randomNetwork } from "./helpers.js";
+import { assertClose, assertLossClose, compareGradients, denseBatch, GRAD_ATOL, GRAD_RTOL, oneHotBatch, randomNetwork } from "./helpers.js";
 
-const GRAD_RTOL = 1e-3;
-const GRAD_ATOL = 1e-5;
-const VALUE_RTOL = 1e-4;
-const VALUE_ATOL = 1e-6;
 const SMALL = { rows: 7, span: 13 };
 const ADAM: OptimizerConfig = { kind: "adam", learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
-
-/** One gradients() call with activity (σ and δ of every neuron) and one without (the one-hot input route). */
-function compareGradients(wasm: Engine, ref: Engine, batch: Batch, label: string): void {
-  const r = ref.gradients(batch, { activity: true });
-  const g = wasm.gradients(batch, { activity: true });
-  assertLossClose(g.loss, r.loss, label);
-  assertClose(g.weightGradients, r.weightGradients, GRAD_ATOL, GRAD_RTOL, `${label}: weight gradients`);
-  assertClose(g.biasGradients, r.biasGradients, GRAD_ATOL, GRAD_RTOL, `${label}: bias gradients`);
-  assertClose(g.outputs, r.outputs, VALUE_ATOL, VALUE_RTOL, `${label}: σ(a)`);
-  assertClose(g.errors, r.errors, GRAD_ATOL, GRAD_RTOL, `${label}: δ`);
-  const plain = wasm.gradients(batch);
-  assertLossClose(plain.loss, r.loss, `${label} (no activity)`);
-  assertClose(plain.weightGradients, r.weightGradients, GRAD_ATOL, GRAD_RTOL, `${label}: weight gradients (no activity)`);
-  assertClose(plain.biasGradients, r.biasGradients, GRAD_ATOL, GRAD_RTOL, `${label}: bias gradients (no activity)`);
-}
 
 test("blocked backward (rows 7, span 13) matches the reference: one-hot inputs, classes, 1 and 2 threads, tiles 16 and 64", async () => {
   for (const seed of [1, 2]) {
@@ -207,30 +188,45 @@ test("blocked layout keeps per-edge state in network order: weights, Adam moment
   }
 });
 
-test("automatic blocking: on only where no tile fits in L2, sizes from the tile only; block: false selectable at 170,000 neurons", async () => {
-  assert.equal(defaultBlock(1700, defaultTile(1700)), false);
-  assert.equal(defaultBlock(17000, defaultTile(17000)), false);
-  assert.equal(defaultBlock(20480, defaultTile(20480)), false);
-  assert.deepEqual(defaultBlock(20481, defaultTile(20481)), { rows: 8192, span: 8192 }); // tile 32
-  assert.deepEqual(defaultBlock(170000, 16), { rows: 16384, span: 16384 });
-  assert.deepEqual(defaultBlock(170000, defaultTile(170000)), { rows: 8192, span: 8192 });
-  // A 170,000-neuron network with in-degree 2 (cheap): the default blocks, block: false does not,
+test("automatic blocking: on only where no tile fits in L2 and pieces hold an edge or more (d·P/K ≥ 1); sizes from the tile only; block: false selectable", async () => {
+  assert.equal(defaultBlock(1700, defaultTile(1700), 29), false);
+  assert.equal(defaultBlock(17000, defaultTile(17000), 29), false);
+  assert.equal(defaultBlock(20480, defaultTile(20480), 29), false);
+  assert.deepEqual(defaultBlock(20481, defaultTile(20481), 29), { rows: 8192, span: 8192 }); // tile 32
+  assert.deepEqual(defaultBlock(50000, defaultTile(50000), 29), { rows: 8192, span: 8192 }); // d·P/K = 4.8
+  assert.deepEqual(defaultBlock(170000, defaultTile(170000), 29), { rows: 8192, span: 8192 }); // d·P/K = 1.4
+  assert.deepEqual(defaultBlock(237568, 32, 29), { rows: 8192, span: 8192 }); // the boundary: 29·8192 = 237,568
+  assert.equal(defaultBlock(237569, 32, 29), false);
+  assert.equal(defaultBlock(1000000, defaultTile(1000000), 29), false); // 0.24: measured 1.32× slower blocked
+  assert.deepEqual(defaultBlock(170000, 16, 58), { rows: 16384, span: 16384 }); // 5.6
+  assert.deepEqual(blockSize(32), { rows: 8192, span: 8192 });
+  assert.equal(noTileFitsInL2(20480), false);
+  assert.equal(noTileFitsInL2(20481), true);
+  // A 30,000-neuron network with in-degree 8 (d·P/K = 2.2): the default blocks, block: false does not,
   // and both give the same gradients within the tolerance.
-  const net = randomNetwork(3, { neurons: 170000, inputs: 6 * 9, outputs: 9, inDegree: 2 });
+  const net = randomNetwork(3, { neurons: 30000, inputs: 6 * 9, outputs: 9, inDegree: 8 });
   const batch = oneHotBatch(4, 40, 6, 9, 9);
   const auto = await createWasmEngine(net.clone(), { threads: 1 });
   const plain = await createWasmEngine(net.clone(), { threads: 1 }, { block: false });
   try {
-    assert.deepEqual(auto.block, defaultBlock(170000, auto.tile));
+    assert.deepEqual(auto.block, { rows: 8192, span: 8192 });
+    assert.deepEqual(auto.block, defaultBlock(30000, auto.tile, 8));
     assert.equal(plain.block, false);
     const a = auto.gradients(batch);
     const p = plain.gradients(batch);
-    assertLossClose(a.loss, p.loss, "170,000 neurons, blocked vs plain");
-    assertClose(a.weightGradients, p.weightGradients, GRAD_ATOL, GRAD_RTOL, "170,000 neurons: blocked vs plain weight gradients");
-    assertClose(a.biasGradients, p.biasGradients, GRAD_ATOL, GRAD_RTOL, "170,000 neurons: blocked vs plain bias gradients");
+    assertLossClose(a.loss, p.loss, "30,000 neurons, blocked vs plain");
+    assertClose(a.weightGradients, p.weightGradients, GRAD_ATOL, GRAD_RTOL, "30,000 neurons: blocked vs plain weight gradients");
+    assertClose(a.biasGradients, p.biasGradients, GRAD_ATOL, GRAD_RTOL, "30,000 neurons: blocked vs plain bias gradients");
   } finally {
     await auto.dispose();
     await plain.dispose();
+  }
+  // In-degree 3 at 30,000 neurons (d·P/K = 0.82): plain by default.
+  const sparse = await createWasmEngine(randomNetwork(5, { neurons: 30000, inputs: 6 * 9, outputs: 9, inDegree: 3 }), { threads: 1 });
+  try {
+    assert.equal(sparse.block, false);
+  } finally {
+    await sparse.dispose();
   }
 });
 

@@ -11,7 +11,8 @@
  * count → same bits), then the optimiser update is split by parameter range.
  *
  * Files: the kernels are dist/wasm/sparsewire.wasm (one thread, plain memory) and
- * dist/wasm/sparsewire-threads.wasm (shared memory), found relative to this module's URL:
+ * dist/wasm/sparsewire-threads.wasm (shared memory), and the same with fused multiply-adds
+ * (sparsewire-fma.wasm, sparsewire-fma-threads.wasm; WasmTuning `fma`), found relative to this module's URL:
  * `new URL("../../../wasm/<file>", import.meta.url)` (Node reads it with fs, browsers fetch it).
  *
  * Memory (wasm32, at most 4 GiB), per edge: 28 bytes of graph and optimiser state + 4 per thread of
@@ -37,10 +38,19 @@ export interface WasmTuning {
   /**
    * Cache blocking of the backward pull (issue 16): `rows` per chunk (at most 65,536) and `span`
    * consumer positions per block, positive integers, or false for the plain pull (default:
-   * `defaultBlock(neurons, tile)`). Blocking changes the order of float32 sums, so results differ from
+   * `defaultBlock(neurons, tile, inDegree)`). Blocking changes the order of float32 sums, so results differ from
    * the plain pull's in the last bits (both agree with the reference engine).
    */
   block?: BlockSize | false;
+  /**
+   * Fused multiply-add in the hot loops (forward gather, backward pull; issue 16 item 2): the kernels
+   * built with WebAssembly relaxed SIMD (dist/wasm/sparsewire-fma*.wasm). Needs a runtime that has it
+   * (`relaxedSimdSupported()`: Chromium 114+, Node 22+; Node 20 with `--experimental-wasm-relaxed-simd`).
+   * Default false. Results differ from the plain build's in the last bits (one rounding per
+   * multiply-add where the CPU has FMA; f32x4.relaxed_madd may round twice elsewhere, so they may also
+   * differ between machines); both agree with the reference engine.
+   */
+  fma?: boolean;
 }
 
 /** Chunk and block sizes of the blocked backward pull, in neurons. */
@@ -62,16 +72,28 @@ export function defaultTile(neurons: number): number {
 
 /**
  * Blocking of the backward pull when not given: on only when no tile fits in L2 (the condition under
- * which defaultTile gives up, K·T·8 > 2.5 MiB for T = 64, 32 and 16, i.e. K > 20,480), with chunks
- * and blocks of about 1 MiB of δ each (2^20 / (4·T) rows). Depends on (K, T) only, never on the thread
- * count, so results do not either. Measured (issue 16 probe, T = 16): 1.75× faster backward at
- * 170,000 neurons, slower at 1,700 and 17,000. In the engine, a full training step (d = 29, batch 512,
- * quiet machine, bench/results/2026-12-04-blocked.txt) takes 0.75× (1 thread) and 0.65× (2 threads) the
- * plain pull's time at 50,000 neurons, but 0.95–1.03× at 170,000, where a source's consumers fall into
- * so many blocks that the pieces get short.
+ * which defaultTile gives up, K·T·8 > 2.5 MiB for T = 64, 32 and 16, i.e. K > 20,480) and the pieces
+ * hold at least one edge on average, with chunks and blocks of about 1 MiB of δ each (P = 2^20 / (4·T)
+ * rows). A source's d consumers (on average) fall into about K/P blocks, so a piece holds about d·P/K
+ * edges, and each piece costs a loop of its own. Depends on (K, T, d) only, never on the thread count,
+ * so results do not either. Measured on a quiet machine, a full training step at d = 29, batch 512,
+ * blocked over plain: 0.76× at 25,000 neurons (1 thread; d·P/K ≈ 9.5), 0.75× / 0.65× at 50,000 (1 / 2
+ * threads; 4.8) (bench/results/2026-12-04-blocked.txt); 0.87–0.99× / 0.95–1.10× at 170,000 (1.4) and
+ * 1.32× at 1,000,000 (2 threads; 0.24) (the same file, 2026-12-04-million.txt, 2026-12-04-fma.txt).
  */
-export function defaultBlock(neurons: number, tile: number): BlockSize | false {
-  if (neurons * 16 * 8 <= 2.5 * 2 ** 20) return false;
+export function defaultBlock(neurons: number, tile: number, inDegree: number): BlockSize | false {
+  if (!noTileFitsInL2(neurons)) return false;
+  const block = blockSize(tile);
+  return inDegree * block.rows >= neurons ? block : false;
+}
+
+/** Whether even a tile of 16 samples has more σ and δ (K·16·8 bytes) than about one core's L2 (2.5 MiB): K > 20,480. */
+export function noTileFitsInL2(neurons: number): boolean {
+  return neurons * 16 * 8 > 2.5 * 2 ** 20;
+}
+
+/** The blocked pull's chunks and blocks for tiles of T samples: about 1 MiB of δ each, 2^20 / (4·T) rows. */
+export function blockSize(tile: number): BlockSize {
   const rows = 2 ** 20 / (4 * tile);
   return { rows, span: rows };
 }
@@ -92,6 +114,22 @@ const SIMD_PROBE = new Uint8Array([
   0x03, 0x02, 0x01, 0x00, // one function of that type
   0x0a, 0x08, 0x01, 0x06, 0x00, 0x41, 0x00, 0xfd, 0x11, 0x0b, // body: i32.const 0; i32x4.splat; end
 ]);
+
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // type: (v128, v128, v128) → v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b, // body: f32x4.relaxed_madd of the three; end
+]);
+
+/** Whether this runtime has WebAssembly relaxed SIMD (validates a tiny f32x4.relaxed_madd module): WasmTuning `fma`. */
+export function relaxedSimdSupported(): boolean {
+  try {
+    return typeof WebAssembly === "object" && WebAssembly.validate(RELAXED_SIMD_PROBE);
+  } catch {
+    return false;
+  }
+}
 
 /** Whether this runtime runs WebAssembly with 128-bit SIMD (validates a tiny v128 module). */
 export function wasmSupported(): boolean {
@@ -164,7 +202,7 @@ export async function createWasmEngine(network: Network, options: EngineOptions 
   checkOptimizer(optimizer);
   const tile = tuning.tile ?? defaultTile(network.neurons);
   if (![16, 32, 64, 128, 256, 512].includes(tile)) throw new UsageError(`invalid tile ${tile}: must be a power of two from 16 to 512`);
-  const block = tuning.block === undefined ? defaultBlock(network.neurons, tile) : checkBlock(tuning.block);
+  const block = tuning.block === undefined ? defaultBlock(network.neurons, tile, network.inDegree) : checkBlock(tuning.block);
   const platform = await currentPlatform();
   let threads = options.threads ?? platform.hardwareThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new UsageError(`invalid thread count ${threads}: must be a positive integer`);
@@ -175,7 +213,13 @@ export async function createWasmEngine(network: Network, options: EngineOptions 
       threads = 1;
     }
   }
-  const module = await platform.loadModule(threads > 1 ? "sparsewire-threads.wasm" : "sparsewire.wasm");
+  if (tuning.fma !== undefined && typeof tuning.fma !== "boolean") throw new UsageError(`invalid fma ${JSON.stringify(tuning.fma)}: must be true or false`);
+  const fma = tuning.fma === true;
+  if (fma && !relaxedSimdSupported()) {
+    throw new SparsewireError("engine", "fused multiply-add (fma) needs WebAssembly relaxed SIMD, which this runtime does not have",
+      "use Node 22 or later or Chromium 114 or later, or start Node 20 with --experimental-wasm-relaxed-simd; or leave fma off");
+  }
+  const module = await platform.loadModule(`sparsewire${fma ? "-fma" : ""}${threads > 1 ? "-threads" : ""}.wasm`);
   if (options.dropout) checkDropout(options.dropout);
   const dropout = options.dropout && options.dropout.rate > 0 ? options.dropout : undefined;
   const engine = new WasmEngine(network, optimizer, threads, tile, block, module, platform, options.utilityStatistics === true, dropout);
