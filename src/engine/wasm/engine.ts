@@ -79,7 +79,8 @@ export function defaultTile(neurons: number): number {
  * so results do not either. Measured on a quiet machine, a full training step at d = 29, batch 512,
  * blocked over plain: 0.76× at 25,000 neurons (1 thread; d·P/K ≈ 9.5), 0.75× / 0.65× at 50,000 (1 / 2
  * threads; 4.8) (bench/results/2026-12-04-blocked.txt); 0.87–0.99× / 0.95–1.10× at 170,000 (1.4) and
- * 1.32× at 1,000,000 (2 threads; 0.24) (the same file, 2026-12-04-million.txt, 2026-12-04-fma.txt).
+ * 1.26–1.32× at 1,000,000 (2 threads; 0.24) (the same file, 2026-12-04-fma.txt, 2026-12-04-million.txt,
+ * 2026-12-04-million-defaults.txt).
  */
 export function defaultBlock(neurons: number, tile: number, inDegree: number): BlockSize | false {
   if (!noTileFitsInL2(neurons)) return false;
