@@ -11,6 +11,7 @@
 // the same mix; mixed-1700 / uniform-1700 is the cost of the mix alone, in cache.
 // With C=1 the C measuring stick (../shared/limit, not project code) runs on the same three graphs too: its
 // own uniform files from run.sh, and the mixed network's sources written into a copy of its 1,700 file.
+// With FMA=1 every network also runs with the fused multiply-add kernels (WasmTuning fma), interleaved.
 // usage (repo root, after a build): node scripts/edge-mix.mjs [K=170000] [THREADS=1,2] [ROUNDS=5]
 //   TEXT=path overrides the corpus (default ../shared/data/text8/text8.first-6877825-chars.gz).
 import os from "node:os";
@@ -23,6 +24,8 @@ const { createWasmEngine } = await import(`${root}/src/engine/wasm/engine.js`);
 const { loadCorpora } = await import(`${root}/src/experiments/text-run.js`);
 const { Network } = await import(`${root}/src/graph/network.js`);
 const { Rng } = await import(`${root}/src/util/rng.js`);
+const withFma = process.env.FMA === "1";
+if (withFma) (await import("node:v8")).setFlagsFromString("--experimental-wasm-relaxed-simd");
 
 const K = Number(process.argv[2] ?? 170000);
 const threadList = (process.argv[3] ?? "1,2").split(",").map(Number);
@@ -69,7 +72,10 @@ for (const [name, w] of nets) console.log(`${name}: ${w.network.edges.toLocaleSt
 
 for (const threads of threadList) {
   const engines = [];
-  for (const [name, w] of nets) engines.push({ name, w, engine: await createWasmEngine(w.network.clone(), { threads }) });
+  for (const [name, w] of nets) {
+    engines.push({ name, w, engine: await createWasmEngine(w.network.clone(), { threads }) });
+    if (withFma) engines.push({ name: `${name} fma`, w, engine: await createWasmEngine(w.network.clone(), { threads }, { fma: true }) });
+  }
   // Steps per repeat: about 1 s of work each (at least 1), from one warm-up step.
   for (const e of engines) {
     e.engine.step(e.w.batches[0]);
@@ -88,10 +94,11 @@ for (const threads of threadList) {
   for (const e of engines) {
     const t = [...e.times].sort((a, b) => a - b); const ms = t[Math.floor(t.length / 2)];
     per[e.name] = ms / (e.w.network.edges * BATCH);
-    console.log(`${threads}T ${e.name.padEnd(14)} ${ms.toFixed(2).padStart(9)} ms/step (median of ${rounds}×${e.steps} steps; min ${t[0].toFixed(2)}, max ${t[t.length - 1].toFixed(2)}) · ${(1e-6 / per[e.name]).toFixed(2)} G edge-samples/s`);
+    console.log(`${threads}T ${e.name.padEnd(18)} ${ms.toFixed(2).padStart(9)} ms/step (median of ${rounds}×${e.steps} steps; min ${t[0].toFixed(2)}, max ${t[t.length - 1].toFixed(2)}) · ${(1e-6 / per[e.name]).toFixed(2)} G edge-samples/s`);
     await e.engine.dispose();
   }
   const u = per["uniform-1700"], m = per["mixed-1700"], b = per[`uniform-${K}`];
+  if (withFma) console.log(`${threads}T fma / plain build, time per step: ${nets.map(([name]) => `${name} ${(per[`${name} fma`] / per[name]).toFixed(2)}×`).join(" · ")}`);
   console.log(`${threads}T time per edge-sample: uniform-${K}/uniform-1700 ${(b / u).toFixed(2)}× (issue 16's ratio) = mix ${(m / u).toFixed(2)}× (mixed-1700/uniform-1700) × caches ${(b / m).toFixed(2)}× (uniform-${K}/mixed-1700)`);
 }
 if (process.env.C === "1") {
