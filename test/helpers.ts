@@ -1,7 +1,7 @@
 /** Shared test helpers: random graphs and batches, seeded, plus comparison with a readable report. */
 import assert from "node:assert/strict";
 import { Network, type Task } from "../src/graph/network.js";
-import type { Batch, Engine } from "../src/engine/types.js";
+import type { Batch, Engine, GradientResult } from "../src/engine/types.js";
 import { Rng } from "../src/util/rng.js";
 
 export function randomNetwork(seed: number, o: { neurons: number; inputs: number; outputs: number; inDegree: number; task?: Task }): Network {
@@ -94,8 +94,11 @@ export const GRAD_ATOL = 1e-5;
 export const VALUE_RTOL = 1e-4;
 export const VALUE_ATOL = 1e-6;
 
-/** One gradients() call with activity (σ and δ of every neuron) and one without (the one-hot input route), against the reference. */
-export function compareGradients(wasm: Engine, ref: Engine, batch: Batch, label: string): void {
+/**
+ * One gradients() call with activity (σ and δ of every neuron) and one without (the one-hot input
+ * route), against the reference; returns the call without activity.
+ */
+export function compareGradients(wasm: Engine, ref: Engine, batch: Batch, label: string): GradientResult {
   const r = ref.gradients(batch, { activity: true });
   const g = wasm.gradients(batch, { activity: true });
   assertLossClose(g.loss, r.loss, label);
@@ -107,4 +110,5 @@ export function compareGradients(wasm: Engine, ref: Engine, batch: Batch, label:
   assertLossClose(plain.loss, r.loss, `${label} (no activity)`);
   assertClose(plain.weightGradients, r.weightGradients, GRAD_ATOL, GRAD_RTOL, `${label}: weight gradients (no activity)`);
   assertClose(plain.biasGradients, r.biasGradients, GRAD_ATOL, GRAD_RTOL, `${label}: bias gradients (no activity)`);
+  return plain;
 }

@@ -20,25 +20,11 @@ import { createWasmEngine, wasmSupported } from "../src/engine/wasm/engine.js";
 import { loadSearchKernels, searchKernels, searchKernelStatus } from "../src/engine/wasm/search-kernels.js";
 import type { Batch, Engine, OptimizerConfig } from "../src/engine/types.js";
 import { Rng } from "../src/util/rng.js";
-import { assertClose, assertLossClose, denseBatch, oneHotBatch, randomNetwork } from "./helpers.js";
+import { assertClose, assertLossClose, compareGradients, denseBatch, oneHotBatch, randomNetwork, VALUE_ATOL, VALUE_RTOL } from "./helpers.js";
 
-const GRAD_RTOL = 1e-3;
-const GRAD_ATOL = 1e-5;
-const VALUE_RTOL = 1e-4;
-const VALUE_ATOL = 1e-6;
-
-/** Compares one gradients() call (with activity) plus evaluate and predict. */
+/** Compares one gradients() call (with activity, and without: the one-hot input edges' sparse route) plus evaluate and predict. */
 function compareOnce(wasm: Engine, ref: Engine, batch: Batch, label: string): void {
-  const r = ref.gradients(batch, { activity: true });
-  const g = wasm.gradients(batch, { activity: true });
-  assertLossClose(g.loss, r.loss, label);
-  assertClose(g.weightGradients, r.weightGradients, GRAD_ATOL, GRAD_RTOL, `${label}: weight gradients`);
-  assertClose(g.biasGradients, r.biasGradients, GRAD_ATOL, GRAD_RTOL, `${label}: bias gradients`);
-  assertClose(g.outputs, r.outputs, VALUE_ATOL, VALUE_RTOL, `${label}: σ(a)`);
-  assertClose(g.errors, r.errors, GRAD_ATOL, GRAD_RTOL, `${label}: δ`);
-  // Without activity the one-hot path takes its sparse route for input edges: check it separately.
-  const plain = wasm.gradients(batch);
-  assertClose(plain.weightGradients, r.weightGradients, GRAD_ATOL, GRAD_RTOL, `${label}: weight gradients (no activity)`);
+  const plain = compareGradients(wasm, ref, batch, label);
   assert.equal(plain.outputs, undefined);
   const er = ref.evaluate(batch);
   const ew = wasm.evaluate(batch);
