@@ -315,23 +315,26 @@ async function main(argv: string[]): Promise<void> {
         const tile = defaultTile(size.neurons);
         const block = defaultBlock(size.neurons, tile, size.inDegree);
         const otherPull: Contender[] = noTileFitsInL2(size.neurons)
-          ? here.filter((c) => c.engine === "wasm").map((c) => (block ? { ...c, plainBackward: true } : { ...c, blockedBackward: blockSize(tile) }))
+          ? here.filter((c) => c.engine === "wasm").map((c) => ({
+              ...c,
+              variant: block ? { name: "plain backward" as const, tuning: { block: false as const } } : { name: "blocked backward" as const, tuning: { block: blockSize(tile) } },
+            }))
           : [];
         // --fma: the wasm rows with fused multiply-adds too, interleaved; a note gives the ratio.
-        const fmaHere: Contender[] = fma ? here.filter((c) => c.engine === "wasm").map((c) => ({ ...c, fma: true })) : [];
+        const fmaHere: Contender[] = fma ? here.filter((c) => c.engine === "wasm").map((c) => ({ ...c, variant: { name: "fma" as const, tuning: { fma: true } } })) : [];
         if (here.length > 0) {
           progress(`${label}: ${here.map((c) => `${c.engine} ${c.threads}T`).join(", ")}…`);
           const measuredRows = await measureInProcess(work, [...here, ...otherPull, ...fmaHere], plan, watchdog, sizeNote);
-          const isDefault = (r: Row) => r.plainBackward !== true && r.blockedBackward !== true && r.fma !== true;
+          const isDefault = (r: Row) => r.variant === undefined;
           rows.push(...measuredRows.filter(isDefault));
-          for (const other of measuredRows.filter((r) => r.plainBackward === true || r.blockedBackward === true)) {
+          for (const other of measuredRows.filter((r) => r.variant === "plain backward" || r.variant === "blocked backward")) {
             const base = measuredRows.find((r) => r.engine === "wasm" && isDefault(r) && r.threads === other.threads);
             if (!base) continue;
-            const [blocked, plain] = other.blockedBackward === true ? [other, base] : [base, other];
+            const [blocked, plain] = other.variant === "blocked backward" ? [other, base] : [base, other];
             const sizes = block || blockSize(tile);
             sizeNote(`wasm ${other.threads}T backward blocked (rows ${sizes.rows}, span ${sizes.span}) / plain (block: false): ${(blocked.msPerStep / plain.msPerStep).toFixed(2)}× the time per step (${blocked.msPerStep.toFixed(1)} vs ${plain.msPerStep.toFixed(1)} ms); the default here is ${block ? "blocked" : "plain (pieces of about d·P/K = " + ((size.inDegree * sizes.rows) / size.neurons).toFixed(2) + " edges, under 1)"}`);
           }
-          for (const fmaRow of measuredRows.filter((r) => r.fma === true)) {
+          for (const fmaRow of measuredRows.filter((r) => r.variant === "fma")) {
             const base = measuredRows.find((r) => r.engine === "wasm" && isDefault(r) && r.threads === fmaRow.threads);
             if (!base) continue;
             sizeNote(`wasm ${fmaRow.threads}T fma / plain build: ${(fmaRow.msPerStep / base.msPerStep).toFixed(2)}× the time per step (${fmaRow.msPerStep.toFixed(fmaRow.msPerStep >= 100 ? 0 : 2)} vs ${base.msPerStep.toFixed(base.msPerStep >= 100 ? 0 : 2)} ms; ${(fmaRow.edgeSamplesPerSec / 1e9).toFixed(2)} G edge-samples/s)`);

@@ -12,7 +12,7 @@ import { memoryUsage } from "node:process";
 import { performance } from "node:perf_hooks";
 import { createEngine } from "../src/engine/create.js";
 import type { Batch, Engine, EngineName } from "../src/engine/types.js";
-import type { BlockSize, WasmTuning } from "../src/engine/wasm/engine.js";
+import type { WasmTuning } from "../src/engine/wasm/engine.js";
 import { Network } from "../src/graph/network.js";
 import { TextBatch, textShape, textTask } from "../src/train/text.js";
 import { WindowSampler } from "../src/data/windows.js";
@@ -47,24 +47,24 @@ export function makeBatches(symbols: Uint8Array, count: number, batchSize: numbe
 export interface Contender {
   engine: EngineName;
   threads: number;
-  /** wasm only: the plain backward pull (tuning block: false), to compare with the default blocking. */
-  plainBackward?: boolean;
-  /** wasm only: the blocked backward pull with these sizes, where the default is the plain pull. */
-  blockedBackward?: BlockSize;
-  /** wasm only: the fused multiply-add kernels (tuning fma: true), to compare with the plain build. */
-  fma?: boolean;
+  /**
+   * wasm only: the engine with other tuning, to compare with its default (the bench reports it in a
+   * note, not a table row): the plain or the blocked backward pull, or the fused multiply-add kernels.
+   */
+  variant?: WasmVariant;
 }
 
-/** The contender's engine: createEngine, or for the wasm variants the wasm engine with their tuning. */
+/** A wasm engine with tuning other than its defaults, named in notes and rows. */
+export interface WasmVariant {
+  name: "plain backward" | "blocked backward" | "fma";
+  tuning: WasmTuning;
+}
+
+/** The contender's engine: createEngine, or for a wasm variant the wasm engine with its tuning. */
 async function startEngine(contender: Contender, network: Network): Promise<Engine> {
-  const tuning: WasmTuning = {
-    ...(contender.plainBackward === true ? { block: false } : {}),
-    ...(contender.blockedBackward ? { block: contender.blockedBackward } : {}),
-    ...(contender.fma === true ? { fma: true } : {}),
-  };
-  if (contender.engine === "wasm" && Object.keys(tuning).length > 0) {
+  if (contender.variant && contender.engine === "wasm") {
     const { createWasmEngine } = await import("../src/engine/wasm/engine.js");
-    return createWasmEngine(network, { threads: contender.threads }, tuning);
+    return createWasmEngine(network, { threads: contender.threads }, contender.variant.tuning);
   }
   return createEngine(contender.engine, network, { threads: contender.threads });
 }
@@ -127,7 +127,7 @@ export async function measureInProcess(work: Workload, contenders: Contender[], 
   const { network, batches } = work;
   const running: Running[] = [];
   const at = `${network.neurons.toLocaleString("en-US")} neurons, d = ${network.inDegree}`;
-  const name = (c: Contender) => `${c.engine}${c.plainBackward === true ? " plain backward" : ""}${c.blockedBackward ? " blocked backward" : ""}${c.fma === true ? " fma" : ""} (${c.threads} thread${c.threads > 1 ? "s" : ""})`;
+  const name = (c: Contender) => `${c.engine}${c.variant ? ` ${c.variant.name}` : ""} (${c.threads} thread${c.threads > 1 ? "s" : ""})`;
   try {
     // Warm-up, one engine after another (also the memory reading: nothing else allocates meanwhile).
     for (const contender of contenders) {
@@ -198,9 +198,7 @@ export async function measureInProcess(work: Workload, contenders: Contender[], 
       bytesPerEdge: run.memoryBytes / edges,
       lossFirst: run.lossFirst,
       lossLast: run.lossLast,
-      ...(run.contender.plainBackward === true ? { plainBackward: true } : {}),
-      ...(run.contender.blockedBackward ? { blockedBackward: true } : {}),
-      ...(run.contender.fma === true ? { fma: true } : {}),
+      ...(run.contender.variant ? { variant: run.contender.variant.name } : {}),
     };
   });
 }

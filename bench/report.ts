@@ -32,12 +32,8 @@ export interface Row {
   lossLast?: number;
   /** c-limit: runs of run.sh this row is the better of. */
   runs?: number;
-  /** wasm with the plain backward pull (block: false) where the default blocks it; not a table row. */
-  plainBackward?: boolean;
-  /** wasm only: measured with the blocked backward pull where the default is the plain one; a note, not a table row. */
-  blockedBackward?: boolean;
-  /** wasm only: measured with the fused multiply-add kernels (--fma); reported as a note, not a table row. */
-  fma?: boolean;
+  /** wasm only: measured with other tuning (bench/engines.ts WasmVariant); reported in a note, not a table row. */
+  variant?: "plain backward" | "blocked backward" | "fma";
   /** PyTorch: the faster of its thread counts, the one ratios use. */
   best?: boolean;
   /** Throughput ratios to other rows of this size (see ratioRows). */
