@@ -17,7 +17,7 @@ if (!file || !a || others.length === 0) {
   process.exit(2);
 }
 const runs = new Map(); // group (as named on the command line) → seed → value
-/** Reads `path`'s ok runs of the wanted groups into `runs`, under `prefix` + group. */
+/** Reads every ok run of `path` into `runs`, under `prefix` + its group. */
 function read(path, prefix) {
   for (const line of readFileSync(path, "utf8").split("\n")) {
     if (line.trim() === "") continue;
@@ -34,10 +34,9 @@ function read(path, prefix) {
   }
 }
 read(file, "");
-for (const g of [a, ...others]) {
-  const at = g.lastIndexOf(".jsonl:");
-  if (at >= 0) read(g.slice(0, at + 6), g.slice(0, at + 7));
-}
+// Each other record once, however many of its groups are named (FILE:GROUP).
+const otherFiles = new Set([a, ...others].filter((g) => g.includes(".jsonl:")).map((g) => g.slice(0, g.lastIndexOf(".jsonl:") + 6)));
+for (const path of otherFiles) read(path, `${path}:`);
 const f = (x) => (x >= 0 ? "+" : "−") + Math.abs(x).toFixed(4);
 for (const g of [a, ...others]) {
   const v = [...(runs.get(g)?.values() ?? [])];
